@@ -1,0 +1,126 @@
+#include "app/cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <map>
+#include <string>
+
+namespace imgflow {
+namespace {
+
+std::optional<double> parse_number(const std::string& text) {
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// Adds one flag per declared adjustment, with its help and range check generated from the
+// declaration. Returns the options so the chain can be read back in command-line order.
+std::map<const CLI::Option*, const AdjustmentSpec*> add_adjustment_flags(CLI::App& app) {
+  std::map<const CLI::Option*, const AdjustmentSpec*> flags;
+  for (const AdjustmentSpec& spec : adjustment_specs()) {
+    const std::string name = "--" + std::string(spec.name);
+    CLI::Option* option = nullptr;
+    if (spec.takes_value) {
+      option = app.add_option(name)
+                   ->description(std::string(spec.help) + "; F " + std::string(spec.range_text))
+                   ->type_name("F")
+                   ->expected(1)
+                   ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+                   ->check(CLI::Validator(
+                       [&spec](std::string& text) -> std::string {
+                         const auto value = parse_number(text);
+                         if (!value) return "'" + text + "' is not a number";
+                         if (!in_range(spec, *value))
+                           return std::string(spec.name) + " must be " +
+                                  std::string(spec.range_text) + ", got " + text;
+                         return {};
+                       },
+                       "", "range"));
+    } else {
+      option = app.add_flag(name)->description(std::string(spec.help));
+    }
+    option->group("Adjustments (applied in command-line order, each may repeat; "
+                  "default: --brightness 0.25 --contrast 0.25, the bild tutorial's chain)");
+    flags.emplace(option, &spec);
+  }
+  return flags;
+}
+
+// Rebuilds the chain in the order the flags were typed: CLI11 records every occurrence in
+// parse_order(), and each option's results() holds its values in order.
+AdjustmentChain chain_in_command_line_order(
+    const CLI::App& app, const std::map<const CLI::Option*, const AdjustmentSpec*>& flags) {
+  AdjustmentChain chain;
+  std::map<const CLI::Option*, std::size_t> used;
+  for (const CLI::Option* option : app.parse_order()) {
+    const auto found = flags.find(option);
+    if (found == flags.end()) continue;
+    const AdjustmentSpec* spec = found->second;
+    double param = 0;
+    if (spec->takes_value) param = *parse_number(option->results().at(used[option]++));
+    chain.push_back({spec, param});
+  }
+  return chain;
+}
+
+}  // namespace
+
+std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
+  CliOptions options;
+  CLI::App app{
+      "imgflow: apply point adjustments (exactly as the Go library bild does) to every image in "
+      "INPUT_DIR and write PNGs to OUTPUT_DIR, in parallel through a oneTBB flow graph.",
+      "imgflow"};
+  app.set_version_flag("--version", "imgflow 0.1.0");
+  app.get_formatter()->column_width(34);
+
+  app.add_option("INPUT_DIR", options.input_dir, "Directory of images (png jpg jpeg tif tiff bmp webp pnm pgm ppm pbm)")
+      ->required();
+  app.add_option("OUTPUT_DIR", options.output_dir, "Where the PNGs go (created if missing)")->required();
+
+  const auto adjustment_flags = add_adjustment_flags(app);
+
+  app.add_flag("-r,--recursive", options.recursive, "Walk subdirectories and mirror the tree under OUTPUT_DIR");
+  app.add_flag("--skip-existing", options.pipeline.skip_existing,
+               "Leave outputs that already exist alone (default: overwrite)");
+  app.add_flag("-n,--dry-run", options.dry_run, "List what would be written, write nothing");
+  app.add_option("-j,--threads", options.pipeline.threads, "Worker threads for the whole process, 0 = all cores")
+      ->default_val(0)
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-in-flight", options.pipeline.max_in_flight,
+                 "Images in memory at once, 0 = 2 x threads")
+      ->default_val(0)
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-pixels", options.pipeline.max_pixels,
+                 "Refuse images with more pixels than this")
+      ->default_val(options.pipeline.max_pixels)
+      ->check(CLI::PositiveNumber);
+  app.add_option("--zlib-level", options.pipeline.png.zlib_level, "PNG compression level")
+      ->default_val(options.pipeline.png.zlib_level)
+      ->check(CLI::Range(0, 9));
+  bool quiet_flag = false, verbose_flag = false;
+  auto* quiet = app.add_flag("-q,--quiet", quiet_flag, "Print errors only");
+  auto* verbose = app.add_flag("-v,--verbose", verbose_flag, "Print a line per image");
+  quiet->excludes(verbose);
+
+  app.footer(
+      "Exit status: 0 all images written or skipped, 1 some image failed, 2 usage error or "
+      "nothing could run (missing input directory, unwritable output directory).");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints help, version or the error with a usage hint
+    return code == 0 ? 0 : 2;
+  }
+
+  options.chain = chain_in_command_line_order(app, adjustment_flags);
+  if (options.chain.empty()) options.chain = default_chain();
+  if (quiet_flag) options.verbosity = Verbosity::quiet;
+  if (verbose_flag) options.verbosity = Verbosity::verbose;
+  return options;
+}
+
+}  // namespace imgflow

@@ -1,0 +1,27 @@
+#pragma once
+#include <filesystem>
+#include <variant>
+
+#include "kernels/adjustment.hpp"
+#include "pipeline/config.hpp"
+
+namespace imgflow {
+
+enum class Verbosity { quiet, normal, verbose };
+
+/// Everything the command line decides.
+struct CliOptions {
+  std::filesystem::path input_dir;
+  std::filesystem::path output_dir;
+  AdjustmentChain chain;  ///< in command-line order; the default chain when none was given
+  bool recursive = false;
+  bool dry_run = false;
+  Verbosity verbosity = Verbosity::normal;
+  PipelineConfig pipeline;
+};
+
+/// Parses argv. Returns the options, or the exit code to leave with at once: 0 after --help
+/// or --version, 2 after a usage error (already printed).
+std::variant<CliOptions, int> parse_command_line(int argc, char** argv);
+
+}  // namespace imgflow

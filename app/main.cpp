@@ -1,0 +1,135 @@
+// imgflow: point adjustments over a directory of images through a oneTBB flow graph.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <system_error>
+#include <variant>
+
+#include "app/cli.hpp"
+#include "app/report.hpp"
+#include "kernels/lookup_table.hpp"
+#include "pipeline/file_io.hpp"
+#include "pipeline/graph.hpp"
+#include "pipeline/listing.hpp"
+
+namespace fs = std::filesystem;
+using namespace imgflow;
+
+namespace {
+
+constexpr int kExitOk = 0, kExitSomeFailed = 1, kExitCannotRun = 2;
+
+void set_up_logging(Verbosity verbosity) {
+  auto logger = spdlog::stderr_color_mt("imgflow");
+  logger->set_pattern("%^%v%$");
+  logger->set_level(verbosity == Verbosity::quiet     ? spdlog::level::err
+                    : verbosity == Verbosity::verbose ? spdlog::level::debug
+                                                      : spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+// Creates OUTPUT_DIR if needed and proves it writable by creating and removing a file there.
+std::string check_output_directory(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (!fs::is_directory(dir))
+    return "cannot create output directory " + dir.string() + (ec ? ": " + ec.message() : "");
+  const auto probe = dir / (".imgflow-probe." + std::to_string(::getpid()));
+  FILE* file = std::fopen(probe.c_str(), "w");
+  if (!file) return "cannot write to output directory " + dir.string() + ": " + std::strerror(errno);
+  std::fclose(file);
+  fs::remove(probe, ec);
+  return {};
+}
+
+// One job per listed image. A job whose output another input already claims (a.jpg and
+// a.png both become a.png) is failed up front rather than letting the two overwrite each other.
+std::vector<Job> make_jobs(const CliOptions& options, const std::vector<fs::path>& images) {
+  std::vector<Job> jobs(images.size());
+  std::map<fs::path, std::size_t> claimed;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    Job& job = jobs[i];
+    job.index = i;
+    job.input = options.input_dir / images[i];
+    job.output = options.output_dir / output_relative_path(images[i]);
+    const auto [it, inserted] = claimed.emplace(job.output, i);
+    if (!inserted)
+      job.fail(Stage::write, "its output " + job.output.string() + " is also the output of " +
+                                 jobs[it->second].input.string());
+  }
+  return jobs;
+}
+
+// The input file itself as an output: refuse the whole run (OUTPUT_DIR is INPUT_DIR).
+const Job* find_self_overwrite(const std::vector<Job>& jobs) {
+  for (const Job& job : jobs) {
+    std::error_code ec;
+    if (fs::equivalent(job.input, job.output, ec)) return &job;
+  }
+  return nullptr;
+}
+
+int run(const CliOptions& options) {
+  std::error_code ec;
+  if (!fs::is_directory(options.input_dir, ec)) {
+    spdlog::error("error: input directory {} {}", options.input_dir.string(),
+                  fs::exists(options.input_dir, ec) ? "is not a directory" : "does not exist");
+    return kExitCannotRun;
+  }
+  const fs::path skip_dir = fs::exists(options.output_dir, ec) ? options.output_dir : fs::path{};
+  const Listing listing = list_images(options.input_dir, options.recursive, skip_dir);
+  for (const auto& error : listing.errors)
+    spdlog::error("error: {}: cannot list directory: {}", error.path.string(), error.reason);
+
+  std::vector<Job> jobs = make_jobs(options, listing.images);
+  if (const Job* job = find_self_overwrite(jobs)) {
+    spdlog::error("error: refusing to overwrite input file {}: choose an OUTPUT_DIR other than "
+                  "the input directory", job->input.string());
+    return kExitCannotRun;
+  }
+  if (jobs.empty()) spdlog::warn("warning: no image files in {}", options.input_dir.string());
+
+  if (options.dry_run) {
+    for (const Job& job : jobs)
+      spdlog::info("{} -> {}{}", job.input.string(), job.output.string(),
+                   job.outcome == Outcome::failed ? " (refused: " + job.error + ")" : "");
+    spdlog::info("dry run: {} images, adjustments {}", jobs.size(), to_string(options.chain));
+    return kExitOk;
+  }
+  if (const std::string problem = check_output_directory(options.output_dir); !problem.empty()) {
+    spdlog::error("error: {}", problem);
+    return kExitCannotRun;
+  }
+
+  const LookupTables tables = build_tables(options.chain);
+  spdlog::debug("adjustments: {}", to_string(options.chain));
+  const RunStats stats = run_pipeline(jobs, tables, options.pipeline, [](const Job& job) {
+    if (job.outcome == Outcome::failed)
+      spdlog::error(failure_line(job));
+    else
+      spdlog::debug(job_line(job));
+  });
+
+  spdlog::info(summary_line(stats, options.pipeline));
+  spdlog::info(stage_line(stats));
+  return stats.failed || !listing.errors.empty() ? kExitSomeFailed : kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = parse_command_line(argc, argv);
+  if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
+  const CliOptions& options = std::get<CliOptions>(parsed);
+  set_up_logging(options.verbosity);
+  try {
+    return run(options);
+  } catch (const std::exception& e) {
+    spdlog::error("error: {}", e.what());
+    return kExitCannotRun;
+  }
+}

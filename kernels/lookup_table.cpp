@@ -1,0 +1,41 @@
+#include "kernels/lookup_table.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+
+namespace imgflow {
+
+template <typename T>
+std::vector<T> build_step_table(const Adjustment& step) {
+  constexpr double max = std::numeric_limits<T>::max();
+  std::vector<T> table(std::size_t{std::numeric_limits<T>::max()} + 1);
+  for (std::size_t v = 0; v < table.size(); ++v) {
+    const double adjusted = step.spec->formula(static_cast<double>(v), max, step.param);
+    // Clamp, then truncate toward zero: Go's uint8(f64.Clamp(x, 0, 255)). A NaN clamps to 0.
+    table[v] = static_cast<T>(adjusted > 0 ? std::min(adjusted, max) : 0.0);
+  }
+  return table;
+}
+
+template <typename T>
+std::vector<T> build_table(const AdjustmentChain& chain) {
+  std::vector<T> table(std::size_t{std::numeric_limits<T>::max()} + 1);
+  std::iota(table.begin(), table.end(), T{0});
+  for (const auto& step : chain) {
+    const auto step_table = build_step_table<T>(step);
+    for (auto& value : table) value = step_table[value];
+  }
+  return table;
+}
+
+template std::vector<std::uint8_t> build_step_table<std::uint8_t>(const Adjustment&);
+template std::vector<std::uint16_t> build_step_table<std::uint16_t>(const Adjustment&);
+template std::vector<std::uint8_t> build_table<std::uint8_t>(const AdjustmentChain&);
+template std::vector<std::uint16_t> build_table<std::uint16_t>(const AdjustmentChain&);
+
+LookupTables build_tables(const AdjustmentChain& chain) {
+  return {build_table<std::uint8_t>(chain), build_table<std::uint16_t>(chain)};
+}
+
+}  // namespace imgflow

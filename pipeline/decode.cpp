@@ -1,0 +1,70 @@
+#include "pipeline/decode.hpp"
+
+#include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "pipeline/png_codec.hpp"
+
+namespace imgflow {
+namespace {
+
+bool is_jpeg(std::span<const std::uint8_t> bytes) {
+  return bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
+}
+
+Image decode_with_opencv(std::span<const std::uint8_t> bytes, std::uint64_t max_pixels) {
+  // OpenCV's own warnings would print unstructured lines; our caller reports the failure.
+  static const bool silenced = [] {
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+    return true;
+  }();
+  (void)silenced;
+
+  // IMREAD_UNCHANGED keeps alpha and 16-bit samples but ignores EXIF orientation, which only
+  // JPEGs (never with alpha) carry in practice; for those ask for any depth/colour instead.
+  const int flags = is_jpeg(bytes) ? cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR : cv::IMREAD_UNCHANGED;
+  const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8U,
+                        const_cast<std::uint8_t*>(bytes.data()));
+  cv::Mat decoded;
+  try {
+    decoded = cv::imdecode(encoded, flags);
+  } catch (const cv::Exception& e) {
+    throw std::runtime_error("cannot decode: " + e.err);
+  }
+  if (decoded.empty()) throw std::runtime_error("not a readable image (unknown format or corrupt data)");
+  if (decoded.depth() != CV_8U && decoded.depth() != CV_16U)
+    throw std::runtime_error("unsupported sample type (only 8- and 16-bit integer images)");
+  if (static_cast<std::uint64_t>(decoded.total()) > max_pixels)
+    throw std::runtime_error("image over the pixel limit (raise it with --max-pixels)");
+
+  switch (decoded.channels()) {
+    case 3: cv::cvtColor(decoded, decoded, cv::COLOR_BGR2RGB); break;
+    case 4: cv::cvtColor(decoded, decoded, cv::COLOR_BGRA2RGBA); break;
+    case 1: case 2: break;
+    default: throw std::runtime_error("unsupported channel count " + std::to_string(decoded.channels()));
+  }
+
+  Image image;
+  image.width = decoded.cols;
+  image.height = decoded.rows;
+  image.channels = decoded.channels();
+  image.bit_depth = decoded.depth() == CV_16U ? 16 : 8;
+  image.allocate();
+  for (int y = 0; y < image.height; ++y)
+    std::memcpy(image.pixels.data() + y * image.row_bytes(), decoded.ptr(y), image.row_bytes());
+  return image;
+}
+
+}  // namespace
+
+Image decode_image(std::span<const std::uint8_t> bytes, std::uint64_t max_pixels) {
+  if (bytes.empty()) throw std::runtime_error("empty file");
+  if (is_png(bytes)) return decode_png(bytes, max_pixels);
+  return decode_with_opencv(bytes, max_pixels);
+}
+
+}  // namespace imgflow

@@ -1,0 +1,15 @@
+#pragma once
+#include <cstdint>
+#include <span>
+
+#include "pipeline/image.hpp"
+
+namespace imgflow {
+
+/// Decodes an image file's bytes, choosing the decoder by content, not by name: PNG through
+/// libpng (decode_png), everything else (JPEG, TIFF, BMP, WebP, PNM) through OpenCV, with
+/// JPEG's EXIF orientation applied. Colour comes back as gray/RGB(A), 8 or 16 bits.
+/// Throws std::runtime_error naming the reason.
+Image decode_image(std::span<const std::uint8_t> bytes, std::uint64_t max_pixels);
+
+}  // namespace imgflow

@@ -1,0 +1,128 @@
+#include "pipeline/graph.hpp"
+
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/info.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <chrono>
+#include <exception>
+#include <new>
+
+#include "pipeline/stages.hpp"
+
+namespace imgflow {
+namespace flow = oneapi::tbb::flow;
+
+int PipelineConfig::resolved_threads() const {
+  return threads > 0 ? threads : oneapi::tbb::info::default_concurrency();
+}
+
+std::size_t PipelineConfig::resolved_max_in_flight() const {
+  return max_in_flight > 0 ? max_in_flight : 2 * static_cast<std::size_t>(resolved_threads());
+}
+
+namespace {
+
+// Wraps a stage so that it never throws into the graph: a job that has already failed or been
+// skipped passes through untouched, an exception becomes the job's failure, and the time spent
+// is recorded on the job.
+template <typename Body>
+auto timed_stage(Stage stage, Body body) {
+  return [stage, body](Job* job) -> Job* {
+    if (job->outcome != Outcome::pending) return job;
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      body(*job);
+    } catch (const std::bad_alloc&) {
+      job->fail(stage, "out of memory");
+    } catch (const std::exception& e) {
+      job->fail(stage, e.what());
+    } catch (...) {
+      job->fail(stage, "unknown error");
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    job->stage_time[static_cast<std::size_t>(stage)] =
+        std::max<std::chrono::nanoseconds>(elapsed, std::chrono::nanoseconds{1});
+    return job;
+  };
+}
+
+}  // namespace
+
+RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
+                      const PipelineConfig& config, const JobObserver& on_done) {
+  const int threads = config.resolved_threads();
+  // Bounds every TBB user in the process, OpenCV's TBB back end included.
+  oneapi::tbb::global_control parallelism(oneapi::tbb::global_control::max_allowed_parallelism,
+                                          static_cast<std::size_t>(threads));
+  oneapi::tbb::task_arena arena(threads);
+  RunStats stats;
+  const auto start = std::chrono::steady_clock::now();
+
+  arena.execute([&] {
+    flow::graph g;
+    std::size_t next = 0;
+
+    // The source only hands out jobs; reading and decoding happen in parallel nodes.
+    flow::input_node<Job*> source(g, [&](oneapi::tbb::flow_control& control) -> Job* {
+      if (next == jobs.size()) {
+        control.stop();
+        return nullptr;
+      }
+      return &jobs[next++];
+    });
+    flow::limiter_node<Job*> limiter(g, config.resolved_max_in_flight());
+
+    flow::function_node<Job*, Job*> read(g, flow::unlimited, timed_stage(Stage::read, [&](Job& job) {
+      read_stage(job, config);
+    }));
+    flow::function_node<Job*, Job*> decode(g, flow::unlimited, timed_stage(Stage::decode, [&](Job& job) {
+      decode_stage(job, config);
+    }));
+    flow::function_node<Job*, Job*> adjust(g, flow::unlimited, timed_stage(Stage::adjust, [&](Job& job) {
+      adjust_stage(job, tables);
+    }));
+    flow::function_node<Job*, Job*> encode(g, flow::unlimited, timed_stage(Stage::encode, [&](Job& job) {
+      encode_stage(job, config);
+    }));
+    flow::function_node<Job*, Job*> write(g, flow::unlimited, timed_stage(Stage::write, [&](Job& job) {
+      write_stage(job);
+    }));
+    // The sink is serial: it owns the totals and the observer needs no locking.
+    flow::function_node<Job*, flow::continue_msg> sink(g, flow::serial, [&](Job* job) {
+      if (job->outcome == Outcome::pending) job->outcome = Outcome::written;
+      job->release_buffers();
+      stats.add(*job);
+      if (on_done) on_done(*job);
+      return flow::continue_msg{};
+    });
+
+    oneapi::tbb::profiling::set_name(g, "imgflow");
+    oneapi::tbb::profiling::set_name(source, "source");
+    oneapi::tbb::profiling::set_name(limiter, "in_flight_limiter");
+    oneapi::tbb::profiling::set_name(read, "read");
+    oneapi::tbb::profiling::set_name(decode, "decode");
+    oneapi::tbb::profiling::set_name(adjust, "adjust");
+    oneapi::tbb::profiling::set_name(encode, "encode");
+    oneapi::tbb::profiling::set_name(write, "write");
+    oneapi::tbb::profiling::set_name(sink, "sink");
+
+    flow::make_edge(source, limiter);
+    flow::make_edge(limiter, read);
+    flow::make_edge(read, decode);
+    flow::make_edge(decode, adjust);
+    flow::make_edge(adjust, encode);
+    flow::make_edge(encode, write);
+    flow::make_edge(write, sink);
+    flow::make_edge(sink, limiter.decrementer());
+
+    source.activate();
+    g.wait_for_all();
+  });
+
+  stats.wall = std::chrono::steady_clock::now() - start;
+  return stats;
+}
+
+}  // namespace imgflow

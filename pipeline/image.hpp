@@ -1,0 +1,42 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "kernels/image_view.hpp"
+
+namespace imgflow {
+
+/// A decoded image: interleaved samples, rows packed without padding, 16-bit samples in the
+/// machine's byte order. Channels: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA.
+struct Image {
+  int width = 0;
+  int height = 0;
+  int channels = 0;
+  int bit_depth = 8;  ///< 8 or 16
+  std::vector<std::uint8_t> pixels;
+
+  std::size_t bytes_per_sample() const { return bit_depth == 16 ? 2 : 1; }
+  std::size_t row_bytes() const {
+    return static_cast<std::size_t>(width) * channels * bytes_per_sample();
+  }
+  std::size_t byte_size() const { return row_bytes() * height; }
+  void allocate() { pixels.resize(byte_size()); }
+
+  template <typename T>
+  ImageView<T> view() {
+    return {reinterpret_cast<T*>(pixels.data()), width, height, channels,
+            static_cast<std::ptrdiff_t>(width) * channels};
+  }
+  template <typename T>
+  ImageView<const T> view() const {
+    return {reinterpret_cast<const T*>(pixels.data()), width, height, channels,
+            static_cast<std::ptrdiff_t>(width) * channels};
+  }
+};
+
+/// "gray", "gray+alpha", "RGB" or "RGBA".
+std::string_view layout_name(int channels);
+
+}  // namespace imgflow

@@ -1,0 +1,57 @@
+#pragma once
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pipeline/image.hpp"
+
+namespace imgflow {
+
+/// The stages an image goes through, in order.
+enum class Stage { read, decode, adjust, encode, write };
+inline constexpr std::size_t kStageCount = 5;
+inline constexpr std::array<std::string_view, kStageCount> kStageNames{"read", "decode", "adjust",
+                                                                       "encode", "write"};
+inline std::string_view stage_name(Stage s) { return kStageNames[static_cast<std::size_t>(s)]; }
+
+enum class Outcome { pending, written, skipped, failed };
+
+/// One image's trip through the graph: the message every node passes on (by pointer). It
+/// carries its own sequence number, its buffers and, if something went wrong, the stage and
+/// the reason, so a failure flows to the sink like any other result.
+struct Job {
+  std::size_t index = 0;              ///< position in the natural-order listing
+  std::filesystem::path input;        ///< file to read
+  std::filesystem::path output;       ///< file to write
+  Outcome outcome = Outcome::pending;
+  Stage failed_stage = Stage::read;
+  std::string error;                  ///< the reason, when outcome == failed
+
+  std::vector<std::uint8_t> file_bytes;  ///< read -> decode
+  Image image;                           ///< decode -> adjust -> encode
+  std::vector<std::uint8_t> encoded;     ///< encode -> write
+
+  int width = 0, height = 0, channels = 0, bit_depth = 0;  ///< kept after buffers are freed
+  std::size_t decoded_bytes = 0;
+  std::size_t output_bytes = 0;
+  std::array<std::chrono::nanoseconds, kStageCount> stage_time{};
+
+  void fail(Stage stage, std::string reason) {
+    outcome = Outcome::failed;
+    failed_stage = stage;
+    error = std::move(reason);
+  }
+  /// Frees the buffers once the job has reached the sink.
+  void release_buffers() {
+    file_bytes = {};
+    image.pixels = {};
+    encoded = {};
+  }
+};
+
+}  // namespace imgflow

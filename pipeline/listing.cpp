@@ -1,0 +1,109 @@
+#include "pipeline/listing.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <system_error>
+
+namespace imgflow {
+namespace fs = std::filesystem;
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Compares two digit runs by value; equal values with different zero padding order by length.
+int compare_numbers(std::string_view a, std::string_view b) {
+  const auto significant = [](std::string_view s) {
+    const auto first = s.find_first_not_of('0');
+    return first == std::string_view::npos ? std::string_view{} : s.substr(first);
+  };
+  const auto sa = significant(a), sb = significant(b);
+  if (sa.size() != sb.size()) return sa.size() < sb.size() ? -1 : 1;
+  if (const int c = sa.compare(sb)) return c;
+  return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+}
+
+int compare_natural(std::string_view a, std::string_view b) {
+  std::size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (is_digit(a[i]) && is_digit(b[j])) {
+      std::size_t ie = i, je = j;
+      while (ie < a.size() && is_digit(a[ie])) ++ie;
+      while (je < b.size() && is_digit(b[je])) ++je;
+      if (const int c = compare_numbers(a.substr(i, ie - i), b.substr(j, je - j))) return c;
+      i = ie, j = je;
+    } else {
+      if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]) ? -1 : 1;
+      ++i, ++j;
+    }
+  }
+  if (i < a.size()) return 1;
+  if (j < b.size()) return -1;
+  return 0;
+}
+
+bool is_hidden(const fs::path& p) {
+  const auto name = p.filename().native();
+  return !name.empty() && name[0] == '.';
+}
+
+void walk(const fs::path& root, const fs::path& relative, bool recursive, const fs::path& skip_dir,
+          Listing& listing) {
+  std::error_code ec;
+  fs::directory_iterator it(root / relative, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const fs::directory_entry& entry = *it;
+    if (is_hidden(entry.path())) continue;
+    const auto rel = relative / entry.path().filename();
+    std::error_code type_ec;
+    if (entry.is_directory(type_ec)) {
+      if (!recursive) continue;
+      if (!skip_dir.empty() && fs::equivalent(entry.path(), skip_dir, type_ec)) continue;
+      walk(root, rel, recursive, skip_dir, listing);
+    } else if (has_image_extension(rel)) {
+      listing.images.push_back(rel);  // whatever it is, reading it will say what is wrong
+    }
+  }
+  if (ec) listing.errors.push_back({root / relative, ec.message()});
+}
+
+}  // namespace
+
+bool natural_less(std::string_view a, std::string_view b) {
+  if (const int c = compare_natural(a, b)) return c < 0;
+  return a < b;  // e.g. "a01" and "a1" compare equal by value; keep the order total
+}
+
+bool natural_path_less(const fs::path& a, const fs::path& b) {
+  auto ia = a.begin(), ib = b.begin();
+  for (; ia != a.end() && ib != b.end(); ++ia, ++ib) {
+    if (natural_less(std::string_view(ia->native()), std::string_view(ib->native()))) return true;
+    if (natural_less(std::string_view(ib->native()), std::string_view(ia->native()))) return false;
+  }
+  return ia == a.end() && ib != b.end();
+}
+
+bool has_image_extension(const fs::path& path) {
+  static constexpr std::array<std::string_view, 11> kExtensions{
+      ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".pnm", ".pgm", ".ppm", ".pbm"};
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return std::find(kExtensions.begin(), kExtensions.end(), ext) != kExtensions.end();
+}
+
+Listing list_images(const fs::path& root, bool recursive, const fs::path& skip_dir) {
+  Listing listing;
+  walk(root, {}, recursive, skip_dir, listing);
+  std::sort(listing.images.begin(), listing.images.end(),
+            [](const fs::path& a, const fs::path& b) { return natural_path_less(a, b); });
+  return listing;
+}
+
+fs::path output_relative_path(const fs::path& input_relative) {
+  fs::path out = input_relative;
+  out.replace_extension(".png");
+  return out;
+}
+
+}  // namespace imgflow

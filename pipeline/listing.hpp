@@ -1,0 +1,37 @@
+#pragma once
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace imgflow {
+
+/// Natural order: runs of digits compare by value, so "page2.png" < "page10.png". Paths compare
+/// component by component. A strict weak order that is total on distinct strings.
+bool natural_less(std::string_view a, std::string_view b);
+bool natural_path_less(const std::filesystem::path& a, const std::filesystem::path& b);
+
+/// png, jpg/jpeg, tif/tiff, bmp, webp, pnm/pgm/ppm, in any letter case.
+bool has_image_extension(const std::filesystem::path& path);
+
+/// A directory that could not be read while listing, and why.
+struct ListingError {
+  std::filesystem::path path;
+  std::string reason;
+};
+
+struct Listing {
+  std::vector<std::filesystem::path> images;  ///< relative to the listed directory, natural order
+  std::vector<ListingError> errors;
+};
+
+/// The image files in `root` (and, if `recursive`, its subdirectories), skipping hidden
+/// entries (names starting with '.') and the directory `skip_dir` (the output directory when
+/// it lies inside the input directory). Unreadable subdirectories are reported, not fatal.
+Listing list_images(const std::filesystem::path& root, bool recursive,
+                    const std::filesystem::path& skip_dir);
+
+/// The output file for an input: same relative path, extension replaced by ".png".
+std::filesystem::path output_relative_path(const std::filesystem::path& input_relative);
+
+}  // namespace imgflow

@@ -1,0 +1,164 @@
+#include "pipeline/png_codec.hpp"
+
+#include <png.h>
+
+#include <bit>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace imgflow {
+namespace {
+
+// libpng reports errors through a callback that must not return; it longjmps back to the
+// setjmp in the decode/encode function, which then throws. No C++ object is created between
+// setjmp and a possible longjmp in those functions: everything that owns memory lives in
+// the caller's frame.
+struct PngErrorMessage {
+  char text[200] = "unknown libpng error";
+};
+
+[[noreturn]] void on_png_error(png_structp png, png_const_charp message) {
+  auto* error = static_cast<PngErrorMessage*>(png_get_error_ptr(png));
+  std::snprintf(error->text, sizeof error->text, "%s", message);
+  png_longjmp(png, 1);
+}
+
+void on_png_warning(png_structp, png_const_charp) {}  // ancillary problems do not fail an image
+
+struct MemoryReader {
+  const std::uint8_t* data;
+  std::size_t size;
+  std::size_t position;
+};
+
+void read_from_memory(png_structp png, png_bytep out, std::size_t length) {
+  auto* reader = static_cast<MemoryReader*>(png_get_io_ptr(png));
+  if (length > reader->size - reader->position) png_error(png, "file is truncated");
+  std::memcpy(out, reader->data + reader->position, length);
+  reader->position += length;
+}
+
+void write_to_vector(png_structp png, png_bytep data, std::size_t length) {
+  auto* out = static_cast<std::vector<std::uint8_t>*>(png_get_io_ptr(png));
+  try {
+    out->insert(out->end(), data, data + length);
+  } catch (...) {
+    png_error(png, "out of memory while encoding");
+  }
+}
+
+void flush_nothing(png_structp) {}
+
+constexpr bool kLittleEndian = std::endian::native == std::endian::little;
+
+// Reads the header and sets up the transforms. Returns false (message in `error`) on failure.
+bool read_png(png_structp png, png_infop info, Image& image, std::vector<png_bytep>& rows,
+              std::uint64_t max_pixels, PngErrorMessage& error) {
+  if (setjmp(png_jmpbuf(png))) return false;
+
+  png_read_info(png, info);
+  png_uint_32 width = 0, height = 0;
+  int depth = 0, colour_type = 0;
+  png_get_IHDR(png, info, &width, &height, &depth, &colour_type, nullptr, nullptr, nullptr);
+  if (static_cast<std::uint64_t>(width) * height > max_pixels) {
+    std::snprintf(error.text, sizeof error.text,
+                  "%ux%u is %llu pixels, over the limit of %llu (raise it with --max-pixels)",
+                  width, height, static_cast<unsigned long long>(width) * height,
+                  static_cast<unsigned long long>(max_pixels));
+    return false;
+  }
+  if (colour_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+  if (colour_type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+  if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+  if (depth == 16 && kLittleEndian) png_set_swap(png);
+  png_set_interlace_handling(png);
+  png_read_update_info(png, info);
+
+  image.width = static_cast<int>(width);
+  image.height = static_cast<int>(height);
+  image.channels = png_get_channels(png, info);
+  image.bit_depth = png_get_bit_depth(png, info);
+  if (png_get_rowbytes(png, info) != image.row_bytes()) png_error(png, "unexpected row layout");
+  image.allocate();  // may throw std::bad_alloc: caught by the caller's caller, never across libpng
+  rows.resize(height);
+  for (png_uint_32 y = 0; y < height; ++y) rows[y] = image.pixels.data() + y * image.row_bytes();
+  png_read_image(png, rows.data());
+  // Stop after the pixels: chunks after the image data cannot change them.
+  return true;
+}
+
+bool write_png(png_structp png, png_infop info, const Image& image, std::vector<png_bytep>& rows,
+               const PngEncodeOptions& options) {
+  if (setjmp(png_jmpbuf(png))) return false;
+  static constexpr int kColourType[] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
+                                        PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
+  png_set_IHDR(png, info, static_cast<png_uint_32>(image.width),
+               static_cast<png_uint_32>(image.height), image.bit_depth,
+               kColourType[image.channels], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+               PNG_FILTER_TYPE_DEFAULT);
+  png_set_compression_level(png, options.zlib_level);
+  png_write_info(png, info);
+  if (image.bit_depth == 16 && kLittleEndian) png_set_swap(png);
+  png_write_image(png, rows.data());
+  png_write_end(png, nullptr);
+  return true;
+}
+
+}  // namespace
+
+bool is_png(std::span<const std::uint8_t> bytes) {
+  return bytes.size() >= 8 && png_sig_cmp(bytes.data(), 0, 8) == 0;
+}
+
+Image decode_png(std::span<const std::uint8_t> bytes, std::uint64_t max_pixels) {
+  PngErrorMessage error;
+  png_structp png =
+      png_create_read_struct(PNG_LIBPNG_VER_STRING, &error, on_png_error, on_png_warning);
+  png_infop info = png ? png_create_info_struct(png) : nullptr;
+  if (!info) {
+    png_destroy_read_struct(&png, nullptr, nullptr);
+    throw std::bad_alloc();
+  }
+  MemoryReader reader{bytes.data(), bytes.size(), 0};
+  png_set_read_fn(png, &reader, read_from_memory);
+  // We enforce our own pixel limit; libpng's default 1e6 x 1e6 limit stays as a backstop.
+
+  Image image;
+  std::vector<png_bytep> rows;
+  bool ok = false;
+  try {
+    ok = read_png(png, info, image, rows, max_pixels, error);
+  } catch (...) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    throw;
+  }
+  png_destroy_read_struct(&png, &info, nullptr);
+  if (!ok) throw std::runtime_error(error.text);
+  return image;
+}
+
+void encode_png(const Image& image, std::vector<std::uint8_t>& out,
+                const PngEncodeOptions& options) {
+  if (image.channels < 1 || image.channels > 4 || (image.bit_depth != 8 && image.bit_depth != 16))
+    throw std::invalid_argument("encode_png: unsupported layout");
+  PngErrorMessage error;
+  png_structp png =
+      png_create_write_struct(PNG_LIBPNG_VER_STRING, &error, on_png_error, on_png_warning);
+  png_infop info = png ? png_create_info_struct(png) : nullptr;
+  if (!info) {
+    png_destroy_write_struct(&png, nullptr);
+    throw std::bad_alloc();
+  }
+  out.clear();
+  png_set_write_fn(png, &out, write_to_vector, flush_nothing);
+  std::vector<png_bytep> rows(static_cast<std::size_t>(image.height));
+  for (std::size_t y = 0; y < rows.size(); ++y)
+    rows[y] = const_cast<png_bytep>(image.pixels.data() + y * image.row_bytes());
+  const bool ok = write_png(png, info, image, rows, options);
+  png_destroy_write_struct(&png, &info);
+  if (!ok) throw std::runtime_error(error.text);
+}
+
+}  // namespace imgflow

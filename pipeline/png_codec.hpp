@@ -1,0 +1,26 @@
+#pragma once
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "pipeline/image.hpp"
+
+namespace imgflow {
+
+/// True when the bytes start with the 8-byte PNG signature.
+bool is_png(std::span<const std::uint8_t> bytes);
+
+/// Decodes any valid PNG with libpng. Palette images and 1/2/4-bit gray are expanded to 8 bits,
+/// a tRNS chunk becomes an alpha channel, 16-bit stays 16-bit, gray+alpha stays 2 channels.
+/// Refuses images over `max_pixels` before allocating. Throws std::runtime_error with libpng's
+/// reason on corrupt data (bad CRC in a critical chunk, bad zlib stream, truncation...).
+Image decode_png(std::span<const std::uint8_t> bytes, std::uint64_t max_pixels);
+
+struct PngEncodeOptions {
+  int zlib_level = 6;  ///< 0..9
+};
+
+/// Encodes `image` as a PNG of the same layout and depth into `out` (replacing its contents).
+void encode_png(const Image& image, std::vector<std::uint8_t>& out, const PngEncodeOptions& options);
+
+}  // namespace imgflow

@@ -1,0 +1,156 @@
+#include "support.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <random>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace imgflow::test {
+
+fs::path shared_dir() {
+  const fs::path dir = fs::weakly_canonical(IMGFLOW_SHARED_DIR);
+  REQUIRE_MESSAGE(fs::is_directory(dir / "corpus"),
+                  "the shared corpora are missing: expected " << dir.string());
+  return dir;
+}
+
+fs::path data_dir() { return IMGFLOW_DATA_DIR; }
+
+TempDir::TempDir() {
+  std::string templ = (fs::temp_directory_path() / "imgflow-test-XXXXXX").string();
+  REQUIRE(::mkdtemp(templ.data()) != nullptr);
+  path_ = templ;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
+  fs::remove_all(path_, ec);
+}
+
+namespace {
+std::string quote(const std::string& arg) {
+  std::string quoted = "'";
+  for (const char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+}  // namespace
+
+RunResult run_imgflow(const std::vector<std::string>& args) {
+  TempDir capture;
+  std::string command = quote(IMGFLOW_BINARY);
+  for (const auto& arg : args) command += " " + quote(arg);
+  command += " >" + quote((capture / "out").string()) + " 2>" + quote((capture / "err").string()) +
+             " </dev/null";
+  const int status = std::system(command.c_str());
+  RunResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = slurp(capture / "out");
+  result.err = slurp(capture / "err");
+  return result;
+}
+
+std::map<std::string, std::vector<int>> reference_tables() {
+  std::ifstream in(shared_dir() / "reference" / "bild-tables.tsv");
+  REQUIRE(in.good());
+  std::map<std::string, std::vector<int>> tables;
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    std::istringstream values(line.substr(tab + 1));
+    std::vector<int>& table = tables[line.substr(0, tab)];
+    for (int v; values >> v;) table.push_back(v);
+  }
+  return tables;
+}
+
+std::vector<std::string> files_below(const fs::path& dir) {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir))
+    if (entry.is_regular_file()) files.push_back(fs::relative(entry.path(), dir).generic_string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::vector<std::uint8_t> file_bytes(const fs::path& path) {
+  const std::string s = slurp(path);
+  return {s.begin(), s.end()};
+}
+
+PngHeader read_png_header(const fs::path& path) {
+  const auto bytes = file_bytes(path);
+  PngHeader header;
+  const auto be32 = [&](std::size_t at) {
+    return static_cast<std::uint32_t>(bytes[at] << 24 | bytes[at + 1] << 16 | bytes[at + 2] << 8 |
+                                      bytes[at + 3]);
+  };
+  if (bytes.size() < 33) return header;
+  header.width = static_cast<int>(be32(16));
+  header.height = static_cast<int>(be32(20));
+  header.bit_depth = bytes[24];
+  header.colour_type = bytes[25];
+  for (std::size_t at = 8; at + 8 <= bytes.size();) {
+    const std::uint32_t length = be32(at);
+    const std::string type(bytes.begin() + static_cast<long>(at) + 4, bytes.begin() + static_cast<long>(at) + 8);
+    if (type == "tRNS") header.has_trns = true;
+    if (type == "IEND" || length > bytes.size()) break;
+    at += 12 + length;
+  }
+  return header;
+}
+
+namespace {
+template <typename T>
+std::string compare_samples(const cv::Mat& in, const cv::Mat& out, const std::vector<T>& table) {
+  const int cin = in.channels(), cout = out.channels();
+  const bool in_alpha = cin == 2 || cin == 4, out_alpha = cout == 2 || cout == 4;
+  for (int y = 0; y < in.rows; ++y) {
+    const T* a = in.ptr<T>(y);
+    const T* b = out.ptr<T>(y);
+    for (int x = 0; x < in.cols; ++x) {
+      for (int c = 0; c < cout; ++c) {
+        const bool alpha = out_alpha && c == cout - 1;
+        const int src_c = std::min(c, cin - 1);  // a gray input read as 1 channel, output as 4
+        const T source = a[x * cin + src_c];
+        const T expected = alpha ? (in_alpha ? source : b[x * cout + c]) : table[source];
+        if (b[x * cout + c] != expected) {
+          std::ostringstream why;
+          why << "pixel (" << x << "," << y << ") channel " << c << ": input " << +source
+              << ", output " << +b[x * cout + c] << ", expected " << +expected;
+          return why.str();
+        }
+      }
+    }
+  }
+  return {};
+}
+}  // namespace
+
+std::string check_adjusted(const fs::path& input, const fs::path& output, const LookupTables& tables) {
+  const cv::Mat in = cv::imread(input.string(), cv::IMREAD_UNCHANGED);
+  const cv::Mat out = cv::imread(output.string(), cv::IMREAD_UNCHANGED);
+  if (in.empty()) return "OpenCV cannot read the input";
+  if (out.empty()) return "OpenCV cannot read the output";
+  if (in.size() != out.size()) return "size differs";
+  if (in.depth() != out.depth()) return "sample depth differs";
+  const bool gray_gained_alpha = in.channels() == 1 && out.channels() == 4;  // tRNS on gray
+  if (in.channels() != out.channels() && !gray_gained_alpha) return "channel count differs";
+  if (in.depth() == CV_16U) return compare_samples<std::uint16_t>(in, out, tables.lut16);
+  return compare_samples<std::uint8_t>(in, out, tables.lut8);
+}
+
+}  // namespace imgflow::test

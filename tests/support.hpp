@@ -1,0 +1,59 @@
+#pragma once
+// Helpers shared by the tests: where the fixtures are, temporary folders, running the binary,
+// the reference tables, and an independent check (OpenCV's decoder) of an output's pixels.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kernels/lookup_table.hpp"
+
+namespace imgflow::test {
+
+std::filesystem::path shared_dir();  ///< ../shared; fails the test if it is missing
+std::filesystem::path data_dir();    ///< the bundled sample pages
+
+/// A fresh directory under /tmp, removed with everything in it at scope exit.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;  ///< stdout
+  std::string err;  ///< stderr
+};
+/// Runs the imgflow binary with `args` (no shell interpretation of their content).
+RunResult run_imgflow(const std::vector<std::string>& args);
+
+/// The rows of bild-tables.tsv: chain text -> 256 values.
+std::map<std::string, std::vector<int>> reference_tables();
+
+/// Every regular file below `dir`, as relative generic paths, sorted.
+std::vector<std::string> files_below(const std::filesystem::path& dir);
+
+std::vector<std::uint8_t> file_bytes(const std::filesystem::path& path);
+
+/// IHDR fields read straight from the file's bytes, and whether it has a tRNS chunk.
+struct PngHeader {
+  int width = 0, height = 0, bit_depth = 0, colour_type = -1;
+  bool has_trns = false;
+};
+PngHeader read_png_header(const std::filesystem::path& path);
+
+/// Checks with OpenCV's decoder that `output` holds `input`'s pixels mapped through `tables`
+/// (8- or 16-bit by depth), alpha unchanged. Returns an empty string or what differs.
+std::string check_adjusted(const std::filesystem::path& input, const std::filesystem::path& output,
+                           const LookupTables& tables);
+
+}  // namespace imgflow::test

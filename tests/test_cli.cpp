@@ -1,0 +1,253 @@
+// End-to-end: the real binary on the sample pages and on small files the tests make.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "kernels/lookup_table.hpp"
+#include "pipeline/listing.hpp"
+#include "support.hpp"
+
+using namespace imgflow;
+namespace fs = std::filesystem;
+
+namespace {
+const std::vector<std::string> kSampleOutputs{
+    "page-0001.png", "page-0002.png",      "page-0003.png",     "page-0004.png",
+    "page-rgb-0001.png", "scan-gray-0001.png", "scan-rgb-0001.png"};
+
+void copy_sample(const fs::path& to, const std::string& name) {
+  fs::create_directories(to.parent_path());
+  fs::copy_file(test::data_dir() / name, to);
+}
+}  // namespace
+
+TEST_CASE("sample data: exact output set, pixels equal the default table, exit 0") {
+  test::TempDir out;
+  const auto run = test::run_imgflow({test::data_dir(), out.path()});
+  CHECK(run.exit_code == 0);
+  CHECK(run.err.find("7 written, 0 skipped, 0 failed") != std::string::npos);
+  CHECK(run.err.find("stage time") != std::string::npos);
+  REQUIRE(test::files_below(out.path()) == kSampleOutputs);
+  const auto tables = build_tables(default_chain());
+  for (const auto& name : kSampleOutputs) {
+    CAPTURE(name);
+    CHECK(test::check_adjusted(test::data_dir() / name, out / name, tables) == "");
+  }
+}
+
+TEST_CASE("outputs are byte-identical whatever --threads and --max-in-flight") {
+  test::TempDir base;
+  REQUIRE(test::run_imgflow({test::data_dir(), base / "t1", "--threads", "1", "--max-in-flight", "1"})
+              .exit_code == 0);
+  for (const auto& [threads, in_flight] :
+       {std::pair{"2", "1"}, {"2", "2"}, {"2", "8"}, {"4", "3"}, {"0", "0"}}) {
+    CAPTURE(threads);
+    CAPTURE(in_flight);
+    const fs::path out = base / (std::string("t") + threads + "-" + in_flight);
+    REQUIRE(test::run_imgflow({test::data_dir(), out, "-j", threads, "--max-in-flight", in_flight})
+                .exit_code == 0);
+    REQUIRE(test::files_below(out) == kSampleOutputs);
+    for (const auto& name : kSampleOutputs)
+      CHECK_MESSAGE(test::file_bytes(out / name) == test::file_bytes(base / "t1" / name), name);
+  }
+}
+
+TEST_CASE("adjustments apply in command-line order and may repeat") {
+  test::TempDir dir;
+  copy_sample(dir / "in" / "p.png", "scan-gray-0001.png");
+  const auto rows = test::reference_tables();
+  struct Case {
+    std::vector<std::string> flags;
+    std::string chain;
+  };
+  for (const Case& c : {Case{{"--contrast", "0.25", "--brightness", "0.25"}, "contrast=0.25,brightness=0.25"},
+                        Case{{"--brightness", "0.25", "--contrast", "0.25"}, "brightness=0.25,contrast=0.25"},
+                        Case{{"--gamma", "2.2"}, "gamma=2.2"},
+                        Case{{"--brightness=0.5", "--contrast=-0.2"}, "brightness=0.5,contrast=-0.2"},
+                        Case{{"--brightness", "0.1", "--invert", "--brightness", "0.1", "--invert"},
+                             "brightness=0.1,invert,brightness=0.1,invert"}}) {
+    CAPTURE(c.chain);
+    const fs::path out = dir / ("out-" + c.chain);
+    std::vector<std::string> args{(dir / "in").string(), out.string(), "-v"};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    const auto run = test::run_imgflow(args);
+    REQUIRE(run.exit_code == 0);
+    CHECK(run.err.find("adjustments: " + c.chain) != std::string::npos);
+    const auto tables = build_tables(*parse_chain(c.chain));
+    if (rows.count(c.chain))  // the reference row itself, not just our own table
+      CHECK(std::vector<int>(tables.lut8.begin(), tables.lut8.end()) == rows.at(c.chain));
+    CHECK(test::check_adjusted(dir / "in" / "p.png", out / "p.png", tables) == "");
+  }
+}
+
+TEST_CASE("usage errors exit 2 with a clear message") {
+  test::TempDir out;
+  const std::string in = test::data_dir();
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  for (const Case& c : {
+           Case{{in, out / "o", "--brightness", "1.5"}, "brightness must be [-1, 1], got 1.5"},
+           Case{{in, out / "o", "--contrast", "-2"}, "contrast must be [-1, 1], got -2"},
+           Case{{in, out / "o", "--gamma", "0"}, "gamma must be > 0, got 0"},
+           Case{{in, out / "o", "--gamma", "abc"}, "'abc' is not a number"},
+           Case{{in, out / "o", "--brightness"}, "--brightness"},
+           Case{{in, out / "o", "--sharpen", "1"}, "sharpen"},
+           Case{{in}, "OUTPUT_DIR is required"},
+           Case{{in, out / "o", "-q", "-v"}, "excludes"},
+           Case{{in, out / "o", "--threads", "-1"}, "--threads"},
+           Case{{(out / "no-such-dir").string(), out / "o"}, "input directory " + (out / "no-such-dir").string() + " does not exist"},
+           Case{{in + "/page-0001.png", out / "o"}, "is not a directory"},
+       }) {
+    CAPTURE(c.message);
+    const auto run = test::run_imgflow(c.args);
+    CHECK(run.exit_code == 2);
+    CHECK(run.err.find(c.message) != std::string::npos);
+    CHECK_FALSE(fs::exists(out / "o"));
+  }
+}
+
+TEST_CASE("--help lists every adjustment with its range and the default chain") {
+  const auto run = test::run_imgflow({"--help"});
+  CHECK(run.exit_code == 0);
+  for (const char* text : {"--brightness F", "--contrast F", "--gamma F", "--invert", "[-1, 1]",
+                           "> 0", "default: --brightness 0.25 --contrast 0.25", "--threads",
+                           "--max-in-flight", "--skip-existing", "--recursive"})
+    CHECK_MESSAGE(run.out.find(text) != std::string::npos, text);
+}
+
+TEST_CASE("an unwritable output location exits 2 before doing any work") {
+  test::TempDir dir;
+  std::ofstream(dir / "file") << "in the way";
+  const auto run = test::run_imgflow({test::data_dir(), (dir / "file" / "out").string()});
+  CHECK(run.exit_code == 2);
+  CHECK(run.err.find("cannot create output directory") != std::string::npos);
+}
+
+TEST_CASE("refuses to overwrite an input: OUTPUT_DIR equal to INPUT_DIR") {
+  test::TempDir dir;
+  copy_sample(dir / "p.png", "page-0001.png");
+  const auto before = test::file_bytes(dir / "p.png");
+  const auto run = test::run_imgflow({dir.path(), dir.path()});
+  CHECK(run.exit_code == 2);
+  CHECK(run.err.find("refusing to overwrite input file") != std::string::npos);
+  CHECK(test::file_bytes(dir / "p.png") == before);
+}
+
+TEST_CASE("bad files: one error line each naming the file, the rest written, exit 1, no partial output") {
+  test::TempDir dir;
+  const fs::path in = dir / "in";
+  copy_sample(in / "good-1.png", "page-0001.png");
+  copy_sample(in / "good-2.png", "scan-rgb-0001.png");
+  std::ofstream(in / "empty.png");
+  std::ofstream(in / "text.png") << "this is not an image";
+  std::ofstream(in / "fake.jpg") << "\xFF\xD8\xFF garbage";
+  const auto good = test::file_bytes(test::data_dir() / "page-0001.png");
+  std::ofstream(in / "truncated.png", std::ios::binary)
+      .write(reinterpret_cast<const char*>(good.data()), static_cast<std::streamsize>(good.size() / 2));
+  fs::create_directories(in / "folder.png");  // a directory with an image name (non-recursive: ignored)
+
+  const auto run = test::run_imgflow({in, dir / "out"});
+  CHECK(run.exit_code == 1);
+  CHECK(test::files_below(dir / "out") == std::vector<std::string>{"good-1.png", "good-2.png"});
+  CHECK(run.err.find("2 written, 0 skipped, 4 failed") != std::string::npos);
+  for (const auto& [name, reason] : std::vector<std::pair<std::string, std::string>>{
+           {"empty.png", "decode: empty file"},
+           {"text.png", "decode: not a readable image"},
+           {"fake.jpg", "decode: not a readable image"},
+           {"truncated.png", "decode: "}}) {
+    CAPTURE(name);
+    const std::string prefix = "error: " + (in / name).string() + ": " + reason;
+    CHECK(run.err.find(prefix) != std::string::npos);
+  }
+}
+
+TEST_CASE("--skip-existing leaves existing outputs untouched") {
+  test::TempDir dir;
+  REQUIRE(test::run_imgflow({test::data_dir(), dir / "out"}).exit_code == 0);
+  const auto stamp = fs::last_write_time(dir / "out" / "page-0001.png");
+  fs::remove(dir / "out" / "page-0002.png");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+
+  const auto run = test::run_imgflow({test::data_dir(), dir / "out", "--skip-existing"});
+  CHECK(run.exit_code == 0);
+  CHECK(run.err.find("1 written, 6 skipped, 0 failed") != std::string::npos);
+  CHECK(fs::last_write_time(dir / "out" / "page-0001.png") == stamp);
+  CHECK(fs::exists(dir / "out" / "page-0002.png"));
+
+  // Without the flag, outputs are rewritten.
+  REQUIRE(test::run_imgflow({test::data_dir(), dir / "out"}).exit_code == 0);
+  CHECK(fs::last_write_time(dir / "out" / "page-0001.png") != stamp);
+}
+
+TEST_CASE("--recursive mirrors the tree, without it subdirectories are ignored") {
+  test::TempDir dir;
+  copy_sample(dir / "in" / "a.png", "page-0001.png");
+  copy_sample(dir / "in" / "2023" / "jan" / "b.png", "page-0002.png");
+  copy_sample(dir / "in" / "2023" / "c.png", "scan-gray-0001.png");
+
+  CHECK(test::run_imgflow({dir / "in", dir / "flat"}).exit_code == 0);
+  CHECK(test::files_below(dir / "flat") == std::vector<std::string>{"a.png"});
+
+  CHECK(test::run_imgflow({dir / "in", dir / "deep", "-r"}).exit_code == 0);
+  CHECK(test::files_below(dir / "deep") ==
+        std::vector<std::string>{"2023/c.png", "2023/jan/b.png", "a.png"});
+
+  // OUTPUT_DIR inside INPUT_DIR is not read back as input on the next run.
+  CHECK(test::run_imgflow({dir / "in", dir / "in" / "out", "-r"}).exit_code == 0);
+  const auto again = test::run_imgflow({dir / "in", dir / "in" / "out", "-r", "-v"});
+  CHECK(again.exit_code == 0);
+  CHECK(again.err.find("3 written") != std::string::npos);
+}
+
+TEST_CASE("files are taken in natural order, names map to .png, collisions are refused") {
+  test::TempDir dir;
+  for (const char* name : {"10.png", "2.png", "1.png"}) copy_sample(dir / "in" / name, "page-0001.png");
+  copy_sample(dir / "in" / "x.PNG", "page-0001.png");
+  copy_sample(dir / "in" / "x.ppm", "page-0001.png");  // a PNG named .ppm: decoded as what it is
+
+  const auto run = test::run_imgflow({dir / "in", dir / "out", "-v", "-j", "1", "--max-in-flight", "1"});
+  CHECK(run.exit_code == 1);
+  const auto p1 = run.err.find("/in/1.png ->"), p2 = run.err.find("/in/2.png ->"),
+             p10 = run.err.find("/in/10.png ->");
+  CHECK(p1 < p2);
+  CHECK(p2 < p10);
+  CHECK(p10 != std::string::npos);
+  CHECK(run.err.find("error: " + (dir / "in" / "x.ppm").string() + ": write: its output " +
+                     (dir / "out" / "x.png").string() + " is also the output of " +
+                     (dir / "in" / "x.PNG").string()) != std::string::npos);
+  CHECK(test::files_below(dir / "out") ==
+        std::vector<std::string>{"1.png", "10.png", "2.png", "x.png"});
+}
+
+TEST_CASE("--dry-run writes nothing and -q prints nothing on success") {
+  test::TempDir dir;
+  const auto dry = test::run_imgflow({test::data_dir(), dir / "out", "--dry-run"});
+  CHECK(dry.exit_code == 0);
+  CHECK(dry.err.find("page-0001.png -> ") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "out"));
+
+  const auto quiet = test::run_imgflow({test::data_dir(), dir / "out", "-q"});
+  CHECK(quiet.exit_code == 0);
+  CHECK(quiet.err.empty());
+  CHECK(quiet.out.empty());
+}
+
+TEST_CASE("other input formats are decoded and written as PNG") {
+  test::TempDir dir;
+  // A PNM written by hand: 3x2 gray, 8-bit.
+  fs::create_directories(dir / "in");
+  std::ofstream(dir / "in" / "g.pgm", std::ios::binary) << "P5\n3 2\n255\n" << std::string("\x00\x40\x80\xC0\xFF\x10", 6);
+  const auto run = test::run_imgflow({dir / "in", dir / "out", "--invert"});
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  const auto header = test::read_png_header(dir / "out" / "g.png");
+  CHECK(header.width == 3);
+  CHECK(header.height == 2);
+  CHECK(header.colour_type == 0);
+  CHECK(header.bit_depth == 8);
+  CHECK(test::check_adjusted(dir / "in" / "g.pgm", dir / "out" / "g.png",
+                             build_tables(*parse_chain("invert"))) == "");
+}
