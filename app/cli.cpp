@@ -85,6 +85,9 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   app.add_flag("-r,--recursive", options.recursive, "Walk subdirectories and mirror the tree under OUTPUT_DIR");
   app.add_flag("--skip-existing", options.pipeline.skip_existing,
                "Leave outputs that already exist alone (default: overwrite)");
+  app.add_flag("--strip", options.pipeline.strip_metadata,
+               "Drop colour-space and resolution chunks (iCCP sRGB gAMA cHRM cICP pHYs); by default "
+               "they are copied from PNG inputs");
   app.add_flag("-n,--dry-run", options.dry_run, "List what would be written, write nothing");
   app.add_option("-j,--threads", options.pipeline.threads, "Worker threads for the whole process, 0 = all cores")
       ->default_val(0)

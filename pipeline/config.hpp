@@ -12,6 +12,7 @@ struct PipelineConfig {
   int threads = 0;               ///< worker threads for the whole process; 0 = all cores
   std::size_t max_in_flight = 0; ///< images alive between source and sink; 0 = 2 x threads
   bool skip_existing = false;    ///< leave an existing output alone and count the image skipped
+  bool strip_metadata = false;   ///< drop colour-space and resolution chunks instead of copying them
   std::uint64_t max_pixels = 200'000'000;
   PngEncodeOptions png;
 

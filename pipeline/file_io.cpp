@@ -70,8 +70,10 @@ void write_file_atomically(const std::filesystem::path& target, std::span<const 
       throw std::runtime_error("cannot create directory " + directory.string() +
                                (ignored ? ": " + ignored.message() : ""));
   }
-  const auto temporary = directory / ("." + target.filename().string() + std::string(kTemporaryMarker) +
-                                      std::to_string(::getpid()));
+  std::string temporary_name(".");
+  temporary_name.append(target.filename().string()).append(kTemporaryMarker);
+  temporary_name.append(std::to_string(::getpid()));
+  const auto temporary = directory / temporary_name;
 
   FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (fd.get() < 0) throw_errno("cannot create " + temporary.filename().string(), errno);

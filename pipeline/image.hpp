@@ -1,4 +1,5 @@
 #pragma once
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -8,6 +9,13 @@
 
 namespace imgflow {
 
+/// A PNG chunk copied verbatim from input to output: the ones that say how to interpret the
+/// samples (colour space, resolution), which a point adjustment leaves valid.
+struct AncillaryChunk {
+  std::array<char, 4> type;
+  std::vector<std::uint8_t> data;
+};
+
 /// A decoded image: interleaved samples, rows packed without padding, 16-bit samples in the
 /// machine's byte order. Channels: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA.
 struct Image {
@@ -16,6 +24,7 @@ struct Image {
   int channels = 0;
   int bit_depth = 8;  ///< 8 or 16
   std::vector<std::uint8_t> pixels;
+  std::vector<AncillaryChunk> metadata;  ///< iCCP, sRGB, gAMA, cHRM, cICP, pHYs from a PNG input
 
   std::size_t bytes_per_sample() const { return bit_depth == 16 ? 2 : 1; }
   std::size_t row_bytes() const {

@@ -50,6 +50,7 @@ struct Job {
   void release_buffers() {
     file_bytes = {};
     image.pixels = {};
+    image.metadata = {};
     encoded = {};
   }
 };

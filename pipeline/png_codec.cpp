@@ -53,12 +53,28 @@ void flush_nothing(png_structp) {}
 
 constexpr bool kLittleEndian = std::endian::native == std::endian::little;
 
+// The chunks carried from input to output, as libpng's NUL-separated list.
+constexpr png_byte kCarriedChunks[] = "iCCP\0sRGB\0gAMA\0cHRM\0cICP\0pHYs";
+constexpr int kCarriedChunkCount = 6;
+
+void keep_carried_chunks_as_raw(png_structp png) {
+  png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, kCarriedChunks, kCarriedChunkCount);
+}
+
 // Reads the header and sets up the transforms. Returns false (message in `error`) on failure.
 bool read_png(png_structp png, png_infop info, Image& image, std::vector<png_bytep>& rows,
               std::uint64_t max_pixels, PngErrorMessage& error) {
   if (setjmp(png_jmpbuf(png))) return false;
 
+  keep_carried_chunks_as_raw(png);
   png_read_info(png, info);
+  png_unknown_chunkp chunks = nullptr;
+  const int chunk_count = png_get_unknown_chunks(png, info, &chunks);
+  for (int i = 0; i < chunk_count; ++i) {
+    AncillaryChunk& chunk = image.metadata.emplace_back();
+    std::memcpy(chunk.type.data(), chunks[i].name, 4);
+    chunk.data.assign(chunks[i].data, chunks[i].data + chunks[i].size);
+  }
   png_uint_32 width = 0, height = 0;
   int depth = 0, colour_type = 0;
   png_get_IHDR(png, info, &width, &height, &depth, &colour_type, nullptr, nullptr, nullptr);
@@ -90,7 +106,7 @@ bool read_png(png_structp png, png_infop info, Image& image, std::vector<png_byt
 }
 
 bool write_png(png_structp png, png_infop info, const Image& image, std::vector<png_bytep>& rows,
-               const PngEncodeOptions& options) {
+               std::vector<png_unknown_chunk>& chunks, const PngEncodeOptions& options) {
   if (setjmp(png_jmpbuf(png))) return false;
   static constexpr int kColourType[] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
                                         PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
@@ -99,6 +115,10 @@ bool write_png(png_structp png, png_infop info, const Image& image, std::vector<
                kColourType[image.channels], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                PNG_FILTER_TYPE_DEFAULT);
   png_set_compression_level(png, options.zlib_level);
+  if (!chunks.empty()) {
+    keep_carried_chunks_as_raw(png);
+    png_set_unknown_chunks(png, info, chunks.data(), static_cast<int>(chunks.size()));
+  }
   png_write_info(png, info);
   if (image.bit_depth == 16 && kLittleEndian) png_set_swap(png);
   png_write_image(png, rows.data());
@@ -156,7 +176,16 @@ void encode_png(const Image& image, std::vector<std::uint8_t>& out,
   std::vector<png_bytep> rows(static_cast<std::size_t>(image.height));
   for (std::size_t y = 0; y < rows.size(); ++y)
     rows[y] = const_cast<png_bytep>(image.pixels.data() + y * image.row_bytes());
-  const bool ok = write_png(png, info, image, rows, options);
+  std::vector<png_unknown_chunk> chunks(image.metadata.size());
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    const AncillaryChunk& from = image.metadata[i];
+    std::memcpy(chunks[i].name, from.type.data(), 4);
+    chunks[i].name[4] = 0;
+    chunks[i].data = const_cast<png_byte*>(from.data.data());
+    chunks[i].size = from.data.size();
+    chunks[i].location = PNG_HAVE_IHDR;
+  }
+  const bool ok = write_png(png, info, image, rows, chunks, options);
   png_destroy_write_struct(&png, &info);
   if (!ok) throw std::runtime_error(error.text);
 }

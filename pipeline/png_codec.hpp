@@ -12,7 +12,8 @@ bool is_png(std::span<const std::uint8_t> bytes);
 
 /// Decodes any valid PNG with libpng. Palette images and 1/2/4-bit gray are expanded to 8 bits,
 /// a tRNS chunk becomes an alpha channel, 16-bit stays 16-bit, gray+alpha stays 2 channels.
-/// Refuses images over `max_pixels` before allocating. Throws std::runtime_error with libpng's
+/// Colour-space and resolution chunks (iCCP, sRGB, gAMA, cHRM, cICP, pHYs) are kept in
+/// Image::metadata, unparsed. Refuses images over `max_pixels` before allocating. Throws std::runtime_error with libpng's
 /// reason on corrupt data (bad CRC in a critical chunk, bad zlib stream, truncation...).
 Image decode_png(std::span<const std::uint8_t> bytes, std::uint64_t max_pixels);
 
@@ -20,7 +21,8 @@ struct PngEncodeOptions {
   int zlib_level = 6;  ///< 0..9
 };
 
-/// Encodes `image` as a PNG of the same layout and depth into `out` (replacing its contents).
+/// Encodes `image` as a PNG of the same layout and depth into `out` (replacing its contents),
+/// with its metadata chunks before the image data.
 void encode_png(const Image& image, std::vector<std::uint8_t>& out, const PngEncodeOptions& options);
 
 }  // namespace imgflow

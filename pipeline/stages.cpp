@@ -23,6 +23,7 @@ void read_stage(Job& job, const PipelineConfig& config) {
 void decode_stage(Job& job, const PipelineConfig& config) {
   job.image = decode_image(job.file_bytes, config.max_pixels);
   job.file_bytes = {};
+  if (config.strip_metadata) job.image.metadata.clear();
   job.width = job.image.width;
   job.height = job.image.height;
   job.channels = job.image.channels;

@@ -52,7 +52,7 @@ std::string slurp(const fs::path& path) {
 RunResult run_imgflow(const std::vector<std::string>& args) {
   TempDir capture;
   std::string command = quote(IMGFLOW_BINARY);
-  for (const auto& arg : args) command += " " + quote(arg);
+  for (const auto& arg : args) command.append(" ").append(quote(arg));
   command += " >" + quote((capture / "out").string()) + " 2>" + quote((capture / "err").string()) +
              " </dev/null";
   const int status = std::system(command.c_str());
@@ -91,25 +91,34 @@ std::vector<std::uint8_t> file_bytes(const fs::path& path) {
   return {s.begin(), s.end()};
 }
 
-PngHeader read_png_header(const fs::path& path) {
+std::vector<PngChunk> read_png_chunks(const fs::path& path) {
   const auto bytes = file_bytes(path);
-  PngHeader header;
   const auto be32 = [&](std::size_t at) {
     return static_cast<std::uint32_t>(bytes[at] << 24 | bytes[at + 1] << 16 | bytes[at + 2] << 8 |
                                       bytes[at + 3]);
   };
-  if (bytes.size() < 33) return header;
-  header.width = static_cast<int>(be32(16));
-  header.height = static_cast<int>(be32(20));
-  header.bit_depth = bytes[24];
-  header.colour_type = bytes[25];
-  for (std::size_t at = 8; at + 8 <= bytes.size();) {
-    const std::uint32_t length = be32(at);
-    const std::string type(bytes.begin() + static_cast<long>(at) + 4, bytes.begin() + static_cast<long>(at) + 8);
-    if (type == "tRNS") header.has_trns = true;
-    if (type == "IEND" || length > bytes.size()) break;
+  std::vector<PngChunk> chunks;
+  for (std::size_t at = 8; at + 12 <= bytes.size();) {
+    const std::size_t length = be32(at);
+    if (length > bytes.size() - at - 12) break;
+    const auto start = bytes.begin() + static_cast<std::ptrdiff_t>(at);
+    chunks.push_back({std::string(start + 4, start + 8), {start + 8, start + 8 + static_cast<std::ptrdiff_t>(length)}});
+    if (chunks.back().type == "IEND") break;
     at += 12 + length;
   }
+  return chunks;
+}
+
+PngHeader read_png_header(const fs::path& path) {
+  PngHeader header;
+  const auto chunks = read_png_chunks(path);
+  if (chunks.empty() || chunks[0].type != "IHDR" || chunks[0].data.size() != 13) return header;
+  const auto& d = chunks[0].data;
+  header.width = d[0] << 24 | d[1] << 16 | d[2] << 8 | d[3];
+  header.height = d[4] << 24 | d[5] << 16 | d[6] << 8 | d[7];
+  header.bit_depth = d[8];
+  header.colour_type = d[9];
+  for (const auto& chunk : chunks) header.has_trns |= chunk.type == "tRNS";
   return header;
 }
 

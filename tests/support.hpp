@@ -51,6 +51,14 @@ struct PngHeader {
 };
 PngHeader read_png_header(const std::filesystem::path& path);
 
+struct PngChunk {
+  std::string type;
+  std::vector<std::uint8_t> data;
+  bool operator==(const PngChunk&) const = default;
+};
+/// Every chunk of a PNG file in order, read straight from its bytes.
+std::vector<PngChunk> read_png_chunks(const std::filesystem::path& path);
+
 /// Checks with OpenCV's decoder that `output` holds `input`'s pixels mapped through `tables`
 /// (8- or 16-bit by depth), alpha unchanged. Returns an empty string or what differs.
 std::string check_adjusted(const std::filesystem::path& input, const std::filesystem::path& output,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "kernels/lookup_table.hpp"
@@ -106,6 +107,35 @@ TEST_CASE("real-world PNGs: one exact output per input, exit 0") {
     CHECK(test::check_adjusted(real / name, out / name, tables) == "");
   }
   CHECK(sixteen_bit >= 5);
+}
+
+TEST_CASE("colour-space and resolution chunks are carried over verbatim, --strip drops them") {
+  const fs::path real = test::shared_dir() / "corpus" / "real";
+  const std::set<std::string> carried{"iCCP", "sRGB", "gAMA", "cHRM", "cICP", "pHYs"};
+  const auto carried_chunks = [&](const fs::path& file) {
+    std::vector<test::PngChunk> kept;
+    for (auto& chunk : test::read_png_chunks(file))
+      if (carried.count(chunk.type)) kept.push_back(chunk);
+    return kept;
+  };
+  test::TempDir dir;
+  std::size_t files_with_chunks = 0;
+  for (const char* name : {"imagepng__Exoplanet_Phase_Curve__Diagram_.png", "imagepng__cicp_pq.png",
+                           "pillow__hopper.png", "libspng__icc_profile.png", "vips__rgba.png"}) {
+    fs::create_directories(dir / "in");
+    fs::copy_file(real / name, dir / "in" / name);
+  }
+  REQUIRE(test::run_imgflow({dir / "in", dir / "kept"}).exit_code == 0);
+  REQUIRE(test::run_imgflow({dir / "in", dir / "stripped", "--strip"}).exit_code == 0);
+  for (const auto& name : test::files_below(dir / "in")) {
+    CAPTURE(name);
+    const auto expected = carried_chunks(dir / "in" / name);
+    files_with_chunks += !expected.empty();
+    // cICP's CRC-broken neighbours (cLLI, mDCV) are not among the carried types.
+    CHECK(carried_chunks(dir / "kept" / name) == expected);
+    CHECK(carried_chunks(dir / "stripped" / name).empty());
+  }
+  CHECK(files_with_chunks == 5);
 }
 
 TEST_CASE("16-bit stays 16-bit: before and after of one corpus file") {
