@@ -12,6 +12,13 @@
 
 namespace imgflow {
 
+/// Gives a buffer's memory back. (`v = {}` would only clear it: it assigns an empty
+/// initializer_list and keeps the capacity.)
+template <typename T>
+void free_buffer(std::vector<T>& v) {
+  std::vector<T>().swap(v);
+}
+
 /// The stages an image goes through, in order.
 enum class Stage { read, decode, adjust, encode, write };
 inline constexpr std::size_t kStageCount = 5;
@@ -48,10 +55,10 @@ struct Job {
   }
   /// Frees the buffers once the job has reached the sink.
   void release_buffers() {
-    file_bytes = {};
-    image.pixels = {};
-    image.metadata = {};
-    encoded = {};
+    free_buffer(file_bytes);
+    free_buffer(image.pixels);
+    free_buffer(image.metadata);
+    free_buffer(encoded);
   }
 };
 

@@ -22,7 +22,7 @@ void read_stage(Job& job, const PipelineConfig& config) {
 
 void decode_stage(Job& job, const PipelineConfig& config) {
   job.image = decode_image(job.file_bytes, config.max_pixels);
-  job.file_bytes = {};
+  free_buffer(job.file_bytes);
   if (config.strip_metadata) job.image.metadata.clear();
   job.width = job.image.width;
   job.height = job.image.height;
@@ -42,7 +42,7 @@ void adjust_stage(Job& job, const LookupTables& tables) {
 
 void encode_stage(Job& job, const PipelineConfig& config) {
   encode_png(job.image, job.encoded, config.png);
-  job.image.pixels = {};
+  free_buffer(job.image.pixels);
   job.output_bytes = job.encoded.size();
 }
 

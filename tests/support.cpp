@@ -1,6 +1,9 @@
 #include "support.hpp"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +14,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <random>
 #include <sstream>
+
+extern char** environ;  // for posix_spawn
 
 namespace fs = std::filesystem;
 
@@ -38,29 +43,45 @@ TempDir::~TempDir() {
 }
 
 namespace {
-std::string quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (const char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
 std::string slurp(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 }  // namespace
 
-RunResult run_imgflow(const std::vector<std::string>& args) {
+RunResult run_program(const std::string& program, const std::vector<std::string>& args) {
   TempDir capture;
-  std::string command = quote(IMGFLOW_BINARY);
-  for (const auto& arg : args) command.append(" ").append(quote(arg));
-  command += " >" + quote((capture / "out").string()) + " 2>" + quote((capture / "err").string()) +
-             " </dev/null";
-  const int status = std::system(command.c_str());
+  const std::string out = (capture / "out").string(), err = (capture / "err").string();
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<std::string> argv_storage{program};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& arg : argv_storage) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+
+  pid_t pid = 0;
+  const int spawn_error = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  REQUIRE_MESSAGE(spawn_error == 0, "cannot start " << program);
+  int status = 0;
+  struct rusage usage {};
+  REQUIRE(::wait4(pid, &status, 0, &usage) == pid);
+
   RunResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = slurp(capture / "out");
-  result.err = slurp(capture / "err");
+  result.max_rss_kb = usage.ru_maxrss;
+  result.out = slurp(out);
+  result.err = slurp(err);
   return result;
+}
+
+RunResult run_imgflow(const std::vector<std::string>& args) { return run_program(IMGFLOW_BINARY, args); }
+RunResult run_generator(const std::vector<std::string>& args) {
+  return run_program(IMGFLOW_GEN_BINARY, args);
 }
 
 std::map<std::string, std::vector<int>> reference_tables() {

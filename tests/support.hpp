@@ -32,9 +32,14 @@ struct RunResult {
   int exit_code = -1;
   std::string out;  ///< stdout
   std::string err;  ///< stderr
+  long max_rss_kb = 0;  ///< the child's peak resident memory
 };
-/// Runs the imgflow binary with `args` (no shell interpretation of their content).
+/// Runs a program with `args` (no shell: arguments are passed as they are), stdin from /dev/null.
+RunResult run_program(const std::string& program, const std::vector<std::string>& args);
+/// run_program on the imgflow binary.
 RunResult run_imgflow(const std::vector<std::string>& args);
+/// run_program on the imgflow-gen binary.
+RunResult run_generator(const std::vector<std::string>& args);
 
 /// The rows of bild-tables.tsv: chain text -> 256 values.
 std::map<std::string, std::vector<int>> reference_tables();

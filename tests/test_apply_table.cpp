@@ -45,7 +45,7 @@ void check_fast_equals_reference(int width, int height, int channels, std::ptrdi
 TEST_CASE("table kernel equals the naive reference for every layout and depth") {
   std::mt19937 rng(2024);
   for (int channels = 1; channels <= 4; ++channels)
-    for (const auto [w, h] : {std::pair{1, 1}, {3, 5}, {17, 3}, {64, 2}, {257, 4}})
+    for (const auto& [w, h] : {std::pair{1, 1}, {3, 5}, {17, 3}, {64, 2}, {257, 4}})
       for (const std::ptrdiff_t padding : {0, 3}) {
         check_fast_equals_reference<std::uint8_t>(w, h, channels, padding, rng);
         check_fast_equals_reference<std::uint16_t>(w, h, channels, padding, rng);
