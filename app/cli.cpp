@@ -69,6 +69,8 @@ AdjustmentChain chain_in_command_line_order(
 
 std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   CliOptions options;
+  bool skip_checksums = false;
+  std::string png_level(kDefaultPngLevel);
   CLI::App app{
       "imgflow: apply point adjustments (exactly as the Go library bild does) to every image in "
       "INPUT_DIR and write PNGs to OUTPUT_DIR, in parallel through a oneTBB flow graph.",
@@ -96,13 +98,21 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
                  "Images in memory at once, 0 = 2 x threads")
       ->default_val(0)
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--max-pixels", options.pipeline.max_pixels,
+  app.add_option("--max-pixels", options.pipeline.decode.max_pixels,
                  "Refuse images with more pixels than this")
-      ->default_val(options.pipeline.max_pixels)
+      ->default_val(options.pipeline.decode.max_pixels)
       ->check(CLI::PositiveNumber);
-  app.add_option("--zlib-level", options.pipeline.png.zlib_level, "PNG compression level")
-      ->default_val(options.pipeline.png.zlib_level)
-      ->check(CLI::Range(0, 9));
+  app.add_flag("--skip-checksums", skip_checksums,
+               "Do not verify PNG chunk CRCs and zlib Adler-32 (faster; damage can go unnoticed)");
+  std::string level_help = "PNG compression preset:";
+  std::vector<std::string> level_names;
+  for (const PngLevel& level : png_levels()) {
+    level_help += "\n  " + std::string(level.name) + ": " + std::string(level.description);
+    level_names.emplace_back(level.name);
+  }
+  app.add_option("--png-level", png_level, level_help)
+      ->default_val(png_level)
+      ->check(CLI::IsMember(level_names));
   bool quiet_flag = false, verbose_flag = false;
   auto* quiet = app.add_flag("-q,--quiet", quiet_flag, "Print errors only");
   auto* verbose = app.add_flag("-v,--verbose", verbose_flag, "Print a line per image");
@@ -120,6 +130,8 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   }
 
   options.chain = chain_in_command_line_order(app, adjustment_flags);
+  options.pipeline.decode.verify_checksums = !skip_checksums;
+  options.pipeline.encode = find_png_level(png_level)->settings;
   if (options.chain.empty()) options.chain = default_chain();
   if (quiet_flag) options.verbosity = Verbosity::quiet;
   if (verbose_flag) options.verbosity = Verbosity::verbose;

@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
   o.rgb = colour == "rgb";
   o.noisy = noise == "noisy";
 
-  std::vector<std::uint8_t> encoded;
+  imgflow::Bytes encoded;
   for (int i = 1; i <= count; ++i) {
     const cv::Mat page = render_page(o, i);
     imgflow::Image image;

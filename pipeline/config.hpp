@@ -2,19 +2,20 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "pipeline/png_codec.hpp"
+#include "pipeline/png_fast_decode.hpp"
+#include "pipeline/png_fast_encode.hpp"
 
 namespace imgflow {
 
-/// How the work is scheduled and written: everything the graph needs besides the jobs and the
-/// lookup tables. The kernels know nothing of it.
+/// How the work is scheduled, read and written: everything the graph needs besides the jobs and
+/// the lookup tables. The kernels know nothing of it.
 struct PipelineConfig {
   int threads = 0;               ///< worker threads for the whole process; 0 = all cores
   std::size_t max_in_flight = 0; ///< images alive between source and sink; 0 = 2 x threads
   bool skip_existing = false;    ///< leave an existing output alone and count the image skipped
   bool strip_metadata = false;   ///< drop colour-space and resolution chunks instead of copying them
-  std::uint64_t max_pixels = 200'000'000;
-  PngEncodeOptions png;
+  PngDecodeOptions decode;       ///< pixel limit, checksum verification
+  PngEncoderSettings encode = find_png_level(kDefaultPngLevel)->settings;
 
   /// `threads` with 0 resolved to the cores this process may use.
   int resolved_threads() const;

@@ -4,6 +4,7 @@
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -16,7 +17,7 @@ bool is_jpeg(std::span<const std::uint8_t> bytes) {
   return bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
 }
 
-Image decode_with_opencv(std::span<const std::uint8_t> bytes, std::uint64_t max_pixels) {
+void decode_with_opencv(std::span<const std::uint8_t> bytes, std::uint64_t max_pixels, Image& image) {
   // OpenCV's own warnings would print unstructured lines; our caller reports the failure.
   static const bool silenced = [] {
     cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
@@ -48,7 +49,7 @@ Image decode_with_opencv(std::span<const std::uint8_t> bytes, std::uint64_t max_
     default: throw std::runtime_error("unsupported channel count " + std::to_string(decoded.channels()));
   }
 
-  Image image;
+  image.metadata.clear();
   image.width = decoded.cols;
   image.height = decoded.rows;
   image.channels = decoded.channels();
@@ -56,15 +57,15 @@ Image decode_with_opencv(std::span<const std::uint8_t> bytes, std::uint64_t max_
   image.allocate();
   for (int y = 0; y < image.height; ++y)
     std::memcpy(image.pixels.data() + y * image.row_bytes(), decoded.ptr(y), image.row_bytes());
-  return image;
 }
 
 }  // namespace
 
-Image decode_image(std::span<const std::uint8_t> bytes, std::uint64_t max_pixels) {
+void decode_image(std::span<const std::uint8_t> bytes, const PngDecodeOptions& options, Image& image) {
   if (bytes.empty()) throw std::runtime_error("empty file");
-  if (is_png(bytes)) return decode_png(bytes, max_pixels);
-  return decode_with_opencv(bytes, max_pixels);
+  if (!is_png(bytes)) return decode_with_opencv(bytes, options.max_pixels, image);
+  if (decode_png_fast(bytes, options, image)) return;
+  decode_png(bytes, options, image);
 }
 
 }  // namespace imgflow

@@ -3,6 +3,7 @@
 #include <span>
 
 #include "pipeline/image.hpp"
+#include "pipeline/png_fast_decode.hpp"
 
 namespace imgflow {
 
@@ -10,6 +11,7 @@ namespace imgflow {
 /// libpng (decode_png), everything else (JPEG, TIFF, BMP, WebP, PNM) through OpenCV, with
 /// JPEG's EXIF orientation applied. Colour comes back as gray/RGB(A), 8 or 16 bits.
 /// Throws std::runtime_error naming the reason.
-Image decode_image(std::span<const std::uint8_t> bytes, std::uint64_t max_pixels);
+/// PNGs take decode_png_fast when they can, libpng otherwise. `image`'s buffers are reused.
+void decode_image(std::span<const std::uint8_t> bytes, const PngDecodeOptions& options, Image& image);
 
 }  // namespace imgflow

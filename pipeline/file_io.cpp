@@ -39,13 +39,19 @@ class FileDescriptor {
 }  // namespace
 
 std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
+  Bytes bytes;
+  read_file(path, bytes);
+  return {bytes.begin(), bytes.end()};
+}
+
+void read_file(const std::filesystem::path& path, Bytes& bytes) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) throw_errno("cannot open", errno);
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) throw_errno("cannot stat", errno);
   if (S_ISDIR(info.st_mode)) throw_errno("cannot read", EISDIR);
 
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(info.st_size));
+  bytes.resize(static_cast<std::size_t>(info.st_size));
   std::size_t done = 0;
   for (;;) {
     if (done == bytes.size()) bytes.resize(done + 65536);  // the file may have grown, or st_size is 0 (e.g. /proc)
@@ -58,7 +64,6 @@ std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
     done += static_cast<std::size_t>(n);
   }
   bytes.resize(done);
-  return bytes;
 }
 
 void write_file_atomically(const std::filesystem::path& target, std::span<const std::uint8_t> bytes) {

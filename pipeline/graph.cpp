@@ -58,6 +58,9 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
                                           static_cast<std::size_t>(threads));
   oneapi::tbb::task_arena arena(threads);
   RunStats stats;
+  // Enough recycled buffers for every image in flight to hold its file, pixels and output.
+  BufferPool pool(3 * config.resolved_max_in_flight());
+  const StageContext context{config, tables, pool};
   const auto start = std::chrono::steady_clock::now();
 
   arena.execute([&] {
@@ -75,24 +78,24 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
     flow::limiter_node<Job*> limiter(g, config.resolved_max_in_flight());
 
     flow::function_node<Job*, Job*> read(g, flow::unlimited, timed_stage(Stage::read, [&](Job& job) {
-      read_stage(job, config);
+      read_stage(job, context);
     }));
     flow::function_node<Job*, Job*> decode(g, flow::unlimited, timed_stage(Stage::decode, [&](Job& job) {
-      decode_stage(job, config);
+      decode_stage(job, context);
     }));
     flow::function_node<Job*, Job*> adjust(g, flow::unlimited, timed_stage(Stage::adjust, [&](Job& job) {
-      adjust_stage(job, tables);
+      adjust_stage(job, context);
     }));
     flow::function_node<Job*, Job*> encode(g, flow::unlimited, timed_stage(Stage::encode, [&](Job& job) {
-      encode_stage(job, config);
+      encode_stage(job, context);
     }));
     flow::function_node<Job*, Job*> write(g, flow::unlimited, timed_stage(Stage::write, [&](Job& job) {
-      write_stage(job);
+      write_stage(job, context);
     }));
     // The sink is serial: it owns the totals and the observer needs no locking.
     flow::function_node<Job*, flow::continue_msg> sink(g, flow::serial, [&](Job* job) {
       if (job->outcome == Outcome::pending) job->outcome = Outcome::written;
-      job->release_buffers();
+      recycle_buffers(*job, context);
       stats.add(*job);
       if (on_done) on_done(*job);
       return flow::continue_msg{};

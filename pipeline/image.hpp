@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/image_view.hpp"
+#include "pipeline/bytes.hpp"
 
 namespace imgflow {
 
@@ -23,7 +24,7 @@ struct Image {
   int height = 0;
   int channels = 0;
   int bit_depth = 8;  ///< 8 or 16
-  std::vector<std::uint8_t> pixels;
+  Bytes pixels;
   std::vector<AncillaryChunk> metadata;  ///< iCCP, sRGB, gAMA, cHRM, cICP, pHYs from a PNG input
 
   std::size_t bytes_per_sample() const { return bit_depth == 16 ? 2 : 1; }

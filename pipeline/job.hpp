@@ -8,16 +8,11 @@
 #include <string_view>
 #include <vector>
 
+#include "pipeline/bytes.hpp"
 #include "pipeline/image.hpp"
 
 namespace imgflow {
 
-/// Gives a buffer's memory back. (`v = {}` would only clear it: it assigns an empty
-/// initializer_list and keeps the capacity.)
-template <typename T>
-void free_buffer(std::vector<T>& v) {
-  std::vector<T>().swap(v);
-}
 
 /// The stages an image goes through, in order.
 enum class Stage { read, decode, adjust, encode, write };
@@ -39,9 +34,9 @@ struct Job {
   Stage failed_stage = Stage::read;
   std::string error;                  ///< the reason, when outcome == failed
 
-  std::vector<std::uint8_t> file_bytes;  ///< read -> decode
+  Bytes file_bytes;                   ///< read -> decode
   Image image;                           ///< decode -> adjust -> encode
-  std::vector<std::uint8_t> encoded;     ///< encode -> write
+  Bytes encoded;                      ///< encode -> write
 
   int width = 0, height = 0, channels = 0, bit_depth = 0;  ///< kept after buffers are freed
   std::size_t decoded_bytes = 0;
@@ -52,13 +47,6 @@ struct Job {
     outcome = Outcome::failed;
     failed_stage = stage;
     error = std::move(reason);
-  }
-  /// Frees the buffers once the job has reached the sink.
-  void release_buffers() {
-    free_buffer(file_bytes);
-    free_buffer(image.pixels);
-    free_buffer(image.metadata);
-    free_buffer(encoded);
   }
 };
 

@@ -1,7 +1,10 @@
 #include "pipeline/png_codec.hpp"
 
+#include "pipeline/png_format.hpp"
+
 #include <png.h>
 
+#include <array>
 #include <bit>
 #include <cstdio>
 #include <cstring>
@@ -41,7 +44,7 @@ void read_from_memory(png_structp png, png_bytep out, std::size_t length) {
 }
 
 void write_to_vector(png_structp png, png_bytep data, std::size_t length) {
-  auto* out = static_cast<std::vector<std::uint8_t>*>(png_get_io_ptr(png));
+  auto* out = static_cast<Bytes*>(png_get_io_ptr(png));
   try {
     out->insert(out->end(), data, data + length);
   } catch (...) {
@@ -53,21 +56,31 @@ void flush_nothing(png_structp) {}
 
 constexpr bool kLittleEndian = std::endian::native == std::endian::little;
 
-// The chunks carried from input to output, as libpng's NUL-separated list.
-constexpr png_byte kCarriedChunks[] = "iCCP\0sRGB\0gAMA\0cHRM\0cICP\0pHYs";
-constexpr int kCarriedChunkCount = 6;
-
+// The carried chunks are handed to libpng as "unknown" so that it keeps their bytes unparsed.
 void keep_carried_chunks_as_raw(png_structp png) {
-  png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, kCarriedChunks, kCarriedChunkCount);
+  static const auto list = [] {
+    std::array<png_byte, png::kCarriedChunks.size() * 5> names{};
+    for (std::size_t i = 0; i < png::kCarriedChunks.size(); ++i)
+      std::memcpy(names.data() + 5 * i, png::kCarriedChunks[i].data(), 4);  // NUL-separated
+    return names;
+  }();
+  png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, list.data(),
+                              static_cast<int>(png::kCarriedChunks.size()));
 }
 
 // Reads the header and sets up the transforms. Returns false (message in `error`) on failure.
 bool read_png(png_structp png, png_infop info, Image& image, std::vector<png_bytep>& rows,
-              std::uint64_t max_pixels, PngErrorMessage& error) {
+              const PngDecodeOptions& options, PngErrorMessage& error) {
   if (setjmp(png_jmpbuf(png))) return false;
 
+  if (!options.verify_checksums) {
+    png_set_crc_action(png, PNG_CRC_QUIET_USE, PNG_CRC_QUIET_USE);
+    png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
+  }
+  const std::uint64_t max_pixels = options.max_pixels;
   keep_carried_chunks_as_raw(png);
   png_read_info(png, info);
+  image.metadata.clear();
   png_unknown_chunkp chunks = nullptr;
   const int chunk_count = png_get_unknown_chunks(png, info, &chunks);
   for (int i = 0; i < chunk_count; ++i) {
@@ -132,7 +145,7 @@ bool is_png(std::span<const std::uint8_t> bytes) {
   return bytes.size() >= 8 && png_sig_cmp(bytes.data(), 0, 8) == 0;
 }
 
-Image decode_png(std::span<const std::uint8_t> bytes, std::uint64_t max_pixels) {
+void decode_png(std::span<const std::uint8_t> bytes, const PngDecodeOptions& options, Image& image) {
   PngErrorMessage error;
   png_structp png =
       png_create_read_struct(PNG_LIBPNG_VER_STRING, &error, on_png_error, on_png_warning);
@@ -145,21 +158,19 @@ Image decode_png(std::span<const std::uint8_t> bytes, std::uint64_t max_pixels) 
   png_set_read_fn(png, &reader, read_from_memory);
   // We enforce our own pixel limit; libpng's default 1e6 x 1e6 limit stays as a backstop.
 
-  Image image;
   std::vector<png_bytep> rows;
   bool ok = false;
   try {
-    ok = read_png(png, info, image, rows, max_pixels, error);
+    ok = read_png(png, info, image, rows, options, error);
   } catch (...) {
     png_destroy_read_struct(&png, &info, nullptr);
     throw;
   }
   png_destroy_read_struct(&png, &info, nullptr);
   if (!ok) throw std::runtime_error(error.text);
-  return image;
 }
 
-void encode_png(const Image& image, std::vector<std::uint8_t>& out,
+void encode_png(const Image& image, Bytes& out,
                 const PngEncodeOptions& options) {
   if (image.channels < 1 || image.channels > 4 || (image.bit_depth != 8 && image.bit_depth != 16))
     throw std::invalid_argument("encode_png: unsupported layout");

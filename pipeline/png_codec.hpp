@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "pipeline/image.hpp"
+#include "pipeline/png_fast_decode.hpp"
 
 namespace imgflow {
 
@@ -15,7 +16,8 @@ bool is_png(std::span<const std::uint8_t> bytes);
 /// Colour-space and resolution chunks (iCCP, sRGB, gAMA, cHRM, cICP, pHYs) are kept in
 /// Image::metadata, unparsed. Refuses images over `max_pixels` before allocating. Throws std::runtime_error with libpng's
 /// reason on corrupt data (bad CRC in a critical chunk, bad zlib stream, truncation...).
-Image decode_png(std::span<const std::uint8_t> bytes, std::uint64_t max_pixels);
+/// `image`'s buffers are reused.
+void decode_png(std::span<const std::uint8_t> bytes, const PngDecodeOptions& options, Image& image);
 
 struct PngEncodeOptions {
   int zlib_level = 6;  ///< 0..9
@@ -23,6 +25,6 @@ struct PngEncodeOptions {
 
 /// Encodes `image` as a PNG of the same layout and depth into `out` (replacing its contents),
 /// with its metadata chunks before the image data.
-void encode_png(const Image& image, std::vector<std::uint8_t>& out, const PngEncodeOptions& options);
+void encode_png(const Image& image, Bytes& out, const PngEncodeOptions& options);
 
 }  // namespace imgflow

@@ -1,29 +1,78 @@
 #include <doctest/doctest.h>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <oneapi/tbb/task_arena.h>
 #include <random>
 
 #include "pipeline/decode.hpp"
 #include "pipeline/file_io.hpp"
 #include "pipeline/png_codec.hpp"
+#include "pipeline/png_format.hpp"
+#include "pipeline/png_fast_decode.hpp"
+#include "pipeline/png_fast_encode.hpp"
 #include "support.hpp"
 
 using namespace imgflow;
 namespace fs = std::filesystem;
 
 namespace {
-Image random_image(int width, int height, int channels, int depth, std::mt19937& rng) {
+
+Image random_image(int width, int height, int channels, int depth, std::mt19937& rng,
+                   bool smooth = false) {
   Image image;
   image.width = width;
   image.height = height;
   image.channels = channels;
   image.bit_depth = depth;
   image.allocate();
-  for (auto& b : image.pixels) b = static_cast<std::uint8_t>(rng());
+  std::uint8_t walk = 0;
+  for (auto& b : image.pixels) b = smooth ? (walk = static_cast<std::uint8_t>(walk + rng() % 3)) : static_cast<std::uint8_t>(rng());
   return image;
 }
+
+Image decode(std::span<const std::uint8_t> bytes, std::uint64_t max_pixels = 100'000'000,
+             bool verify = true) {
+  Image image;
+  decode_image(bytes, {max_pixels, verify}, image);
+  return image;
+}
+
+Image decode_with_libpng(std::span<const std::uint8_t> bytes) {
+  Image image;
+  decode_png(bytes, {}, image);
+  return image;
+}
+
+// OpenCV's reading of an encoded PNG, converted back to our layout for comparison.
+Bytes opencv_pixels(const Bytes& encoded, int channels) {
+  cv::Mat m = cv::imdecode(cv::Mat(1, static_cast<int>(encoded.size()), CV_8U,
+                                   const_cast<std::uint8_t*>(encoded.data())),
+                           cv::IMREAD_UNCHANGED);
+  REQUIRE_FALSE(m.empty());
+  if (channels == 2) {  // OpenCV expands gray+alpha to BGRA
+    cv::Mat ga;
+    cv::mixChannels(std::vector<cv::Mat>{m}, std::vector<cv::Mat>{ga = cv::Mat(m.size(), CV_MAKETYPE(m.depth(), 2))},
+                    std::vector<int>{0, 0, 3, 1});
+    m = ga;
+  } else if (channels == 3) {
+    cv::Mat rgb;
+    cv::mixChannels(std::vector<cv::Mat>{m}, std::vector<cv::Mat>{rgb = cv::Mat(m.size(), m.type())},
+                    std::vector<int>{0, 2, 1, 1, 2, 0});
+    m = rgb;
+  } else if (channels == 4) {
+    cv::Mat rgba;
+    cv::mixChannels(std::vector<cv::Mat>{m}, std::vector<cv::Mat>{rgba = cv::Mat(m.size(), m.type())},
+                    std::vector<int>{0, 2, 1, 1, 2, 0, 3, 3});
+    m = rgba;
+  }
+  REQUIRE(m.isContinuous());
+  return Bytes(m.datastart, m.dataend);
+}
+
 }  // namespace
 
-TEST_CASE("PNG round trip keeps layout, depth and every sample") {
+TEST_CASE("libpng codec round trip keeps layout, depth and every sample") {
   std::mt19937 rng(7);
   for (int channels = 1; channels <= 4; ++channels)
     for (const int depth : {8, 16})
@@ -32,10 +81,10 @@ TEST_CASE("PNG round trip keeps layout, depth and every sample") {
         CAPTURE(depth);
         CAPTURE(level);
         const Image image = random_image(37, 11, channels, depth, rng);
-        std::vector<std::uint8_t> encoded;
+        Bytes encoded;
         encode_png(image, encoded, {.zlib_level = level});
         REQUIRE(is_png(encoded));
-        const Image decoded = decode_png(encoded, 1'000'000);
+        const Image decoded = decode_with_libpng(encoded);
         CHECK(decoded.width == 37);
         CHECK(decoded.height == 11);
         CHECK(decoded.channels == channels);
@@ -44,28 +93,124 @@ TEST_CASE("PNG round trip keeps layout, depth and every sample") {
       }
 }
 
+TEST_CASE("fast encoder: every preset and layout decodes exactly with libpng and with OpenCV") {
+  std::mt19937 rng(11);
+  for (const PngLevel& level : png_levels())
+    for (int channels = 1; channels <= 4; ++channels)
+      for (const int depth : {8, 16})
+        // 1500x900 RGB is over 2 MiB filtered: deflated in parallel bands with ISA-L.
+        for (const auto& [w, h] : {std::pair{1, 1}, {33, 17}, {1500, 900 / channels}}) {
+          CAPTURE(level.name);
+          CAPTURE(channels);
+          CAPTURE(depth);
+          CAPTURE(w);
+          Image image = random_image(w, h, channels, depth, rng, /*smooth=*/w > 100);
+          image.metadata.push_back({{'p', 'H', 'Y', 's'}, {0, 0, 0x2E, 0x23, 0, 0, 0x2E, 0x23, 1}});
+          Bytes encoded;
+          encode_png_fast(image, encoded, level.settings);
+          const Image by_libpng = decode_with_libpng(encoded);
+          CHECK(by_libpng.width == w);
+          CHECK(by_libpng.height == h);
+          CHECK(by_libpng.channels == channels);
+          CHECK(by_libpng.bit_depth == depth);
+          REQUIRE(by_libpng.pixels == image.pixels);
+          REQUIRE(by_libpng.metadata.size() == 1);
+          CHECK(by_libpng.metadata[0].data == image.metadata[0].data);
+          if (depth == 8) CHECK(opencv_pixels(encoded, channels) == image.pixels);
+          const Image by_fast = decode(encoded);
+          CHECK(by_fast.pixels == image.pixels);
+        }
+}
+
+TEST_CASE("fast encoder output is the same whatever the thread count") {
+  std::mt19937 rng(12);
+  const Image image = random_image(2000, 1500, 1, 8, rng, true);  // 3 MB: several bands
+  Bytes serial, parallel;
+  {
+    oneapi::tbb::task_arena one(1);
+    one.execute([&] { encode_png_fast(image, serial, find_png_level("default")->settings); });
+  }
+  encode_png_fast(image, parallel, find_png_level("default")->settings);
+  CHECK(serial == parallel);
+  CHECK(decode(serial).pixels == image.pixels);
+}
+
+TEST_CASE("fast decoder equals libpng on every corpus PNG it accepts, and declines the rest") {
+  std::size_t fast = 0, declined = 0;
+  for (const char* corpus : {"pngsuite", "real"}) {
+    for (const auto& entry : fs::recursive_directory_iterator(test::shared_dir() / "corpus" / corpus)) {
+      if (entry.path().extension() != ".png") continue;
+      CAPTURE(entry.path().string());
+      const auto bytes = test::file_bytes(entry.path());
+      Image by_fast;
+      if (!decode_png_fast(bytes, {}, by_fast)) {
+        ++declined;
+        continue;
+      }
+      ++fast;
+      CHECK(entry.path().filename().string()[0] != 'x');  // the corrupt files never pass
+      const Image by_libpng = decode_with_libpng(bytes);
+      CHECK(by_fast.width == by_libpng.width);
+      CHECK(by_fast.height == by_libpng.height);
+      CHECK(by_fast.channels == by_libpng.channels);
+      CHECK(by_fast.bit_depth == by_libpng.bit_depth);
+      CHECK(by_fast.pixels == by_libpng.pixels);
+      REQUIRE(by_fast.metadata.size() == by_libpng.metadata.size());
+      for (std::size_t i = 0; i < by_fast.metadata.size(); ++i) {
+        CHECK(by_fast.metadata[i].type == by_libpng.metadata[i].type);
+        CHECK(by_fast.metadata[i].data == by_libpng.metadata[i].data);
+      }
+    }
+  }
+  MESSAGE("fast path decoded " << fast << " corpus files, declined " << declined);
+  CHECK(fast >= 100);
+  CHECK(declined >= 100);  // palette, low bit depths, interlaced, tRNS and the corrupt ones
+}
+
 TEST_CASE("decoder refuses bad data with a reason") {
   std::mt19937 rng(8);
   const Image image = random_image(20, 20, 3, 8, rng);
-  std::vector<std::uint8_t> good;
-  encode_png(image, good, {});
+  Bytes good;
+  encode_png_fast(image, good, {});
 
-  CHECK_THROWS_WITH_AS(decode_image({}, 1'000'000), "empty file", std::runtime_error);
+  CHECK_THROWS_WITH_AS(decode({}), "empty file", std::runtime_error);
 
   auto truncated = good;
   truncated.resize(good.size() / 2);
-  CHECK_THROWS_AS(decode_image(truncated, 1'000'000), std::runtime_error);
+  CHECK_THROWS_AS(decode(truncated), std::runtime_error);
 
   auto bad_crc = good;
   bad_crc[29] ^= 0xFF;  // the IHDR CRC
-  CHECK_THROWS_WITH_AS(decode_image(bad_crc, 1'000'000), doctest::Contains("CRC"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(decode(bad_crc), doctest::Contains("CRC"), std::runtime_error);
 
   const std::vector<std::uint8_t> text{'h', 'e', 'l', 'l', 'o'};
-  CHECK_THROWS_WITH_AS(decode_image(text, 1'000'000), doctest::Contains("not a readable image"),
-                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(decode(text), doctest::Contains("not a readable image"), std::runtime_error);
 
-  CHECK_THROWS_WITH_AS(decode_image(good, 399), doctest::Contains("--max-pixels"), std::runtime_error);
-  CHECK_NOTHROW(decode_image(good, 400));
+  CHECK_THROWS_WITH_AS(decode(good, 399), doctest::Contains("--max-pixels"), std::runtime_error);
+  CHECK_NOTHROW(decode(good, 400));
+}
+
+TEST_CASE("checksums: verified by default, skipped on request, pixels unaffected either way") {
+  std::mt19937 rng(9);
+  const Image image = random_image(64, 64, 1, 8, rng);
+  Bytes good;
+  encode_png_fast(image, good, {});
+  const auto chunks_end = good.size() - 12;  // IEND is the last 12 bytes
+  auto bad_idat_crc = good;
+  bad_idat_crc[chunks_end - 1] ^= 0x55;  // the IDAT CRC, just before IEND
+  auto bad_adler = good;
+  bad_adler[chunks_end - 5] ^= 0x55;  // the Adler-32, just before the IDAT CRC
+  // Keep the IDAT CRC consistent so only the Adler-32 is wrong.
+  {
+    const std::size_t idat_at = 33;  // signature + IHDR
+    const std::uint32_t length = png::load_be32(bad_adler.data() + idat_at);
+    png::store_be32(bad_adler.data() + idat_at + 8 + length,
+                    png::chunk_crc(bad_adler.data() + idat_at + 4, 4 + length));
+  }
+  for (const Bytes* damaged : {&bad_idat_crc, &bad_adler}) {
+    CHECK_THROWS_AS(decode(*damaged), std::runtime_error);
+    CHECK(decode(*damaged, 1'000'000, /*verify=*/false).pixels == image.pixels);
+  }
 }
 
 TEST_CASE("files: atomic write replaces the target and leaves no temporary file") {

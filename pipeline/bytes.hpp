@@ -1,0 +1,67 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <vector>
+
+namespace imgflow {
+
+/// An allocator whose resize() leaves new bytes uninitialised: image buffers are always
+/// overwritten whole, so zero-filling megabytes first would be wasted work.
+template <typename T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  using std::allocator<T>::allocator;
+  template <typename U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+/// The byte buffer of file contents, pixels and encoded PNGs.
+using Bytes = std::vector<std::uint8_t, DefaultInitAllocator<std::uint8_t>>;
+
+/// Gives a buffer's memory back. (`v = {}` would only clear it: it assigns an empty
+/// initializer_list and keeps the capacity.)
+template <typename Vector>
+void free_buffer(Vector& v) {
+  Vector().swap(v);
+}
+
+/// Keeps released buffers (with their capacity) for reuse, so the steady state of a batch
+/// allocates and page-faults nothing. Holds at most `max_kept` buffers; thread-safe.
+class BufferPool {
+ public:
+  explicit BufferPool(std::size_t max_kept) : max_kept_(max_kept) {}
+
+  /// An empty buffer, with capacity left over from an earlier image when there is one.
+  Bytes acquire() {
+    std::lock_guard lock(mutex_);
+    if (free_.empty()) return {};
+    Bytes buffer = std::move(free_.back());
+    free_.pop_back();
+    return buffer;
+  }
+  void release(Bytes& buffer) {
+    buffer.clear();
+    std::lock_guard lock(mutex_);
+    if (buffer.capacity() && free_.size() < max_kept_) free_.push_back(std::move(buffer));
+    free_buffer(buffer);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Bytes> free_;
+  std::size_t max_kept_;
+};
+
+}  // namespace imgflow

@@ -1,0 +1,200 @@
+#include "pipeline/png_fast_decode.hpp"
+
+#include <libdeflate.h>
+
+#include <bit>
+#include <cstring>
+#include <memory>
+
+#include "pipeline/png_format.hpp"
+
+namespace imgflow {
+namespace {
+
+using png::load_be32;
+
+struct DecompressorDeleter {
+  void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+};
+
+// One decompressor per worker thread: allocating one costs more than inflating a small image.
+libdeflate_decompressor* thread_decompressor() {
+  thread_local std::unique_ptr<libdeflate_decompressor, DecompressorDeleter> decompressor(
+      libdeflate_alloc_decompressor());
+  return decompressor.get();
+}
+
+// Reverses one row's filter. `dst` may alias `src` shifted left (in-place compaction):
+// every read of src[i] happens before any write that could reach it.
+template <int Bpp>
+void unfilter_row(std::uint8_t filter, const std::uint8_t* src, std::uint8_t* dst,
+                  const std::uint8_t* prev, std::size_t n) {
+  switch (filter) {
+    case 0:
+      std::memmove(dst, src, n);
+      break;
+    case 1:
+      for (std::size_t i = 0; i < Bpp; ++i) dst[i] = src[i];
+      for (std::size_t i = Bpp; i < n; ++i) dst[i] = static_cast<std::uint8_t>(src[i] + dst[i - Bpp]);
+      break;
+    case 2:
+      for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<std::uint8_t>(src[i] + prev[i]);
+      break;
+    case 3:
+      for (std::size_t i = 0; i < Bpp; ++i) dst[i] = static_cast<std::uint8_t>(src[i] + (prev[i] >> 1));
+      for (std::size_t i = Bpp; i < n; ++i)
+        dst[i] = static_cast<std::uint8_t>(src[i] + ((dst[i - Bpp] + prev[i]) >> 1));
+      break;
+    case 4:
+      for (std::size_t i = 0; i < Bpp; ++i) dst[i] = static_cast<std::uint8_t>(src[i] + prev[i]);
+      for (std::size_t i = Bpp; i < n; ++i) {
+        const int a = dst[i - Bpp], b = prev[i], c = prev[i - Bpp];
+        const int pa = std::abs(b - c), pb = std::abs(a - c), pc = std::abs(a + b - 2 * c);
+        const int predicted = (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c);
+        dst[i] = static_cast<std::uint8_t>(src[i] + predicted);
+      }
+      break;
+  }
+}
+
+// Unfilters `height` rows of `row_bytes` (each preceded by its filter byte) in place, leaving
+// them packed at the start of `data`. False on an invalid filter type.
+template <int Bpp>
+bool unfilter_image(std::uint8_t* data, std::size_t row_bytes, std::size_t height) {
+  thread_local Bytes zero_row;
+  if (zero_row.size() < row_bytes) zero_row.assign(row_bytes, 0);
+  const std::uint8_t* prev = zero_row.data();
+  for (std::size_t y = 0; y < height; ++y) {
+    const std::uint8_t* src = data + y * (row_bytes + 1);
+    const std::uint8_t filter = src[0];
+    if (filter > 4) return false;
+    std::uint8_t* dst = data + y * row_bytes;
+    unfilter_row<Bpp>(filter, src + 1, dst, prev, row_bytes);
+    prev = dst;
+  }
+  return true;
+}
+
+bool unfilter(int bpp, std::uint8_t* data, std::size_t row_bytes, std::size_t height) {
+  switch (bpp) {
+    case 1: return unfilter_image<1>(data, row_bytes, height);
+    case 2: return unfilter_image<2>(data, row_bytes, height);
+    case 3: return unfilter_image<3>(data, row_bytes, height);
+    case 4: return unfilter_image<4>(data, row_bytes, height);
+    case 6: return unfilter_image<6>(data, row_bytes, height);
+    case 8: return unfilter_image<8>(data, row_bytes, height);
+    default: return false;
+  }
+}
+
+bool is_critical(const std::uint8_t* type) { return (type[0] & 0x20) == 0; }
+bool is_type(const std::uint8_t* type, const char* name) { return std::memcmp(type, name, 4) == 0; }
+
+}  // namespace
+
+bool decode_png_fast(std::span<const std::uint8_t> bytes, const PngDecodeOptions& options,
+                     Image& image) {
+  const std::uint8_t* const file = bytes.data();
+  const std::size_t size = bytes.size();
+  if (size < 8 + 25 || std::memcmp(file, png::kSignature.data(), 8) != 0) return false;
+
+  // IHDR, first and exactly 13 bytes.
+  if (load_be32(file + 8) != 13 || !is_type(file + 12, "IHDR")) return false;
+  const std::uint8_t* ihdr = file + 16;
+  if (options.verify_checksums && png::chunk_crc(file + 12, 17) != load_be32(file + 29)) return false;
+  const std::uint32_t width = load_be32(ihdr), height = load_be32(ihdr + 4);
+  const int depth = ihdr[8], colour_type = ihdr[9];
+  if (width == 0 || height == 0 || width > 0x7FFFFFFF || height > 0x7FFFFFFF) return false;
+  if ((depth != 8 && depth != 16) || ihdr[10] != 0 || ihdr[11] != 0 || ihdr[12] != 0) return false;
+  static constexpr int kChannels[] = {1, 0, 3, 0, 2, 0, 4};
+  if (colour_type > 6 || kChannels[colour_type] == 0) return false;
+  if (std::uint64_t{width} * height > options.max_pixels) return false;
+
+  image.width = static_cast<int>(width);
+  image.height = static_cast<int>(height);
+  image.channels = kChannels[colour_type];
+  image.bit_depth = depth;
+  image.metadata.clear();
+
+  // Walk the chunks: carried metadata before the image data, the IDAT run, then stop.
+  thread_local Bytes gathered;
+  gathered.clear();
+  const std::uint8_t* idat = nullptr;
+  std::size_t idat_size = 0, idat_chunks = 0;
+  bool idat_ended = false;
+  for (std::size_t at = 33;;) {
+    if (size - at < 12 || load_be32(file + at) > size - at - 12) {
+      if (idat_ended) break;  // trailing damage after the image data cannot change the pixels
+      return false;
+    }
+    const std::uint32_t length = load_be32(file + at);
+    const std::uint8_t* type = file + at + 4;
+    const std::uint8_t* data = type + 4;
+    const bool crc_ok =
+        !options.verify_checksums || png::chunk_crc(type, 4 + std::size_t{length}) == load_be32(data + length);
+    at += 12 + std::size_t{length};
+
+    if (is_type(type, "IDAT")) {
+      if (idat_ended || !crc_ok) return false;
+      if (++idat_chunks == 1) {
+        idat = data;
+        idat_size = length;
+      } else {
+        if (idat_chunks == 2) gathered.assign(idat, idat + idat_size);
+        gathered.insert(gathered.end(), data, data + length);
+      }
+      continue;
+    }
+    if (idat_chunks) idat_ended = true;
+    if (is_type(type, "IEND")) break;
+    if (idat_ended) continue;  // chunks after the image data are not read (as with libpng)
+    if (is_type(type, "tRNS") || is_type(type, "IHDR")) return false;
+    if (is_type(type, "PLTE")) {
+      if (colour_type == 0 || colour_type == 4) return false;  // invalid: let libpng say so
+      continue;                                                // a suggested palette: unused
+    }
+    if (is_critical(type)) return false;
+    if (png::is_carried_chunk(type) && crc_ok) {
+      AncillaryChunk& chunk = image.metadata.emplace_back();
+      std::memcpy(chunk.type.data(), type, 4);
+      chunk.data.assign(data, data + length);
+    }
+  }
+  if (idat_chunks == 0) return false;
+  if (idat_chunks > 1) {
+    idat = gathered.data();
+    idat_size = gathered.size();
+  }
+
+  // Inflate straight into the pixel buffer: rows with their filter bytes.
+  const std::size_t row_bytes = image.row_bytes();
+  const std::size_t filtered_size = (row_bytes + 1) * height;
+  image.pixels.resize(filtered_size);
+  std::size_t produced = 0;
+  libdeflate_result result;
+  if (options.verify_checksums) {
+    result = libdeflate_zlib_decompress(thread_decompressor(), idat, idat_size, image.pixels.data(),
+                                        filtered_size, &produced);
+  } else {
+    // The zlib header still has to be right; the Adler-32 after the data is not checked.
+    if (idat_size < 2 || (idat[0] & 0x0F) != 8 || (idat[0] >> 4) > 7 || (idat[1] & 0x20) ||
+        ((idat[0] << 8) | idat[1]) % 31 != 0)
+      return false;
+    result = libdeflate_deflate_decompress(thread_decompressor(), idat + 2, idat_size - 2,
+                                           image.pixels.data(), filtered_size, &produced);
+  }
+  if (result != LIBDEFLATE_SUCCESS || produced != filtered_size) return false;
+
+  const int bpp = image.channels * (depth / 8);
+  if (!unfilter(bpp, image.pixels.data(), row_bytes, height)) return false;
+  image.pixels.resize(row_bytes * height);
+
+  if (depth == 16 && std::endian::native == std::endian::little) {
+    auto* samples = reinterpret_cast<std::uint16_t*>(image.pixels.data());
+    const std::size_t count = image.pixels.size() / 2;
+    for (std::size_t i = 0; i < count; ++i) samples[i] = static_cast<std::uint16_t>(samples[i] << 8 | samples[i] >> 8);
+  }
+  return true;
+}
+
+}  // namespace imgflow

@@ -1,0 +1,252 @@
+#include "pipeline/png_fast_encode.hpp"
+
+#include <isa-l/igzip_lib.h>
+#include <libdeflate.h>
+#include <oneapi/tbb/parallel_for.h>
+
+#include <array>
+#include <bit>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+#include "pipeline/png_format.hpp"
+
+namespace imgflow {
+namespace {
+
+using Filter = PngEncoderSettings::Filter;
+using Deflater = PngEncoderSettings::Deflater;
+
+constexpr std::array kLevels{
+    PngLevel{"fastest", "no filter, ISA-L igzip level 1: the fastest; larger on photos",
+             {Filter::none, Deflater::isal, 1}},
+    PngLevel{"default", "adaptive row filters, ISA-L igzip level 1: fast, good on scans and photos",
+             {Filter::adaptive, Deflater::isal, 1}},
+    PngLevel{"smallest", "adaptive row filters, libdeflate level 9: slowest, smallest",
+             {Filter::adaptive, Deflater::libdeflate, 9}},
+};
+
+// ---- filtering --------------------------------------------------------------------------
+
+inline std::uint8_t paeth(int a, int b, int c) {
+  const int pa = std::abs(b - c), pb = std::abs(a - c), pc = std::abs(a + b - 2 * c);
+  return static_cast<std::uint8_t>((pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c));
+}
+
+// Writes row `x` filtered with `filter` into `out`; `prev` is the row above (zeros for the first).
+template <int Bpp>
+void filter_row(int filter, const std::uint8_t* x, const std::uint8_t* prev, std::uint8_t* out,
+                std::size_t n) {
+  switch (filter) {
+    case 0: std::memcpy(out, x, n); break;
+    case 1:
+      for (std::size_t i = 0; i < Bpp; ++i) out[i] = x[i];
+      for (std::size_t i = Bpp; i < n; ++i) out[i] = static_cast<std::uint8_t>(x[i] - x[i - Bpp]);
+      break;
+    case 2:
+      for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint8_t>(x[i] - prev[i]);
+      break;
+    case 3:
+      for (std::size_t i = 0; i < Bpp; ++i) out[i] = static_cast<std::uint8_t>(x[i] - (prev[i] >> 1));
+      for (std::size_t i = Bpp; i < n; ++i)
+        out[i] = static_cast<std::uint8_t>(x[i] - ((x[i - Bpp] + prev[i]) >> 1));
+      break;
+    case 4:
+      for (std::size_t i = 0; i < Bpp; ++i) out[i] = static_cast<std::uint8_t>(x[i] - prev[i]);
+      for (std::size_t i = Bpp; i < n; ++i)
+        out[i] = static_cast<std::uint8_t>(x[i] - paeth(x[i - Bpp], prev[i], prev[i - Bpp]));
+      break;
+  }
+}
+
+std::uint64_t residual_cost(const std::uint8_t* row, std::size_t n) {
+  std::uint64_t sum = 0;
+  for (std::size_t i = 0; i < n; ++i) sum += static_cast<std::uint64_t>(std::abs(static_cast<std::int8_t>(row[i])));
+  return sum;
+}
+
+// Fills `filtered` with (filter byte, row) pairs: PNG's input to deflate.
+template <int Bpp>
+void filter_image(const Image& image, Filter strategy, std::uint8_t* filtered) {
+  const std::size_t n = image.row_bytes();
+  const bool swap16 = image.bit_depth == 16 && std::endian::native == std::endian::little;
+  thread_local Bytes rows, candidate;
+  if (rows.size() < 3 * n) rows.resize(3 * n);
+  if (candidate.size() < n) candidate.resize(n);
+  std::uint8_t* prev = rows.data();       // big-endian copy of the row above (zeros at first)
+  std::uint8_t* current = rows.data() + n;
+  std::memset(prev, 0, n);
+
+  for (int y = 0; y < image.height; ++y) {
+    const std::uint8_t* x = image.pixels.data() + static_cast<std::size_t>(y) * n;
+    if (swap16) {
+      for (std::size_t i = 0; i < n; i += 2) current[i] = x[i + 1], current[i + 1] = x[i];
+      x = current;
+    }
+    std::uint8_t* out = filtered + static_cast<std::size_t>(y) * (n + 1);
+    if (strategy == Filter::none) {
+      out[0] = 0;
+      std::memcpy(out + 1, x, n);
+    } else {
+      // Try each filter, keep the one whose residuals are smallest (libpng's heuristic).
+      int best = 0;
+      filter_row<Bpp>(0, x, prev, out + 1, n);
+      std::uint64_t best_cost = residual_cost(out + 1, n);
+      for (int f = 1; f <= 4 && best_cost > 0; ++f) {
+        filter_row<Bpp>(f, x, prev, candidate.data(), n);
+        const std::uint64_t cost = residual_cost(candidate.data(), n);
+        if (cost < best_cost) {
+          best = f, best_cost = cost;
+          std::memcpy(out + 1, candidate.data(), n);
+        }
+      }
+      out[0] = static_cast<std::uint8_t>(best);
+    }
+    if (swap16) std::swap(prev, current);
+    else prev = const_cast<std::uint8_t*>(x);
+  }
+}
+
+void filter_image(const Image& image, Filter strategy, std::uint8_t* filtered) {
+  switch (image.channels * static_cast<int>(image.bytes_per_sample())) {
+    case 1: return filter_image<1>(image, strategy, filtered);
+    case 2: return filter_image<2>(image, strategy, filtered);
+    case 3: return filter_image<3>(image, strategy, filtered);
+    case 4: return filter_image<4>(image, strategy, filtered);
+    case 6: return filter_image<6>(image, strategy, filtered);
+    case 8: return filter_image<8>(image, strategy, filtered);
+    default: throw std::invalid_argument("encode_png_fast: unsupported layout");
+  }
+}
+
+// ---- deflate ----------------------------------------------------------------------------
+
+constexpr std::size_t kBandBytes = std::size_t{1} << 20;  // input per parallel band
+constexpr std::size_t kHistory = 32 * 1024;               // deflate's window
+
+std::size_t raw_deflate_bound(std::size_t n) { return n + n / 8 + 1024; }
+
+// Deflates data[begin, end) as raw deflate, primed with the 32 KiB before `begin`, ending with
+// a sync flush (or the final block when `last`). Returns the bytes written to `out`.
+std::size_t isal_deflate_band(const std::uint8_t* data, std::size_t begin, std::size_t end,
+                              bool last, int level, std::uint8_t* out, std::size_t capacity) {
+  thread_local Bytes level_buffer(ISAL_DEF_LVL3_DEFAULT);
+  isal_zstream stream;
+  isal_deflate_init(&stream);
+  stream.level = static_cast<std::uint32_t>(level);
+  stream.level_buf = level_buffer.data();
+  stream.level_buf_size = static_cast<std::uint32_t>(level_buffer.size());
+  stream.gzip_flag = IGZIP_DEFLATE;
+  if (begin > 0) {
+    const std::size_t dictionary = std::min(begin, kHistory);
+    if (isal_deflate_set_dict(&stream, const_cast<std::uint8_t*>(data + begin - dictionary),
+                              static_cast<std::uint32_t>(dictionary)) != COMP_OK)
+      throw std::runtime_error("ISA-L: cannot set dictionary");
+  }
+  stream.next_in = const_cast<std::uint8_t*>(data + begin);
+  stream.avail_in = static_cast<std::uint32_t>(end - begin);
+  stream.next_out = out;
+  stream.avail_out = static_cast<std::uint32_t>(capacity);
+  stream.end_of_stream = last ? 1 : 0;
+  stream.flush = last ? NO_FLUSH : SYNC_FLUSH;
+  if (isal_deflate(&stream) != COMP_OK || stream.avail_in != 0 ||
+      (last && stream.internal_state.state != ZSTATE_END) ||
+      (!last && stream.internal_state.state != ZSTATE_NEW_HDR))
+    throw std::runtime_error("ISA-L: deflate did not complete");
+  return stream.total_out;
+}
+
+// Appends the zlib stream of `data` to `out`.
+void zlib_isal(std::span<const std::uint8_t> data, int level, Bytes& out) {
+  static constexpr std::uint8_t kFlags[] = {0x01, 0x01, 0x5E, 0x9C};
+  out.push_back(0x78);
+  out.push_back(kFlags[level]);
+  const std::size_t bands = std::max<std::size_t>(1, data.size() / kBandBytes);
+  const std::size_t band_size = (data.size() + bands - 1) / bands;
+  if (bands == 1) {
+    const std::size_t at = out.size();
+    out.resize(at + raw_deflate_bound(data.size()));
+    out.resize(at + isal_deflate_band(data.data(), 0, data.size(), true, level, out.data() + at,
+                                      out.size() - at));
+  } else {
+    std::vector<Bytes> compressed(bands);
+    oneapi::tbb::parallel_for(std::size_t{0}, bands, [&](std::size_t b) {
+      const std::size_t begin = b * band_size, end = std::min(data.size(), begin + band_size);
+      compressed[b].resize(raw_deflate_bound(end - begin));
+      compressed[b].resize(isal_deflate_band(data.data(), begin, end, b + 1 == bands, level,
+                                             compressed[b].data(), compressed[b].size()));
+    });
+    for (const Bytes& band : compressed) out.insert(out.end(), band.begin(), band.end());
+  }
+  const std::uint32_t adler = libdeflate_adler32(1, data.data(), data.size());
+  out.resize(out.size() + 4);
+  png::store_be32(out.data() + out.size() - 4, adler);
+}
+
+struct CompressorDeleter {
+  void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+};
+
+void zlib_libdeflate(std::span<const std::uint8_t> data, int level, Bytes& out) {
+  thread_local std::array<std::unique_ptr<libdeflate_compressor, CompressorDeleter>, 13> compressors;
+  auto& compressor = compressors.at(static_cast<std::size_t>(level));
+  if (!compressor) compressor.reset(libdeflate_alloc_compressor(level));
+  if (!compressor) throw std::bad_alloc();
+  const std::size_t at = out.size();
+  out.resize(at + libdeflate_zlib_compress_bound(compressor.get(), data.size()));
+  const std::size_t written = libdeflate_zlib_compress(compressor.get(), data.data(), data.size(),
+                                                       out.data() + at, out.size() - at);
+  if (written == 0) throw std::runtime_error("libdeflate: output buffer too small");
+  out.resize(at + written);
+}
+
+}  // namespace
+
+std::span<const PngLevel> png_levels() { return kLevels; }
+
+const PngLevel* find_png_level(std::string_view name) {
+  for (const auto& level : kLevels)
+    if (level.name == name) return &level;
+  return nullptr;
+}
+
+void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& settings) {
+  static constexpr std::uint8_t kColourType[] = {0, 0, 4, 2, 6};
+  if (image.channels < 1 || image.channels > 4 || (image.bit_depth != 8 && image.bit_depth != 16))
+    throw std::invalid_argument("encode_png_fast: unsupported layout");
+
+  thread_local Bytes filtered;
+  filtered.resize((image.row_bytes() + 1) * static_cast<std::size_t>(image.height));
+  filter_image(image, settings.filter, filtered.data());
+
+  out.clear();
+  out.insert(out.end(), png::kSignature.begin(), png::kSignature.end());
+  std::array<std::uint8_t, 13> ihdr{};
+  png::store_be32(ihdr.data(), static_cast<std::uint32_t>(image.width));
+  png::store_be32(ihdr.data() + 4, static_cast<std::uint32_t>(image.height));
+  ihdr[8] = static_cast<std::uint8_t>(image.bit_depth);
+  ihdr[9] = kColourType[image.channels];
+  png::append_chunk(out, "IHDR", ihdr);
+  for (const AncillaryChunk& chunk : image.metadata)
+    png::append_chunk(out, std::string_view(chunk.type.data(), 4), chunk.data);
+
+  // One IDAT holding the whole zlib stream, deflated straight into place.
+  const std::size_t idat_at = out.size();
+  out.resize(idat_at + 8);
+  std::memcpy(out.data() + idat_at + 4, "IDAT", 4);
+  if (settings.deflater == Deflater::isal)
+    zlib_isal(filtered, std::clamp(settings.level, 1, 3), out);
+  else
+    zlib_libdeflate(filtered, std::clamp(settings.level, 1, 12), out);
+  const std::size_t idat_length = out.size() - idat_at - 8;
+  if (idat_length > 0x7FFFFFFF) throw std::runtime_error("compressed image over 2 GiB");
+  png::store_be32(out.data() + idat_at, static_cast<std::uint32_t>(idat_length));
+  const std::uint32_t crc = png::chunk_crc(out.data() + idat_at + 4, 4 + idat_length);
+  out.resize(out.size() + 4);
+  png::store_be32(out.data() + out.size() - 4, crc);
+  png::append_chunk(out, "IEND", {});
+}
+
+}  // namespace imgflow

@@ -1,0 +1,39 @@
+#pragma once
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "pipeline/bytes.hpp"
+#include "pipeline/image.hpp"
+
+namespace imgflow {
+
+/// How a PNG is filtered and deflated. The presets are what users pick (--png-level); the
+/// parts are exposed for measuring and testing.
+struct PngEncoderSettings {
+  enum class Filter { none, adaptive };      ///< adaptive: per row, the smallest sum of |residual|
+  enum class Deflater { isal, libdeflate };  ///< ISA-L igzip (levels 1-3) or libdeflate (1-12)
+  Filter filter = Filter::none;
+  Deflater deflater = Deflater::isal;
+  int level = 1;
+};
+
+struct PngLevel {
+  std::string_view name;
+  std::string_view description;
+  PngEncoderSettings settings;
+};
+
+/// The presets, fastest first; the default is kDefaultPngLevel.
+std::span<const PngLevel> png_levels();
+inline constexpr std::string_view kDefaultPngLevel = "default";
+const PngLevel* find_png_level(std::string_view name);
+
+/// Encodes `image` (same layout and depth, metadata chunks first) into `out`, replacing its
+/// contents. With ISA-L, an image of several MiB is deflated in row bands in parallel (TBB),
+/// each band primed with the previous band's last 32 KiB and ended by a sync flush, so the
+/// bands join into one zlib stream; the band split depends only on the image, never on the
+/// thread count, so the bytes are the same however many threads run.
+void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& settings);
+
+}  // namespace imgflow

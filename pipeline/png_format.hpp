@@ -1,0 +1,44 @@
+#pragma once
+// What the PNG codecs share: the signature, big-endian fields, chunk writing, and the list of
+// ancillary chunks imgflow carries from input to output.
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+
+#include "pipeline/bytes.hpp"
+
+namespace imgflow::png {
+
+inline constexpr std::array<std::uint8_t, 8> kSignature{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+
+/// Colour-space and resolution chunks: they say how to read the samples, which a point
+/// adjustment leaves valid, so they are copied verbatim.
+inline constexpr std::array<std::string_view, 6> kCarriedChunks{"iCCP", "sRGB", "gAMA",
+                                                                "cHRM", "cICP", "pHYs"};
+
+inline bool is_carried_chunk(const std::uint8_t* type) {
+  for (const auto carried : kCarriedChunks)
+    if (std::memcmp(carried.data(), type, 4) == 0) return true;
+  return false;
+}
+
+inline std::uint32_t load_be32(const std::uint8_t* p) {
+  return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
+}
+
+inline void store_be32(std::uint8_t* p, std::uint32_t v) {
+  p[0] = static_cast<std::uint8_t>(v >> 24);
+  p[1] = static_cast<std::uint8_t>(v >> 16);
+  p[2] = static_cast<std::uint8_t>(v >> 8);
+  p[3] = static_cast<std::uint8_t>(v);
+}
+
+/// CRC-32 of a chunk's type and data (libdeflate's, with PCLMUL where the CPU has it).
+std::uint32_t chunk_crc(const std::uint8_t* type_and_data, std::size_t length);
+
+/// Appends a whole chunk (length, type, data, CRC) to `out`.
+void append_chunk(Bytes& out, std::string_view type, std::span<const std::uint8_t> data);
+
+}  // namespace imgflow::png
