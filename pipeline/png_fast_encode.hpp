@@ -11,7 +11,9 @@ namespace imgflow {
 /// How a PNG is filtered and deflated. The presets are what users pick (--png-level); the
 /// parts are exposed for measuring and testing.
 struct PngEncoderSettings {
-  enum class Filter { none, adaptive };      ///< adaptive: per row, the smallest sum of |residual|
+  /// adaptive: per row, the filter with the smallest sum of |residual| (libpng's heuristic);
+  /// automatic: none or adaptive for the whole image, whichever deflates sample bands smaller.
+  enum class Filter { none, adaptive, automatic };
   enum class Deflater { isal, libdeflate };  ///< ISA-L igzip (levels 1-3) or libdeflate (1-12)
   Filter filter = Filter::none;
   Deflater deflater = Deflater::isal;

@@ -95,7 +95,11 @@ TEST_CASE("libpng codec round trip keeps layout, depth and every sample") {
 
 TEST_CASE("fast encoder: every preset and layout decodes exactly with libpng and with OpenCV") {
   std::mt19937 rng(11);
-  for (const PngLevel& level : png_levels())
+  using S = PngEncoderSettings;
+  std::vector<PngLevel> levels(png_levels().begin(), png_levels().end());
+  levels.push_back({"adaptive+isal3", "", {S::Filter::adaptive, S::Deflater::isal, 3}});
+  levels.push_back({"none+libdeflate1", "", {S::Filter::none, S::Deflater::libdeflate, 1}});
+  for (const PngLevel& level : levels)
     for (int channels = 1; channels <= 4; ++channels)
       for (const int depth : {8, 16})
         // 1500x900 RGB is over 2 MiB filtered: deflated in parallel bands with ISA-L.
