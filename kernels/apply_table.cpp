@@ -5,7 +5,8 @@
 namespace imgflow {
 namespace {
 
-// Rows are processed as flat runs of samples. Without alpha every sample goes through the
+// 16-bit samples (65536-entry table: no SIMD shuffle reaches it) and the reference for
+// lut8_row's scalar path. Rows are processed as flat runs of samples. Without alpha every sample goes through the
 // table; with alpha the channel count is a template parameter so the inner loop unrolls.
 template <typename T>
 void map_all(const T* src, T* dst, std::size_t n, const T* table) {
@@ -43,7 +44,14 @@ void apply(const ImageView<const T>& src, const ImageView<T>& dst, const T* tabl
 
 void apply_table(const ImageView<const std::uint8_t>& src, const ImageView<std::uint8_t>& dst,
                  const std::uint8_t* table) {
-  apply(src, dst, table);
+  apply_table(src, dst, table, best_lut_path());
+}
+
+void apply_table(const ImageView<const std::uint8_t>& src, const ImageView<std::uint8_t>& dst,
+                 const std::uint8_t* table, LutPath path) {
+  if (path == LutPath::scalar) return apply(src, dst, table);
+  const std::size_t row_samples = static_cast<std::size_t>(src.width) * src.channels;
+  for (int y = 0; y < src.height; ++y) lut8_row(path, src.row(y), dst.row(y), row_samples, src.channels, table);
 }
 
 void apply_table(const ImageView<const std::uint16_t>& src, const ImageView<std::uint16_t>& dst,

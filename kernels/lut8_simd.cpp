@@ -1,0 +1,110 @@
+#include "kernels/lut8_simd.hpp"
+
+#include <immintrin.h>
+
+namespace imgflow {
+namespace {
+
+// Bytes [0, 64) of which the alpha ones (every `channels`-th, last of each pixel) are set.
+std::uint64_t alpha_mask64(int channels) {
+  std::uint64_t mask = 0;
+  if (channels == 2 || channels == 4)
+    for (int i = channels - 1; i < 64; i += channels) mask |= std::uint64_t{1} << i;
+  return mask;
+}
+
+// The tails of the SIMD loops (and a plain fallback for lut8_row's callers).
+void lut8_scalar(const std::uint8_t* in, std::uint8_t* out, std::size_t n, int channels,
+                 const std::uint8_t* table, std::size_t from = 0) {
+  const bool alpha = channels == 2 || channels == 4;
+  for (std::size_t i = from; i < n; ++i)
+    out[i] = alpha && i % static_cast<std::size_t>(channels) == static_cast<std::size_t>(channels) - 1
+                 ? in[i]
+                 : table[in[i]];
+}
+
+// 32 lookups with 16 pshufb on 16-entry slices: subtracting 16*k brings the slice k indices
+// to 0..15, and a saturating +0x70 sets bit 7 (pshufb's "write zero") on every other byte.
+__attribute__((target("avx2"))) void lut8_avx2(const std::uint8_t* in, std::uint8_t* out,
+                                               std::size_t n, int channels,
+                                               const std::uint8_t* table) {
+  __m256i slices[16];
+  for (int k = 0; k < 16; ++k)
+    slices[k] = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(table + 16 * k)));
+  const std::uint64_t alpha = alpha_mask64(channels);
+  __m256i alpha_bytes = _mm256_setzero_si256();
+  if (alpha) {
+    alignas(32) std::uint8_t pattern[32];
+    for (int i = 0; i < 32; ++i) pattern[i] = (alpha >> i) & 1 ? 0xFF : 0;
+    alpha_bytes = _mm256_load_si256(reinterpret_cast<const __m256i*>(pattern));
+  }
+  const __m256i sixteen = _mm256_set1_epi8(16), bias = _mm256_set1_epi8(0x70);
+  std::size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m256i source = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i));
+    __m256i index = source, result = _mm256_setzero_si256();
+    for (int k = 0; k < 16; ++k) {
+      result = _mm256_or_si256(result, _mm256_shuffle_epi8(slices[k], _mm256_adds_epu8(index, bias)));
+      index = _mm256_sub_epi8(index, sixteen);
+    }
+    if (alpha) result = _mm256_blendv_epi8(result, source, alpha_bytes);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), result);
+  }
+  lut8_scalar(in, out, n, channels, table, i);
+}
+
+// 64 lookups with two vpermi2b (each a 128-entry table in two registers), bit 7 choosing.
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) void lut8_avx512vbmi(
+    const std::uint8_t* in, std::uint8_t* out, std::size_t n, int channels, const std::uint8_t* table) {
+  const __m512i t0 = _mm512_loadu_si512(table), t1 = _mm512_loadu_si512(table + 64);
+  const __m512i t2 = _mm512_loadu_si512(table + 128), t3 = _mm512_loadu_si512(table + 192);
+  const __mmask64 alpha = alpha_mask64(channels);
+  std::size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const __m512i index = _mm512_loadu_si512(in + i);
+    const __m512i low = _mm512_permutex2var_epi8(t0, index, t1);
+    const __m512i high = _mm512_permutex2var_epi8(t2, index, t3);
+    __m512i result = _mm512_mask_blend_epi8(_mm512_movepi8_mask(index), low, high);
+    result = _mm512_mask_blend_epi8(alpha, result, index);
+    _mm512_storeu_si512(out + i, result);
+  }
+  lut8_scalar(in, out, n, channels, table, i);
+}
+
+}  // namespace
+
+std::string_view lut_path_name(LutPath path) {
+  switch (path) {
+    case LutPath::avx512vbmi: return "avx512vbmi";
+    case LutPath::avx2: return "avx2";
+    default: return "scalar";
+  }
+}
+
+bool lut_path_supported(LutPath path) {
+  switch (path) {
+    case LutPath::avx512vbmi:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vbmi");
+    case LutPath::avx2: return __builtin_cpu_supports("avx2");
+    default: return true;
+  }
+}
+
+LutPath best_lut_path() {
+  static const LutPath best = lut_path_supported(LutPath::avx512vbmi) ? LutPath::avx512vbmi
+                              : lut_path_supported(LutPath::avx2)     ? LutPath::avx2
+                                                                      : LutPath::scalar;
+  return best;
+}
+
+void lut8_row(LutPath path, const std::uint8_t* in, std::uint8_t* out, std::size_t n, int channels,
+              const std::uint8_t* table) {
+  switch (path) {
+    case LutPath::avx512vbmi: return lut8_avx512vbmi(in, out, n, channels, table);
+    case LutPath::avx2: return lut8_avx2(in, out, n, channels, table);
+    default: return lut8_scalar(in, out, n, channels, table);
+  }
+}
+
+}  // namespace imgflow
