@@ -24,14 +24,21 @@ libdeflate_decompressor* thread_decompressor() {
   return decompressor.get();
 }
 
-// Reverses one row's filter. `dst` may alias `src` shifted left (in-place compaction):
-// every read of src[i] happens before any write that could reach it.
+// Paeth's predictor without branches: on text pages the choice flips unpredictably, and this
+// runs serially (each byte depends on the one before).
+inline int paeth_predictor(int a, int b, int c) {
+  const int pa = std::abs(b - c), pb = std::abs(a - c), pc = std::abs(a + b - 2 * c);
+  const int b_or_c = pb <= pc ? b : c;
+  return (pa <= pb && pa <= pc) ? a : b_or_c;
+}
+
+// Reverses one row's filter from `src` (the inflated data) into `dst` (the pixels).
 template <int Bpp>
-void unfilter_row(std::uint8_t filter, const std::uint8_t* src, std::uint8_t* dst,
-                  const std::uint8_t* prev, std::size_t n) {
+void unfilter_row(std::uint8_t filter, const std::uint8_t* __restrict src, std::uint8_t* __restrict dst,
+                  const std::uint8_t* __restrict prev, std::size_t n) {
   switch (filter) {
     case 0:
-      std::memmove(dst, src, n);
+      std::memcpy(dst, src, n);
       break;
     case 1:
       for (std::size_t i = 0; i < Bpp; ++i) dst[i] = src[i];
@@ -47,42 +54,39 @@ void unfilter_row(std::uint8_t filter, const std::uint8_t* src, std::uint8_t* ds
       break;
     case 4:
       for (std::size_t i = 0; i < Bpp; ++i) dst[i] = static_cast<std::uint8_t>(src[i] + prev[i]);
-      for (std::size_t i = Bpp; i < n; ++i) {
-        const int a = dst[i - Bpp], b = prev[i], c = prev[i - Bpp];
-        const int pa = std::abs(b - c), pb = std::abs(a - c), pc = std::abs(a + b - 2 * c);
-        const int predicted = (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c);
-        dst[i] = static_cast<std::uint8_t>(src[i] + predicted);
-      }
+      for (std::size_t i = Bpp; i < n; ++i)
+        dst[i] = static_cast<std::uint8_t>(src[i] + paeth_predictor(dst[i - Bpp], prev[i], prev[i - Bpp]));
       break;
   }
 }
 
-// Unfilters `height` rows of `row_bytes` (each preceded by its filter byte) in place, leaving
-// them packed at the start of `data`. False on an invalid filter type.
+// Unfilters `height` rows of `row_bytes`, each preceded by its filter byte in `filtered`, into
+// `pixels`. False on an invalid filter type.
 template <int Bpp>
-bool unfilter_image(std::uint8_t* data, std::size_t row_bytes, std::size_t height) {
+bool unfilter_image(const std::uint8_t* filtered, std::uint8_t* pixels, std::size_t row_bytes,
+                    std::size_t height) {
   thread_local Bytes zero_row;
   if (zero_row.size() < row_bytes) zero_row.assign(row_bytes, 0);
   const std::uint8_t* prev = zero_row.data();
   for (std::size_t y = 0; y < height; ++y) {
-    const std::uint8_t* src = data + y * (row_bytes + 1);
-    const std::uint8_t filter = src[0];
-    if (filter > 4) return false;
-    std::uint8_t* dst = data + y * row_bytes;
-    unfilter_row<Bpp>(filter, src + 1, dst, prev, row_bytes);
+    const std::uint8_t* src = filtered + y * (row_bytes + 1);
+    if (src[0] > 4) return false;
+    std::uint8_t* dst = pixels + y * row_bytes;
+    unfilter_row<Bpp>(src[0], src + 1, dst, prev, row_bytes);
     prev = dst;
   }
   return true;
 }
 
-bool unfilter(int bpp, std::uint8_t* data, std::size_t row_bytes, std::size_t height) {
+bool unfilter(int bpp, const std::uint8_t* filtered, std::uint8_t* pixels, std::size_t row_bytes,
+              std::size_t height) {
   switch (bpp) {
-    case 1: return unfilter_image<1>(data, row_bytes, height);
-    case 2: return unfilter_image<2>(data, row_bytes, height);
-    case 3: return unfilter_image<3>(data, row_bytes, height);
-    case 4: return unfilter_image<4>(data, row_bytes, height);
-    case 6: return unfilter_image<6>(data, row_bytes, height);
-    case 8: return unfilter_image<8>(data, row_bytes, height);
+    case 1: return unfilter_image<1>(filtered, pixels, row_bytes, height);
+    case 2: return unfilter_image<2>(filtered, pixels, row_bytes, height);
+    case 3: return unfilter_image<3>(filtered, pixels, row_bytes, height);
+    case 4: return unfilter_image<4>(filtered, pixels, row_bytes, height);
+    case 6: return unfilter_image<6>(filtered, pixels, row_bytes, height);
+    case 8: return unfilter_image<8>(filtered, pixels, row_bytes, height);
     default: return false;
   }
 }
@@ -166,14 +170,16 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const PngDecodeOptions
     idat_size = gathered.size();
   }
 
-  // Inflate straight into the pixel buffer: rows with their filter bytes.
+  // Inflate into this thread's scratch buffer (rows with their filter bytes), then unfilter
+  // into the pixel buffer: separate buffers let the Up/Sub/Avg loops vectorise.
   const std::size_t row_bytes = image.row_bytes();
   const std::size_t filtered_size = (row_bytes + 1) * height;
-  image.pixels.resize(filtered_size);
+  thread_local Bytes filtered;
+  filtered.resize(filtered_size);
   std::size_t produced = 0;
   libdeflate_result result;
   if (options.verify_checksums) {
-    result = libdeflate_zlib_decompress(thread_decompressor(), idat, idat_size, image.pixels.data(),
+    result = libdeflate_zlib_decompress(thread_decompressor(), idat, idat_size, filtered.data(),
                                         filtered_size, &produced);
   } else {
     // The zlib header still has to be right; the Adler-32 after the data is not checked.
@@ -181,13 +187,13 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const PngDecodeOptions
         ((idat[0] << 8) | idat[1]) % 31 != 0)
       return false;
     result = libdeflate_deflate_decompress(thread_decompressor(), idat + 2, idat_size - 2,
-                                           image.pixels.data(), filtered_size, &produced);
+                                           filtered.data(), filtered_size, &produced);
   }
   if (result != LIBDEFLATE_SUCCESS || produced != filtered_size) return false;
 
-  const int bpp = image.channels * (depth / 8);
-  if (!unfilter(bpp, image.pixels.data(), row_bytes, height)) return false;
   image.pixels.resize(row_bytes * height);
+  const int bpp = image.channels * (depth / 8);
+  if (!unfilter(bpp, filtered.data(), image.pixels.data(), row_bytes, height)) return false;
 
   if (depth == 16 && std::endian::native == std::endian::little) {
     auto* samples = reinterpret_cast<std::uint16_t*>(image.pixels.data());
