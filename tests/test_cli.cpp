@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "kernels/lookup_table.hpp"
@@ -250,4 +251,44 @@ TEST_CASE("other input formats are decoded and written as PNG") {
   CHECK(header.bit_depth == 8);
   CHECK(test::check_adjusted(dir / "in" / "g.pgm", dir / "out" / "g.png",
                              build_tables(*parse_chain("invert"))) == "");
+}
+
+TEST_CASE("--png-level: every preset writes exact pixels, smallest is the smallest") {
+  test::TempDir dir;
+  const auto tables = build_tables(default_chain());
+  std::map<std::string, std::uintmax_t> total;
+  for (const char* level : {"fastest", "default", "smallest"}) {
+    CAPTURE(level);
+    const fs::path out = dir / level;
+    REQUIRE(test::run_imgflow({test::data_dir(), out, "--png-level", level}).exit_code == 0);
+    for (const auto& name : kSampleOutputs) {
+      CHECK(test::check_adjusted(test::data_dir() / name, out / name, tables) == "");
+      total[level] += fs::file_size(out / name);
+    }
+  }
+  CHECK(total["smallest"] < total["default"]);
+  CHECK(total["smallest"] < total["fastest"]);
+  const auto bad = test::run_imgflow({test::data_dir(), dir / "x", "--png-level", "tiny"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--png-level") != std::string::npos);
+}
+
+TEST_CASE("--skip-checksums accepts a damaged CRC that the default rejects") {
+  test::TempDir dir;
+  fs::create_directories(dir / "in");
+  auto bytes = test::file_bytes(test::data_dir() / "page-0001.png");
+  bytes[29] ^= 0x01;  // the IHDR CRC: the pixels are intact
+  std::ofstream(dir / "in" / "p.png", std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+
+  const auto strict = test::run_imgflow({dir / "in", dir / "a"});
+  CHECK(strict.exit_code == 1);
+  CHECK(strict.err.find("error: " + (dir / "in" / "p.png").string() + ": decode: IHDR: CRC error") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "a" / "p.png"));
+
+  const auto lenient = test::run_imgflow({dir / "in", dir / "b", "--skip-checksums"});
+  CHECK(lenient.exit_code == 0);
+  CHECK(test::check_adjusted(test::data_dir() / "page-0001.png", dir / "b" / "p.png",
+                             build_tables(default_chain())) == "");
 }
