@@ -1,10 +1,11 @@
 #include "pipeline/decode.hpp"
 
-#include <opencv2/core.hpp>
-#include <opencv2/core/utils/logger.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-#include <cstring>
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <vector>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -13,57 +14,39 @@
 namespace imgflow {
 namespace {
 
-bool is_jpeg(std::span<const std::uint8_t> bytes) {
-  return bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
-}
+using OpenCvDecode = void (*)(const std::uint8_t*, std::size_t, std::uint64_t, Image*);
 
-void decode_with_opencv(std::span<const std::uint8_t> bytes, std::uint64_t max_pixels, Image& image) {
-  // OpenCV's own warnings would print unstructured lines; our caller reports the failure.
-  static const bool silenced = [] {
-    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
-    return true;
-  }();
-  (void)silenced;
-
-  // IMREAD_UNCHANGED keeps alpha and 16-bit samples but ignores EXIF orientation, which only
-  // JPEGs (never with alpha) carry in practice; for those ask for any depth/colour instead.
-  const int flags = is_jpeg(bytes) ? cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR : cv::IMREAD_UNCHANGED;
-  const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8U,
-                        const_cast<std::uint8_t*>(bytes.data()));
-  cv::Mat decoded;
-  try {
-    decoded = cv::imdecode(encoded, flags);
-  } catch (const cv::Exception& e) {
-    throw std::runtime_error("cannot decode: " + e.err);
-  }
-  if (decoded.empty()) throw std::runtime_error("not a readable image (unknown format or corrupt data)");
-  if (decoded.depth() != CV_8U && decoded.depth() != CV_16U)
-    throw std::runtime_error("unsupported sample type (only 8- and 16-bit integer images)");
-  if (static_cast<std::uint64_t>(decoded.total()) > max_pixels)
-    throw std::runtime_error("image over the pixel limit (raise it with --max-pixels)");
-
-  switch (decoded.channels()) {
-    case 3: cv::cvtColor(decoded, decoded, cv::COLOR_BGR2RGB); break;
-    case 4: cv::cvtColor(decoded, decoded, cv::COLOR_BGRA2RGBA); break;
-    case 1: case 2: break;
-    default: throw std::runtime_error("unsupported channel count " + std::to_string(decoded.channels()));
-  }
-
-  image.metadata.clear();
-  image.width = decoded.cols;
-  image.height = decoded.rows;
-  image.channels = decoded.channels();
-  image.bit_depth = decoded.depth() == CV_16U ? 16 : 8;
-  image.allocate();
-  for (int y = 0; y < image.height; ++y)
-    std::memcpy(image.pixels.data() + y * image.row_bytes(), decoded.ptr(y), image.row_bytes());
+// Loads the OpenCV decoder module once, from beside the executable or from the build tree.
+OpenCvDecode opencv_decoder() {
+  static std::once_flag once;
+  static OpenCvDecode decode = nullptr;
+  static std::string problem;
+  std::call_once(once, [] {
+    std::vector<std::filesystem::path> candidates;
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) candidates.push_back(exe.parent_path() / IMGFLOW_OPENCV_MODULE_NAME);
+    candidates.push_back(IMGFLOW_OPENCV_MODULE_PATH);
+    for (const auto& path : candidates) {
+      void* module = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (!module) {
+        problem = ::dlerror();
+        continue;
+      }
+      decode = reinterpret_cast<OpenCvDecode>(::dlsym(module, "imgflow_decode_with_opencv"));
+      if (decode) return;
+      problem = "imgflow_decode_with_opencv not found in " + path.string();
+    }
+  });
+  if (!decode) throw std::runtime_error("cannot load the decoder for non-PNG formats: " + problem);
+  return decode;
 }
 
 }  // namespace
 
 void decode_image(std::span<const std::uint8_t> bytes, const PngDecodeOptions& options, Image& image) {
   if (bytes.empty()) throw std::runtime_error("empty file");
-  if (!is_png(bytes)) return decode_with_opencv(bytes, options.max_pixels, image);
+  if (!is_png(bytes)) return opencv_decoder()(bytes.data(), bytes.size(), options.max_pixels, &image);
   if (decode_png_fast(bytes, options, image)) return;
   decode_png(bytes, options, image);
 }
