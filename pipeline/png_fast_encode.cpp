@@ -77,25 +77,25 @@ void filter_rows(const Image& image, Filter strategy, int y_begin, int y_end, st
   thread_local Bytes rows, candidate;
   if (rows.size() < 2 * n) rows.resize(2 * n);
   if (candidate.size() < n) candidate.resize(n);
-  // The row above in file order (big-endian for 16-bit), zeros above the first.
-  std::uint8_t* prev = rows.data();
-  std::uint8_t* current = rows.data() + n;
-  if (y_begin == 0) {
-    std::memset(prev, 0, n);
+  // Row y in file order: the pixels themselves, or for 16-bit a big-endian copy in one of two
+  // alternating scratch rows (so the row above stays valid while the next is made).
+  const auto file_order_row = [&](int y) -> const std::uint8_t* {
+    const std::uint8_t* row = image.pixels.data() + static_cast<std::size_t>(y) * n;
+    if (!swap16) return row;
+    std::uint8_t* copy = rows.data() + static_cast<std::size_t>((y - y_begin + 1) % 2) * n;
+    for (std::size_t i = 0; i < n; i += 2) copy[i] = row[i + 1], copy[i + 1] = row[i];
+    return copy;
+  };
+  const std::uint8_t* prev = nullptr;
+  if (y_begin > 0) {
+    prev = file_order_row(y_begin - 1);
   } else {
-    const std::uint8_t* above = image.pixels.data() + static_cast<std::size_t>(y_begin - 1) * n;
-    if (swap16)
-      for (std::size_t i = 0; i < n; i += 2) prev[i] = above[i + 1], prev[i + 1] = above[i];
-    else
-      prev = const_cast<std::uint8_t*>(above);
+    std::memset(rows.data(), 0, n);  // the row above the first is zeros
+    prev = rows.data();
   }
 
   for (int y = y_begin; y < y_end; ++y) {
-    const std::uint8_t* x = image.pixels.data() + static_cast<std::size_t>(y) * n;
-    if (swap16) {
-      for (std::size_t i = 0; i < n; i += 2) current[i] = x[i + 1], current[i + 1] = x[i];
-      x = current;
-    }
+    const std::uint8_t* x = file_order_row(y);
     std::uint8_t* out = filtered + static_cast<std::size_t>(y - y_begin) * (n + 1);
     if (strategy == Filter::none) {
       out[0] = 0;
@@ -115,8 +115,7 @@ void filter_rows(const Image& image, Filter strategy, int y_begin, int y_end, st
       }
       out[0] = static_cast<std::uint8_t>(best);
     }
-    if (swap16) std::swap(prev, current);
-    else prev = const_cast<std::uint8_t*>(x);
+    prev = x;
   }
 }
 
