@@ -5,9 +5,9 @@
 namespace imgflow {
 namespace {
 
-// 16-bit samples (65536-entry table: no SIMD shuffle reaches it) and the reference for
-// lut8_row's scalar path. Rows are processed as flat runs of samples. Without alpha every sample goes through the
-// table; with alpha the channel count is a template parameter so the inner loop unrolls.
+// The scalar path: 16-bit samples (no SIMD shuffle reaches a 65536-entry table), 8-bit ones on
+// CPUs without AVX2, and the tails of the SIMD rows. Without alpha every sample goes through
+// the table; with alpha the channel count is a template parameter so the inner loop unrolls.
 template <typename T>
 void map_all(const T* src, T* dst, std::size_t n, const T* table) {
   std::size_t i = 0;
@@ -26,17 +26,29 @@ void map_colour(const T* src, T* dst, int width, const T* table) {
   }
 }
 
+// `samples` from a pixel boundary, a whole number of pixels.
 template <typename T>
-void apply(const ImageView<const T>& src, const ImageView<T>& dst, const T* table) {
+void map_row(const T* in, T* out, std::size_t samples, int channels, const T* table) {
+  const int pixels = static_cast<int>(samples / static_cast<std::size_t>(channels));
+  switch (channels) {
+    case 2: map_colour<2>(in, out, pixels, table); break;
+    case 4: map_colour<4>(in, out, pixels, table); break;
+    default: map_all(in, out, samples, table); break;
+  }
+}
+
+// Each row: the widest whole-vector prefix on `path` (nothing on the scalar path), then the
+// rest with map_row. The SIMD prefix is a multiple of 32 samples, so it ends on a pixel
+// boundary for 2 and 4 channels; 1 and 3 channels have no alpha to keep in step with.
+template <typename T>
+void apply(const ImageView<const T>& src, const ImageView<T>& dst, const T* table, LutPath path) {
   const std::size_t row_samples = static_cast<std::size_t>(src.width) * src.channels;
   for (int y = 0; y < src.height; ++y) {
     const T* in = src.row(y);
     T* out = dst.row(y);
-    switch (src.channels) {
-      case 2: map_colour<2>(in, out, src.width, table); break;
-      case 4: map_colour<4>(in, out, src.width, table); break;
-      default: map_all(in, out, row_samples, table); break;
-    }
+    std::size_t done = 0;
+    if constexpr (sizeof(T) == 1) done = lut8_vectors(path, in, out, row_samples, src.channels, table);
+    map_row(in + done, out + done, row_samples - done, src.channels, table);
   }
 }
 
@@ -49,14 +61,12 @@ void apply_table(const ImageView<const std::uint8_t>& src, const ImageView<std::
 
 void apply_table(const ImageView<const std::uint8_t>& src, const ImageView<std::uint8_t>& dst,
                  const std::uint8_t* table, LutPath path) {
-  if (path == LutPath::scalar) return apply(src, dst, table);
-  const std::size_t row_samples = static_cast<std::size_t>(src.width) * src.channels;
-  for (int y = 0; y < src.height; ++y) lut8_row(path, src.row(y), dst.row(y), row_samples, src.channels, table);
+  apply(src, dst, table, path);
 }
 
 void apply_table(const ImageView<const std::uint16_t>& src, const ImageView<std::uint16_t>& dst,
                  const std::uint16_t* table) {
-  apply(src, dst, table);
+  apply(src, dst, table, LutPath::scalar);
 }
 
 }  // namespace imgflow

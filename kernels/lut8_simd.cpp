@@ -13,19 +13,9 @@ std::uint64_t alpha_mask64(int channels) {
   return mask;
 }
 
-// The tails of the SIMD loops (and a plain fallback for lut8_row's callers).
-void lut8_scalar(const std::uint8_t* in, std::uint8_t* out, std::size_t n, int channels,
-                 const std::uint8_t* table, std::size_t from = 0) {
-  const bool alpha = channels == 2 || channels == 4;
-  for (std::size_t i = from; i < n; ++i)
-    out[i] = alpha && i % static_cast<std::size_t>(channels) == static_cast<std::size_t>(channels) - 1
-                 ? in[i]
-                 : table[in[i]];
-}
-
 // 32 lookups with 16 pshufb on 16-entry slices: subtracting 16*k brings the slice k indices
 // to 0..15, and a saturating +0x70 sets bit 7 (pshufb's "write zero") on every other byte.
-__attribute__((target("avx2"))) void lut8_avx2(const std::uint8_t* in, std::uint8_t* out,
+__attribute__((target("avx2"))) std::size_t lut8_avx2(const std::uint8_t* in, std::uint8_t* out,
                                                std::size_t n, int channels,
                                                const std::uint8_t* table) {
   __m256i slices[16];
@@ -50,11 +40,11 @@ __attribute__((target("avx2"))) void lut8_avx2(const std::uint8_t* in, std::uint
     if (alpha) result = _mm256_blendv_epi8(result, source, alpha_bytes);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), result);
   }
-  lut8_scalar(in, out, n, channels, table, i);
+  return i;
 }
 
 // 64 lookups with two vpermi2b (each a 128-entry table in two registers), bit 7 choosing.
-__attribute__((target("avx512f,avx512bw,avx512vbmi"))) void lut8_avx512vbmi(
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) std::size_t lut8_avx512vbmi(
     const std::uint8_t* in, std::uint8_t* out, std::size_t n, int channels, const std::uint8_t* table) {
   const __m512i t0 = _mm512_loadu_si512(table), t1 = _mm512_loadu_si512(table + 64);
   const __m512i t2 = _mm512_loadu_si512(table + 128), t3 = _mm512_loadu_si512(table + 192);
@@ -68,7 +58,7 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void lut8_avx512vbmi(
     result = _mm512_mask_blend_epi8(alpha, result, index);
     _mm512_storeu_si512(out + i, result);
   }
-  lut8_scalar(in, out, n, channels, table, i);
+  return i;
 }
 
 }  // namespace
@@ -98,12 +88,12 @@ LutPath best_lut_path() {
   return best;
 }
 
-void lut8_row(LutPath path, const std::uint8_t* in, std::uint8_t* out, std::size_t n, int channels,
-              const std::uint8_t* table) {
+std::size_t lut8_vectors(LutPath path, const std::uint8_t* in, std::uint8_t* out, std::size_t n,
+                         int channels, const std::uint8_t* table) {
   switch (path) {
     case LutPath::avx512vbmi: return lut8_avx512vbmi(in, out, n, channels, table);
     case LutPath::avx2: return lut8_avx2(in, out, n, channels, table);
-    default: return lut8_scalar(in, out, n, channels, table);
+    default: return 0;
   }
 }
 
