@@ -1,13 +1,12 @@
 #include "pipeline/decode.hpp"
 
 #include <dlfcn.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <vector>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "pipeline/png_codec.hpp"
 

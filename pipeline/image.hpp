@@ -32,6 +32,10 @@ struct Image {
     return static_cast<std::size_t>(width) * channels * bytes_per_sample();
   }
   std::size_t byte_size() const { return row_bytes() * height; }
+  /// 1-4 channels of 8 or 16 bits: what the PNG encoders write.
+  bool has_encodable_layout() const {
+    return channels >= 1 && channels <= 4 && (bit_depth == 8 || bit_depth == 16);
+  }
   void allocate() { pixels.resize(byte_size()); }
 
   template <typename T>

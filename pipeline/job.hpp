@@ -13,7 +13,6 @@
 
 namespace imgflow {
 
-
 /// The stages an image goes through, in order.
 enum class Stage { read, decode, adjust, encode, write };
 inline constexpr std::size_t kStageCount = 5;

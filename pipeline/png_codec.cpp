@@ -121,11 +121,9 @@ bool read_png(png_structp png, png_infop info, Image& image, std::vector<png_byt
 bool write_png(png_structp png, png_infop info, const Image& image, std::vector<png_bytep>& rows,
                std::vector<png_unknown_chunk>& chunks, const PngEncodeOptions& options) {
   if (setjmp(png_jmpbuf(png))) return false;
-  static constexpr int kColourType[] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
-                                        PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
   png_set_IHDR(png, info, static_cast<png_uint_32>(image.width),
                static_cast<png_uint_32>(image.height), image.bit_depth,
-               kColourType[image.channels], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+               png::kColourTypeOfChannels[image.channels], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                PNG_FILTER_TYPE_DEFAULT);
   png_set_compression_level(png, options.zlib_level);
   if (!chunks.empty()) {
@@ -172,7 +170,7 @@ void decode_png(std::span<const std::uint8_t> bytes, const PngDecodeOptions& opt
 
 void encode_png(const Image& image, Bytes& out,
                 const PngEncodeOptions& options) {
-  if (image.channels < 1 || image.channels > 4 || (image.bit_depth != 8 && image.bit_depth != 16))
+  if (!image.has_encodable_layout())
     throw std::invalid_argument("encode_png: unsupported layout");
   PngErrorMessage error;
   png_structp png =

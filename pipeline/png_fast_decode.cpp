@@ -110,13 +110,13 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const PngDecodeOptions
   const int depth = ihdr[8], colour_type = ihdr[9];
   if (width == 0 || height == 0 || width > 0x7FFFFFFF || height > 0x7FFFFFFF) return false;
   if ((depth != 8 && depth != 16) || ihdr[10] != 0 || ihdr[11] != 0 || ihdr[12] != 0) return false;
-  static constexpr int kChannels[] = {1, 0, 3, 0, 2, 0, 4};
-  if (colour_type > 6 || kChannels[colour_type] == 0) return false;
+  const int channels = png::channels_of_colour_type(colour_type);
+  if (channels == 0) return false;
   if (std::uint64_t{width} * height > options.max_pixels) return false;
 
   image.width = static_cast<int>(width);
   image.height = static_cast<int>(height);
-  image.channels = kChannels[colour_type];
+  image.channels = channels;
   image.bit_depth = depth;
   image.metadata.clear();
 

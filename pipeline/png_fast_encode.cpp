@@ -247,8 +247,7 @@ const PngLevel* find_png_level(std::string_view name) {
 }
 
 void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& settings) {
-  static constexpr std::uint8_t kColourType[] = {0, 0, 4, 2, 6};
-  if (image.channels < 1 || image.channels > 4 || (image.bit_depth != 8 && image.bit_depth != 16))
+  if (!image.has_encodable_layout())
     throw std::invalid_argument("encode_png_fast: unsupported layout");
 
   thread_local Bytes filtered;
@@ -262,7 +261,7 @@ void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& s
   png::store_be32(ihdr.data(), static_cast<std::uint32_t>(image.width));
   png::store_be32(ihdr.data() + 4, static_cast<std::uint32_t>(image.height));
   ihdr[8] = static_cast<std::uint8_t>(image.bit_depth);
-  ihdr[9] = kColourType[image.channels];
+  ihdr[9] = png::kColourTypeOfChannels[image.channels];
   png::append_chunk(out, "IHDR", ihdr);
   for (const AncillaryChunk& chunk : image.metadata)
     png::append_chunk(out, std::string_view(chunk.type.data(), 4), chunk.data);

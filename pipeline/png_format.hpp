@@ -24,6 +24,14 @@ inline bool is_carried_chunk(const std::uint8_t* type) {
   return false;
 }
 
+/// The PNG colour type for an image of 1-4 channels (gray, gray+alpha, RGB, RGBA), and back:
+/// the channel count of a colour type without a palette, 0 for palette or invalid types.
+inline constexpr std::array<std::uint8_t, 5> kColourTypeOfChannels{0, 0, 4, 2, 6};
+inline constexpr int channels_of_colour_type(int colour_type) {
+  constexpr int kChannels[] = {1, 0, 3, 0, 2, 0, 4};
+  return colour_type >= 0 && colour_type <= 6 ? kChannels[colour_type] : 0;
+}
+
 inline std::uint32_t load_be32(const std::uint8_t* p) {
   return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
 }
