@@ -86,7 +86,20 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
 
   app.add_flag("-r,--recursive", options.recursive, "Walk subdirectories and mirror the tree under OUTPUT_DIR");
   app.add_flag("--skip-existing", options.pipeline.skip_existing,
-               "Leave outputs that already exist alone (default: overwrite)");
+               "Leave finished outputs alone: complete, valid PNGs newer than their input and "
+               "written by imgflow with the same adjustments (default: overwrite). Resumes an "
+               "interrupted run");
+  app.add_flag("--fail-fast", options.pipeline.fail_fast,
+               "Stop at the first image that fails (default: report it and go on)");
+  app.add_option("--failures", options.failures_file,
+                 "Write the failed inputs to FILE, one line each: PATH<TAB>STAGE<TAB>REASON "
+                 "(tabs, newlines and backslashes escaped as \\t \\n \\\\)")
+      ->type_name("FILE");
+  app.add_option("--files-from", options.files_from,
+                 "Process only the inputs listed in FILE (first tab-separated column, e.g. a "
+                 "--failures file; paths inside INPUT_DIR, or relative to it; # starts a comment)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
   app.add_flag("--strip", options.pipeline.strip_metadata,
                "Drop colour-space and resolution chunks (iCCP sRGB gAMA cHRM cICP pHYs); by default "
                "they are copied from PNG inputs");
@@ -102,8 +115,17 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
                  "Refuse images with more pixels than this")
       ->default_val(options.pipeline.decode.max_pixels)
       ->check(CLI::PositiveNumber);
-  app.add_flag("--skip-checksums", skip_checksums,
-               "Do not verify PNG chunk CRCs and zlib Adler-32 (faster; damage can go unnoticed)");
+  auto* skip_checksums_flag =
+      app.add_flag("--skip-checksums", skip_checksums,
+                   "Do not verify PNG chunk CRCs and zlib Adler-32 (faster; damage can go unnoticed)");
+  app.add_flag("--strict", options.pipeline.decode.strict,
+               "Reject a PNG with any checksum error or without its IEND chunk (default: only "
+               "damage that affects the pixels rejects a file; a damaged ancillary chunk is dropped)")
+      ->excludes(skip_checksums_flag);
+  bool no_sync = false;
+  app.add_flag("--no-sync", no_sync,
+               "Do not fsync outputs before renaming them into place (faster; after a power loss "
+               "an output may be empty, though never after a crash of imgflow)");
   std::string level_help = "PNG compression preset:";
   std::vector<std::string> level_names;
   for (const PngLevel& level : png_levels()) {
@@ -119,8 +141,10 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   quiet->excludes(verbose);
 
   app.footer(
-      "Exit status: 0 all images written or skipped, 1 some image failed, 2 usage error or "
-      "nothing could run (missing input directory, unwritable output directory).");
+      "Exit status: 0 all images written or skipped, 1 some image failed, 2 usage error or the "
+      "run could not go on (missing input directory, unwritable output directory, disk full, "
+      "read-only filesystem), 130/143 interrupted by SIGINT/SIGTERM (a second one quits at "
+      "once). Outputs appear only complete; rerun with --skip-existing to finish the job.");
 
   try {
     app.parse(argc, argv);
@@ -131,6 +155,7 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
 
   options.chain = chain_in_command_line_order(app, adjustment_flags);
   options.pipeline.decode.verify_checksums = !skip_checksums;
+  options.pipeline.sync = !no_sync;
   options.pipeline.encode = find_png_level(png_level)->settings;
   if (options.chain.empty()) options.chain = default_chain();
   if (quiet_flag) options.verbosity = Verbosity::quiet;

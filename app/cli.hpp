@@ -16,6 +16,8 @@ struct CliOptions {
   AdjustmentChain chain;  ///< in command-line order; the default chain when none was given
   bool recursive = false;
   bool dry_run = false;
+  std::filesystem::path failures_file;  ///< --failures: where to list failed inputs ("" = nowhere)
+  std::filesystem::path files_from;     ///< --files-from: process these inputs instead of listing INPUT_DIR
   Verbosity verbosity = Verbosity::normal;
   PipelineConfig pipeline;
 };

@@ -3,8 +3,12 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <system_error>
 #include <variant>
@@ -12,6 +16,7 @@
 #include "app/cli.hpp"
 #include "app/report.hpp"
 #include "kernels/lookup_table.hpp"
+#include "pipeline/decode.hpp"
 #include "pipeline/file_io.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/listing.hpp"
@@ -22,6 +27,30 @@ using namespace imgflow;
 namespace {
 
 constexpr int kExitOk = 0, kExitSomeFailed = 1, kExitCannotRun = 2;
+
+// SIGINT/SIGTERM: the first asks the graph to stop feeding images (those in flight finish and
+// the summary is printed); a second one quits at once. Either way no output appears under its
+// final name unless complete: unfinished ones are hidden temporaries, removed by the next run.
+RunControl run_control;
+std::atomic<int> first_signal{0};
+
+extern "C" void on_stop_signal(int signal) {
+  int none = 0;
+  if (!first_signal.compare_exchange_strong(none, signal)) ::_exit(128 + signal);
+  run_control.request_stop(StopReason::interrupted);
+  static constexpr char kMessage[] =
+      "\nimgflow: stopping after the images in flight (press again to quit at once)\n";
+  [[maybe_unused]] const auto ignored = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+}
+
+void install_signal_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
 
 void set_up_logging(Verbosity verbosity) {
   auto logger = spdlog::stderr_color_mt("imgflow");
@@ -38,7 +67,7 @@ std::string check_output_directory(const fs::path& dir) {
   fs::create_directories(dir, ec);
   if (!fs::is_directory(dir))
     return "cannot create output directory " + dir.string() + (ec ? ": " + ec.message() : "");
-  const auto probe = dir / (".imgflow-probe." + std::to_string(::getpid()));
+  const auto probe = temporary_path_for(dir / "imgflow-probe");
   FILE* file = std::fopen(probe.c_str(), "w");
   if (!file) return "cannot write to output directory " + dir.string() + ": " + std::strerror(errno);
   std::fclose(file);
@@ -73,6 +102,28 @@ const Job* find_self_overwrite(const std::vector<Job>& jobs) {
   return nullptr;
 }
 
+// The images to process: INPUT_DIR's listing, or the paths named by --files-from.
+Listing list_inputs(const CliOptions& options) {
+  Listing listing;
+  if (options.files_from.empty()) {
+    std::error_code ec;
+    const fs::path skip_dir = fs::exists(options.output_dir, ec) ? options.output_dir : fs::path{};
+    listing = list_images(options.input_dir, options.recursive, skip_dir);
+    for (const auto& error : listing.errors)
+      spdlog::error("error: {}: cannot list directory: {}", error.path.string(), error.reason);
+    return listing;
+  }
+  try {
+    const auto bytes = read_file(options.files_from);
+    listing = read_file_list({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, options.input_dir);
+  } catch (const std::exception& e) {
+    listing.errors.push_back({options.files_from, e.what()});
+  }
+  for (const auto& error : listing.errors)
+    spdlog::error("error: {}: {}: {}", options.files_from.string(), error.path.string(), error.reason);
+  return listing;
+}
+
 int run(const CliOptions& options) {
   std::error_code ec;
   if (!fs::is_directory(options.input_dir, ec)) {
@@ -80,10 +131,8 @@ int run(const CliOptions& options) {
                   fs::exists(options.input_dir, ec) ? "is not a directory" : "does not exist");
     return kExitCannotRun;
   }
-  const fs::path skip_dir = fs::exists(options.output_dir, ec) ? options.output_dir : fs::path{};
-  const Listing listing = list_images(options.input_dir, options.recursive, skip_dir);
-  for (const auto& error : listing.errors)
-    spdlog::error("error: {}: cannot list directory: {}", error.path.string(), error.reason);
+  const Listing listing = list_inputs(options);
+  if (!options.files_from.empty() && listing.images.empty() && !listing.errors.empty()) return kExitCannotRun;
 
   std::vector<Job> jobs = make_jobs(options, listing.images);
   if (const Job* job = find_self_overwrite(jobs)) {
@@ -105,18 +154,48 @@ int run(const CliOptions& options) {
     return kExitCannotRun;
   }
 
+  const CleanupResult cleanup = remove_stale_temporaries(options.output_dir, options.recursive);
+  if (cleanup.removed)
+    spdlog::info("removed {} unfinished temporary file{} left by an interrupted run", cleanup.removed,
+                 cleanup.removed == 1 ? "" : "s");
+  for (const auto& error : cleanup.errors) spdlog::warn("warning: cannot remove {}", error);
+
   const LookupTables tables = build_tables(options.chain);
+  PipelineConfig config = options.pipeline;
+  config.stamp = "imgflow " + to_string(options.chain);
   spdlog::debug("adjustments: {}", to_string(options.chain));
-  const RunStats stats = run_pipeline(jobs, tables, options.pipeline, [](const Job& job) {
+  install_signal_handlers();
+  std::set<fs::path> written_directories;
+  const RunStats stats = run_pipeline(jobs, tables, config, run_control, [&](const Job& job) {
     if (job.outcome == Outcome::failed)
       spdlog::error(failure_line(job));
     else
       spdlog::debug(job_line(job));
+    if (job.outcome == Outcome::written && config.sync) written_directories.insert(job.output.parent_path());
   });
+  for (const auto& directory : written_directories) sync_directory(directory);
 
-  spdlog::info(summary_line(stats, options.pipeline));
+  spdlog::info(summary_line(stats, config));
   spdlog::info(stage_line(stats));
-  return stats.failed || !listing.errors.empty() ? kExitSomeFailed : kExitOk;
+  if (const std::string stop = stop_line(run_control.reason(), stats, first_signal.load()); !stop.empty())
+    spdlog::error(stop);
+
+  int exit_code = stats.failed || !listing.errors.empty() ? kExitSomeFailed : kExitOk;
+  if (!options.failures_file.empty()) {
+    try {
+      const std::string text = failure_list(jobs, listing.errors);
+      write_file_atomically(options.failures_file, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
+                            config.sync);
+    } catch (const std::exception& e) {
+      spdlog::error("error: {}: cannot write the failure list: {}", options.failures_file.string(), e.what());
+      exit_code = kExitCannotRun;
+    }
+  }
+  switch (run_control.reason()) {
+    case StopReason::interrupted: return 128 + first_signal.load();
+    case StopReason::output_unusable: return kExitCannotRun;
+    default: return exit_code;
+  }
 }
 
 }  // namespace

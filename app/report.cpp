@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstring>
 
 namespace imgflow {
 namespace {
@@ -17,7 +19,7 @@ std::string failure_line(const Job& job) {
 
 std::string job_line(const Job& job) {
   switch (job.outcome) {
-    case Outcome::skipped: return fmt::format("skipped {} (output exists)", job.input.string());
+    case Outcome::skipped: return fmt::format("skipped {} (finished output exists)", job.input.string());
     case Outcome::failed: return failure_line(job);
     default: break;
   }
@@ -48,6 +50,29 @@ std::string stage_line(const RunStats& stats) {
                         s + 1 < kStageCount ? ";" : "");
   }
   return line;
+}
+
+std::string stop_line(StopReason reason, const RunStats& stats, int signal) {
+  std::string why;
+  switch (reason) {
+    case StopReason::none: return {};
+    case StopReason::interrupted: why = fmt::format("interrupted by {}", sigabbrev_np(signal) ? fmt::format("SIG{}", sigabbrev_np(signal)) : "a signal"); break;
+    case StopReason::fail_fast: why = "stopped at the first failure (--fail-fast)"; break;
+    case StopReason::output_unusable: why = "stopped: the output side cannot take any more files"; break;
+  }
+  return fmt::format("{}: {} image{} not started; rerun with --skip-existing to finish", why,
+                     stats.not_started, stats.not_started == 1 ? "" : "s");
+}
+
+std::string failure_list(const std::vector<Job>& jobs, const std::vector<ListingError>& listing_errors) {
+  std::string text;
+  for (const ListingError& error : listing_errors)
+    text += fmt::format("{}\tlist\t{}\n", escape_list_field(error.path.string()), escape_list_field(error.reason));
+  for (const Job& job : jobs)
+    if (job.outcome == Outcome::failed)
+      text += fmt::format("{}\t{}\t{}\n", escape_list_field(job.input.string()), stage_name(job.failed_stage),
+                          escape_list_field(job.error));
+  return text;
 }
 
 }  // namespace imgflow

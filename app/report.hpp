@@ -2,8 +2,12 @@
 #include <string>
 
 #include "pipeline/config.hpp"
+#include <vector>
+
 #include "pipeline/job.hpp"
+#include "pipeline/listing.hpp"
 #include "pipeline/metrics.hpp"
+#include "pipeline/run_control.hpp"
 
 namespace imgflow {
 
@@ -15,5 +19,9 @@ std::string job_line(const Job& job);
 std::string summary_line(const RunStats& stats, const PipelineConfig& config);
 /// Per stage: total busy time and mean per image.
 std::string stage_line(const RunStats& stats);
+/// Why the run stopped early and how many images were never started; empty if it did not.
+std::string stop_line(StopReason reason, const RunStats& stats, int signal);
+/// The --failures file: "PATH\tSTAGE\tREASON\n" per failed job and per unreadable directory.
+std::string failure_list(const std::vector<Job>& jobs, const std::vector<ListingError>& listing_errors);
 
 }  // namespace imgflow

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "pipeline/png_fast_decode.hpp"
 #include "pipeline/png_fast_encode.hpp"
@@ -12,8 +13,11 @@ namespace imgflow {
 struct PipelineConfig {
   int threads = 0;               ///< worker threads for the whole process; 0 = all cores
   std::size_t max_in_flight = 0; ///< images alive between source and sink; 0 = 2 x threads
-  bool skip_existing = false;    ///< leave an existing output alone and count the image skipped
+  bool skip_existing = false;    ///< leave a finished output (complete, newer, same stamp) alone
   bool strip_metadata = false;   ///< drop colour-space and resolution chunks instead of copying them
+  bool fail_fast = false;        ///< stop feeding images after the first failure
+  std::string stamp;             ///< text of the Software tEXt chunk on every output (see skip_existing)
+  bool sync = true;              ///< fsync each output before renaming it into place
   PngDecodeOptions decode;       ///< pixel limit, checksum verification
   PngEncoderSettings encode = find_png_level(kDefaultPngLevel)->settings;
 

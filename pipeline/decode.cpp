@@ -1,14 +1,20 @@
 #include "pipeline/decode.hpp"
 
 #include <dlfcn.h>
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <cstring>
 
 #include <filesystem>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pipeline/png_codec.hpp"
+#include "pipeline/png_format.hpp"
 
 namespace imgflow {
 namespace {
@@ -41,11 +47,54 @@ OpenCvDecode opencv_decoder() {
   return decode;
 }
 
+bool starts_with(std::span<const std::uint8_t> bytes, std::string_view prefix) {
+  return bytes.size() >= prefix.size() && std::memcmp(bytes.data(), prefix.data(), prefix.size()) == 0;
+}
+
+// Formats OpenCV cannot read here but that users meet, so the error can say what the file is.
+std::string_view unsupported_format(std::span<const std::uint8_t> bytes) {
+  if (starts_with(bytes, "GIF87a") || starts_with(bytes, "GIF89a")) return "GIF";
+  if (starts_with(bytes, "%PDF-")) return "PDF";
+  if (starts_with(bytes, "PK\x03\x04")) return "ZIP";
+  if (bytes.size() >= 12 && starts_with(bytes.subspan(4), "ftyp")) return "HEIF/AVIF";
+  return {};
+}
+
+// The checks every PNG passes before a decoder allocates anything: the pixel limit, image data
+// too short to hold the declared size (forged dimensions, truncation), and under --strict any
+// checksum error or a missing IEND.
+void check_png_structure(std::span<const std::uint8_t> bytes, const PngDecodeOptions& options) {
+  const png::Structure s = png::inspect(bytes, options.strict);
+  if (s.header) {
+    if (std::string refusal = over_pixel_limit(s.width, s.height, options.max_pixels); !refusal.empty())
+      throw std::runtime_error(std::move(refusal));
+    if (s.idat_bytes * png::kMaxDeflateRatio < s.minimum_inflated_bytes())
+      throw std::runtime_error(fmt::format("{}: {} bytes of compressed data cannot hold a {}x{} image",
+                                           s.complete ? "image data missing" : "file is truncated",
+                                           s.idat_bytes, s.width, s.height));
+  }
+  if (!options.strict) return;
+  if (!s.bad_crc_chunk.empty())
+    throw std::runtime_error("CRC error in " + s.bad_crc_chunk + " chunk (rejected by --strict)");
+  if (!s.complete) throw std::runtime_error("file is truncated: no IEND chunk (rejected by --strict)");
+}
+
 }  // namespace
+
+void prepare_decoders(const PngDecodeOptions& options) {
+  // OpenCV reads its own pixel limit from the environment once, when imgcodecs is loaded; with
+  // ours it refuses oversized images before allocating them, as the PNG decoders do.
+  ::setenv("OPENCV_IO_MAX_IMAGE_PIXELS", std::to_string(options.max_pixels).c_str(), 1);
+}
 
 void decode_image(std::span<const std::uint8_t> bytes, const PngDecodeOptions& options, Image& image) {
   if (bytes.empty()) throw std::runtime_error("empty file");
-  if (!is_png(bytes)) return opencv_decoder()(bytes.data(), bytes.size(), options.max_pixels, &image);
+  if (!is_png(bytes)) {
+    if (const auto format = unsupported_format(bytes); !format.empty())
+      throw std::runtime_error("the file is a " + std::string(format) + ", which imgflow cannot read");
+    return opencv_decoder()(bytes.data(), bytes.size(), options.max_pixels, &image);
+  }
+  check_png_structure(bytes, options);
   if (decode_png_fast(bytes, options, image)) return;
   decode_png(bytes, options, image);
 }

@@ -8,7 +8,9 @@
 #include <chrono>
 #include <exception>
 #include <new>
+#include <system_error>
 
+#include "pipeline/decode.hpp"
 #include "pipeline/stages.hpp"
 
 namespace imgflow {
@@ -34,6 +36,8 @@ auto timed_stage(Stage stage, Body body) {
     const auto start = std::chrono::steady_clock::now();
     try {
       body(*job);
+    } catch (const std::system_error& e) {
+      job->fail(stage, e.what(), e.code());
     } catch (const std::bad_alloc&) {
       job->fail(stage, "out of memory");
     } catch (const std::exception& e) {
@@ -41,6 +45,7 @@ auto timed_stage(Stage stage, Body body) {
     } catch (...) {
       job->fail(stage, "unknown error");
     }
+    if (job->outcome == Outcome::cancelled) return job;
     const auto elapsed = std::chrono::steady_clock::now() - start;
     job->stage_time[static_cast<std::size_t>(stage)] =
         std::max<std::chrono::nanoseconds>(elapsed, std::chrono::nanoseconds{1});
@@ -51,7 +56,8 @@ auto timed_stage(Stage stage, Body body) {
 }  // namespace
 
 RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
-                      const PipelineConfig& config, const JobObserver& on_done) {
+                      const PipelineConfig& config, RunControl& control, const JobObserver& on_done) {
+  prepare_decoders(config.decode);
   const int threads = config.resolved_threads();
   // Bounds every TBB user in the process, OpenCV's TBB back end included.
   oneapi::tbb::global_control parallelism(oneapi::tbb::global_control::max_allowed_parallelism,
@@ -68,17 +74,21 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
     std::size_t next = 0;
 
     // The source only hands out jobs; reading and decoding happen in parallel nodes.
-    flow::input_node<Job*> source(g, [&](oneapi::tbb::flow_control& control) -> Job* {
-      if (next == jobs.size()) {
-        control.stop();
+    flow::input_node<Job*> source(g, [&](oneapi::tbb::flow_control& flow) -> Job* {
+      if (next == jobs.size() || control.stop_requested()) {
+        flow.stop();
         return nullptr;
       }
       return &jobs[next++];
     });
     flow::limiter_node<Job*> limiter(g, config.resolved_max_in_flight());
 
+    // An image that was already fetched when the run was asked to stop is not started.
     flow::function_node<Job*, Job*> read(g, flow::unlimited, timed_stage(Stage::read, [&](Job& job) {
-      read_stage(job, context);
+      if (control.stop_requested())
+        job.outcome = Outcome::cancelled;
+      else
+        read_stage(job, context);
     }));
     flow::function_node<Job*, Job*> decode(g, flow::unlimited, timed_stage(Stage::decode, [&](Job& job) {
       decode_stage(job, context);
@@ -97,6 +107,11 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
       if (job->outcome == Outcome::pending) job->outcome = Outcome::written;
       recycle_buffers(*job, context);
       stats.add(*job);
+      if (job->outcome == Outcome::failed) {
+        if (job->failed_stage == Stage::write && makes_output_unusable(job->error_code))
+          control.request_stop(StopReason::output_unusable);
+        if (config.fail_fast) control.request_stop(StopReason::fail_fast);
+      }
       if (on_done) on_done(*job);
       return flow::continue_msg{};
     });
@@ -125,6 +140,7 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
   });
 
   stats.wall = std::chrono::steady_clock::now() - start;
+  stats.not_started += jobs.size() - stats.total();  // never fed
   return stats;
 }
 

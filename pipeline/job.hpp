@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "pipeline/bytes.hpp"
@@ -20,7 +21,8 @@ inline constexpr std::array<std::string_view, kStageCount> kStageNames{"read", "
                                                                        "encode", "write"};
 inline std::string_view stage_name(Stage s) { return kStageNames[static_cast<std::size_t>(s)]; }
 
-enum class Outcome { pending, written, skipped, failed };
+/// cancelled: reached the graph after the run was asked to stop, so it was never started.
+enum class Outcome { pending, written, skipped, failed, cancelled };
 
 /// One image's trip through the graph: the message every node passes on (by pointer). It
 /// carries its own sequence number, its buffers and, if something went wrong, the stage and
@@ -32,6 +34,7 @@ struct Job {
   Outcome outcome = Outcome::pending;
   Stage failed_stage = Stage::read;
   std::string error;                  ///< the reason, when outcome == failed
+  std::error_code error_code;         ///< the system's error behind it, if any (ENOSPC...)
 
   Bytes file_bytes;                   ///< read -> decode
   Image image;                           ///< decode -> adjust -> encode
@@ -42,10 +45,11 @@ struct Job {
   std::size_t output_bytes = 0;
   std::array<std::chrono::nanoseconds, kStageCount> stage_time{};
 
-  void fail(Stage stage, std::string reason) {
+  void fail(Stage stage, std::string reason, std::error_code code = {}) {
     outcome = Outcome::failed;
     failed_stage = stage;
     error = std::move(reason);
+    error_code = code;
   }
 };
 

@@ -106,4 +106,72 @@ fs::path output_relative_path(const fs::path& input_relative) {
   return out;
 }
 
+std::string escape_list_field(std::string_view field) {
+  std::string out;
+  out.reserve(field.size());
+  for (const char c : field) {
+    switch (c) {
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\\': out += "\\\\"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string unescape_list_field(std::string_view field) {
+  std::string out;
+  out.reserve(field.size());
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    if (field[i] != '\\' || i + 1 == field.size()) {
+      out += field[i];
+      continue;
+    }
+    switch (const char next = field[++i]) {
+      case 't': out += '\t'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      default: out += next;  // "\\" and anything unknown: the character itself
+    }
+  }
+  return out;
+}
+
+Listing read_file_list(std::string_view text, const fs::path& root) {
+  Listing listing;
+  const fs::path root_normal = root.lexically_normal();
+  std::error_code ec;
+  const fs::path root_absolute = fs::absolute(root, ec).lexically_normal();
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty() || line[0] == '#') continue;
+    const fs::path path = fs::path(unescape_list_field(line.substr(0, line.find('\t')))).lexically_normal();
+    const auto inside = [](const fs::path& relative) {
+      return !relative.empty() && *relative.begin() != ".." && relative != ".";
+    };
+    fs::path relative;
+    if (path.is_absolute()) {
+      relative = path.lexically_relative(root_absolute);
+    } else if (const auto under_root = path.lexically_relative(root_normal);
+               root_normal != "." && inside(under_root)) {
+      relative = under_root;
+    } else {
+      relative = path;
+    }
+    if (!inside(relative) || relative.is_absolute()) {
+      listing.errors.push_back({path, "not inside the input directory " + root.string()});
+      continue;
+    }
+    listing.images.push_back(relative);
+  }
+  std::sort(listing.images.begin(), listing.images.end(), natural_path_less);
+  listing.images.erase(std::unique(listing.images.begin(), listing.images.end()), listing.images.end());
+  return listing;
+}
+
 }  // namespace imgflow

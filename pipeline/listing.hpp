@@ -31,6 +31,17 @@ struct Listing {
 Listing list_images(const std::filesystem::path& root, bool recursive,
                     const std::filesystem::path& skip_dir);
 
+/// File lists (`--failures`, `--files-from`) are tab-separated lines; a field escapes tab,
+/// newline, carriage return and backslash as \t \n \r \\ so any file name fits on one line.
+std::string escape_list_field(std::string_view field);
+std::string unescape_list_field(std::string_view field);
+
+/// The images named in a file list's first column, as paths relative to `root`: a path printed
+/// with `root` in front (as imgflow's own lists and messages do), an absolute path under
+/// `root`, or a path relative to `root`. Blank lines and lines starting with '#' are skipped;
+/// a path outside `root` goes to `errors`. The result is in natural order without duplicates.
+Listing read_file_list(std::string_view text, const std::filesystem::path& root);
+
 /// The output file for an input: same relative path, extension replaced by ".png".
 std::filesystem::path output_relative_path(const std::filesystem::path& input_relative);
 

@@ -6,7 +6,8 @@ void RunStats::add(const Job& job) {
   switch (job.outcome) {
     case Outcome::written: ++written; break;
     case Outcome::skipped: ++skipped; break;
-    default: ++failed; break;
+    case Outcome::failed: ++failed; break;
+    default: ++not_started; break;  // cancelled (or, wrongly, still pending)
   }
   decoded_bytes += job.decoded_bytes;
   output_bytes += job.output_bytes;

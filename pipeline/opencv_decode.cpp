@@ -12,6 +12,7 @@
 #include <string>
 
 #include "pipeline/image.hpp"
+#include "pipeline/png_fast_decode.hpp"
 
 namespace imgflow {
 namespace {
@@ -42,8 +43,10 @@ void decode_with_opencv(std::span<const std::uint8_t> bytes, std::uint64_t max_p
   if (decoded.empty()) throw std::runtime_error("not a readable image (unknown format or corrupt data)");
   if (decoded.depth() != CV_8U && decoded.depth() != CV_16U)
     throw std::runtime_error("unsupported sample type (only 8- and 16-bit integer images)");
-  if (static_cast<std::uint64_t>(decoded.total()) > max_pixels)
-    throw std::runtime_error("image over the pixel limit (raise it with --max-pixels)");
+  if (std::string refusal = imgflow::over_pixel_limit(static_cast<std::uint64_t>(decoded.cols),
+                                                      static_cast<std::uint64_t>(decoded.rows), max_pixels);
+      !refusal.empty())
+    throw std::runtime_error(std::move(refusal));
 
   switch (decoded.channels()) {
     case 3: cv::cvtColor(decoded, decoded, cv::COLOR_BGR2RGB); break;

@@ -28,7 +28,10 @@ struct PngErrorMessage {
   png_longjmp(png, 1);
 }
 
-void on_png_warning(png_structp, png_const_charp) {}  // ancillary problems do not fail an image
+void on_png_warning(png_structp, png_const_charp) {}
+
+// The largest ancillary chunk libpng may allocate: ICC profiles run to a few megabytes.
+constexpr png_alloc_size_t kMaxChunkBytes = 64u << 20;  // ancillary problems do not fail an image
 
 struct MemoryReader {
   const std::uint8_t* data;
@@ -78,7 +81,11 @@ bool read_png(png_structp png, png_infop info, Image& image, std::vector<png_byt
     png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
   }
   const std::uint64_t max_pixels = options.max_pixels;
+  // Ignore every ancillary chunk but the carried ones: text (zTXt/iTXt bombs), sPLT, eXIf...
+  // are never parsed, let alone inflated. Any chunk libpng still keeps is bounded in size.
+  png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, nullptr, -1);
   keep_carried_chunks_as_raw(png);
+  png_set_chunk_malloc_max(png, kMaxChunkBytes);
   png_read_info(png, info);
   image.metadata.clear();
   png_unknown_chunkp chunks = nullptr;
@@ -91,11 +98,8 @@ bool read_png(png_structp png, png_infop info, Image& image, std::vector<png_byt
   png_uint_32 width = 0, height = 0;
   int depth = 0, colour_type = 0;
   png_get_IHDR(png, info, &width, &height, &depth, &colour_type, nullptr, nullptr, nullptr);
-  if (static_cast<std::uint64_t>(width) * height > max_pixels) {
-    std::snprintf(error.text, sizeof error.text,
-                  "%ux%u is %llu pixels, over the limit of %llu (raise it with --max-pixels)",
-                  width, height, static_cast<unsigned long long>(width) * height,
-                  static_cast<unsigned long long>(max_pixels));
+  if (const std::string refusal = over_pixel_limit(width, height, max_pixels); !refusal.empty()) {
+    std::snprintf(error.text, sizeof error.text, "%s", refusal.c_str());
     return false;
   }
   if (colour_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
@@ -114,6 +118,18 @@ bool read_png(png_structp png, png_infop info, Image& image, std::vector<png_byt
   rows.resize(height);
   for (png_uint_32 y = 0; y < height; ++y) rows[y] = image.pixels.data() + y * image.row_bytes();
   png_read_image(png, rows.data());
+  if (colour_type == PNG_COLOR_TYPE_PALETTE) {
+    // libpng maps an index past the palette's end to black without a word; such a file is
+    // damaged and must not pass for a good one.
+    png_colorp palette = nullptr;
+    int entries = 0;
+    png_get_PLTE(png, info, &palette, &entries);
+    if (const int max_index = png_get_palette_max(png, info); max_index >= entries) {
+      std::snprintf(error.text, sizeof error.text, "palette index %d out of range (the palette has %d entries)",
+                    max_index, entries);
+      return false;
+    }
+  }
   // Stop after the pixels: chunks after the image data cannot change them.
   return true;
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "pipeline/bytes.hpp"
@@ -48,5 +49,32 @@ std::uint32_t chunk_crc(const std::uint8_t* type_and_data, std::size_t length);
 
 /// Appends a whole chunk (length, type, data, CRC) to `out`.
 void append_chunk(Bytes& out, std::string_view type, std::span<const std::uint8_t> data);
+
+/// What a walk over a PNG's chunks finds, without inflating anything.
+struct Structure {
+  bool signature = false;        ///< starts with the PNG signature
+  bool header = false;           ///< a 13-byte IHDR comes first (its fields are then below)
+  std::uint32_t width = 0, height = 0;
+  int bit_depth = 0, colour_type = 0, interlace = 0;
+  std::uint64_t idat_bytes = 0;  ///< compressed image data present in the file
+  bool complete = false;         ///< every chunk lies inside the file and IEND is reached
+  std::string bad_crc_chunk;     ///< the first chunk whose CRC is wrong (when checked), else empty
+  std::string software;          ///< the text of a tEXt chunk with keyword "Software", if any
+
+  /// Bytes the inflated image data must at least hold: a filter byte plus the packed samples
+  /// of every row (interlaced images need a little more).
+  std::uint64_t minimum_inflated_bytes() const;
+};
+
+/// Walks every chunk of `bytes`, checking CRCs when `check_crcs`. Never throws, never reads
+/// outside `bytes`.
+Structure inspect(std::span<const std::uint8_t> bytes, bool check_crcs);
+
+/// deflate cannot expand data by more than this factor (RFC 1951: 258 bytes from a 2-bit code
+/// is 1032:1), so image data that inflates beyond `idat_bytes * kMaxDeflateRatio` is missing.
+inline constexpr std::uint64_t kMaxDeflateRatio = 1032;
+
+/// The keyword of the tEXt chunk carrying imgflow's stamp on its outputs.
+inline constexpr std::string_view kSoftwareKeyword = "Software";
 
 }  // namespace imgflow::png

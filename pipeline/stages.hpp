@@ -1,4 +1,8 @@
 #pragma once
+#include <filesystem>
+#include <string_view>
+#include <system_error>
+
 #include "kernels/lookup_table.hpp"
 #include "pipeline/bytes.hpp"
 #include "pipeline/config.hpp"
@@ -17,7 +21,19 @@ struct StageContext {
 /// The work of each graph node on one job. Each may throw std::exception; the graph turns that
 /// into the job's failure at that stage.
 
-/// Skips the job if its output exists and `skip_existing` is set; otherwise reads the file.
+/// True if `output` is a finished result for `input`: a regular file newer than the input, a
+/// complete PNG (every chunk inside the file with a good CRC, image data, IEND) whose Software
+/// stamp equals `stamp`. Anything else (partial, damaged, foreign, stale) is redone.
+/// `scratch` receives the output's bytes.
+bool is_finished_output(const std::filesystem::path& output, const std::filesystem::path& input,
+                        std::string_view stamp, Bytes& scratch);
+
+/// Whether a write failure with this error would fail every other image too (disk full,
+/// quota exceeded, read-only filesystem), so the run should stop.
+bool makes_output_unusable(const std::error_code& error);
+
+/// Skips the job if `skip_existing` is set and its output is finished (is_finished_output);
+/// otherwise reads the file.
 void read_stage(Job& job, const StageContext& context);
 void decode_stage(Job& job, const StageContext& context);
 /// Applies the composed table of the job's depth in place; alpha is left alone.

@@ -6,6 +6,7 @@
 #include "pipeline/file_io.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/listing.hpp"
+#include "pipeline/stages.hpp"
 #include "support.hpp"
 
 using namespace imgflow;
@@ -44,7 +45,8 @@ TEST_CASE("graph: every job reaches the sink exactly once, failures included") {
       config.threads = threads;
       config.max_in_flight = in_flight;
       std::multiset<std::size_t> seen;
-      const auto stats = run_pipeline(jobs, build_tables(default_chain()), config,
+      RunControl control;
+      const auto stats = run_pipeline(jobs, build_tables(default_chain()), config, control,
                                       [&](const Job& job) { seen.insert(job.index); });
       CHECK(seen.size() == jobs.size());
       CHECK(std::set<std::size_t>(seen.begin(), seen.end()).size() == jobs.size());
@@ -57,4 +59,62 @@ TEST_CASE("graph: every job reaches the sink exactly once, failures included") {
       for (auto& job : jobs) job.outcome = job.index == 9 ? Outcome::failed : Outcome::pending;
     }
   }
+}
+
+namespace {
+
+std::vector<Job> jobs_over(const std::vector<fs::path>& inputs, const fs::path& out) {
+  std::vector<Job> jobs;
+  for (const auto& input : inputs) {
+    Job& job = jobs.emplace_back();
+    job.index = jobs.size() - 1;
+    job.input = input;
+    job.output = out / (std::to_string(job.index) + ".png");
+  }
+  return jobs;
+}
+
+}  // namespace
+
+TEST_CASE("graph: a stop requested before the run starts nothing and counts every job not started") {
+  test::TempDir out;
+  auto jobs = jobs_over({test::data_dir() / "page-0001.png", test::data_dir() / "page-0002.png"}, out.path());
+  RunControl control;
+  control.request_stop(StopReason::interrupted);
+  const auto stats = run_pipeline(jobs, build_tables(default_chain()), PipelineConfig{}, control, nullptr);
+  CHECK(stats.written == 0);
+  CHECK(stats.failed == 0);
+  CHECK(stats.not_started == 2);
+  CHECK(control.reason() == StopReason::interrupted);
+  CHECK(fs::is_empty(out.path()));
+}
+
+TEST_CASE("graph: --fail-fast starts no image after the first failure") {
+  test::TempDir out;
+  std::vector<fs::path> inputs{test::data_dir() / "page-0001.png", test::data_dir() / "missing.png"};
+  for (int i = 0; i < 20; ++i) inputs.push_back(test::data_dir() / "page-0002.png");
+  for (const int threads : {1, 2}) {
+    CAPTURE(threads);
+    auto jobs = jobs_over(inputs, out.path());
+    PipelineConfig config;
+    config.threads = threads;
+    config.max_in_flight = 1;  // one image at a time: nothing else is in flight at the failure
+    config.fail_fast = true;
+    RunControl control;
+    const auto stats = run_pipeline(jobs, build_tables(default_chain()), config, control, nullptr);
+    CHECK(control.reason() == StopReason::fail_fast);
+    CHECK(stats.written == 1);
+    CHECK(stats.failed == 1);
+    CHECK(stats.not_started == 20);
+    CHECK(stats.total() == jobs.size());
+  }
+}
+
+TEST_CASE("graph: a write that fails for lack of space stops the run, other write failures do not") {
+  CHECK(makes_output_unusable(std::make_error_code(std::errc::no_space_on_device)));
+  CHECK(makes_output_unusable(std::make_error_code(std::errc::read_only_file_system)));
+  CHECK(makes_output_unusable({EDQUOT, std::generic_category()}));
+  CHECK_FALSE(makes_output_unusable(std::make_error_code(std::errc::permission_denied)));
+  CHECK_FALSE(makes_output_unusable(std::make_error_code(std::errc::not_a_directory)));
+  CHECK_FALSE(makes_output_unusable({}));
 }
