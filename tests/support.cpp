@@ -5,6 +5,7 @@
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <csignal>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,9 +50,8 @@ std::string slurp(const fs::path& path) {
 }
 }  // namespace
 
-RunResult run_program(const std::string& program, const std::vector<std::string>& args) {
-  TempDir capture;
-  const std::string out = (capture / "out").string(), err = (capture / "err").string();
+Child::Child(const std::string& program, const std::vector<std::string>& args) {
+  const std::string out = (capture_ / "out").string(), err = (capture_ / "err").string();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -62,21 +62,34 @@ RunResult run_program(const std::string& program, const std::vector<std::string>
   std::vector<char*> argv;
   for (auto& arg : argv_storage) argv.push_back(arg.data());
   argv.push_back(nullptr);
-
-  pid_t pid = 0;
-  const int spawn_error = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+  const int spawn_error = ::posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   REQUIRE_MESSAGE(spawn_error == 0, "cannot start " << program);
+}
+
+Child::~Child() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+}
+
+void Child::signal(int number) const { ::kill(pid_, number); }
+
+RunResult Child::wait() {
   int status = 0;
   struct rusage usage {};
-  REQUIRE(::wait4(pid, &status, 0, &usage) == pid);
-
+  REQUIRE(::wait4(pid_, &status, 0, &usage) == pid_);
+  pid_ = 0;
   RunResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.max_rss_kb = usage.ru_maxrss;
-  result.out = slurp(out);
-  result.err = slurp(err);
+  result.out = slurp(capture_ / "out");
+  result.err = slurp(capture_ / "err");
   return result;
+}
+
+RunResult run_program(const std::string& program, const std::vector<std::string>& args) {
+  return Child(program, args).wait();
 }
 
 RunResult run_imgflow(const std::vector<std::string>& args) { return run_program(IMGFLOW_BINARY, args); }

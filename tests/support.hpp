@@ -34,10 +34,30 @@ struct RunResult {
   std::string err;  ///< stderr
   long max_rss_kb = 0;  ///< the child's peak resident memory
 };
-/// Runs a program with `args` (no shell: arguments are passed as they are), stdin from /dev/null.
+/// A program started with `args` (no shell: arguments are passed as they are), stdin from
+/// /dev/null, stdout and stderr captured. Killed (SIGKILL) and reaped at scope exit if still
+/// running, so a failing test leaves no process behind.
+class Child {
+ public:
+  Child(const std::string& program, const std::vector<std::string>& args);
+  ~Child();
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  int pid() const { return pid_; }
+  void signal(int number) const;
+  /// Waits for the exit; the exit code is 128 + N for death by signal N.
+  RunResult wait();
+
+ private:
+  TempDir capture_;
+  int pid_ = 0;
+};
+
+/// Runs a program to its end (see Child).
 RunResult run_program(const std::string& program, const std::vector<std::string>& args);
 /// run_program on the imgflow binary.
 RunResult run_imgflow(const std::vector<std::string>& args);
+inline const char* imgflow_binary() { return IMGFLOW_BINARY; }
 /// run_program on the imgflow-gen binary.
 RunResult run_generator(const std::vector<std::string>& args);
 

@@ -1,0 +1,319 @@
+// End-to-end: interrupted, killed and resumed runs, full and unusable output sides, and the
+// lists and flags that let a user finish a job (--skip-existing, --failures, --files-from).
+#include <doctest/doctest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "pipeline/file_io.hpp"
+#include "pipeline/png_format.hpp"
+#include "support.hpp"
+
+using namespace imgflow;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::size_t count_outputs(const fs::path& dir) {
+  std::error_code ec;
+  std::size_t n = 0;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().extension() == ".png" && it->path().filename().string()[0] != '.') ++n;
+  return n;
+}
+
+std::vector<std::string> temporaries_below(const fs::path& dir) {
+  std::vector<std::string> found;
+  for (const auto& name : test::files_below(dir))
+    if (name.find(kTemporaryMarker) != std::string::npos) found.push_back(name);
+  return found;
+}
+
+// Waits until `dir` holds at least `n` outputs or the child has been running for 20 s.
+void wait_for_outputs(const fs::path& dir, std::size_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (count_outputs(dir) < n && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(2ms);
+}
+
+// A generated dataset and its outputs from one uninterrupted run, shared by the tests below.
+struct Dataset {
+  test::TempDir dir;
+  fs::path in = dir / "in", reference = dir / "reference";
+  std::vector<std::string> names;
+  Dataset() {
+    REQUIRE(test::run_generator({"-n", "40", "--size", "600x800", in.string()}).exit_code == 0);
+    REQUIRE(test::run_imgflow({in.string(), reference.string(), "-q"}).exit_code == 0);
+    names = test::files_below(reference);
+    REQUIRE(names.size() == 40);
+  }
+  // Every file under a final name in `out` is byte-identical to the reference output.
+  void check_only_complete_outputs(const fs::path& out) const {
+    if (!fs::exists(out)) return;
+    for (const auto& name : test::files_below(out)) {
+      if (name.find(kTemporaryMarker) != std::string::npos) continue;
+      CAPTURE(name);
+      CHECK(test::file_bytes(out / name) == test::file_bytes(reference / name));
+    }
+  }
+  void check_complete_set(const fs::path& out) const {
+    REQUIRE(test::files_below(out) == names);
+    for (const auto& name : names)
+      CHECK_MESSAGE(test::file_bytes(out / name) == test::file_bytes(reference / name), name);
+  }
+};
+
+Dataset& dataset() {
+  static Dataset instance;
+  return instance;
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 at several points, then --skip-existing: the complete, byte-identical output set") {
+  const Dataset& data = dataset();
+  test::TempDir dir;
+  const fs::path out = dir / "out";
+  // Kill the same output folder's run again and again, each time further along; outputs under
+  // final names must always be complete, and each rerun must pick up where the last stopped.
+  for (const std::size_t after : {0u, 1u, 7u, 15u, 30u}) {
+    CAPTURE(after);
+    test::Child run(test::imgflow_binary(), {data.in.string(), out.string(), "--skip-existing", "-j", "1"});
+    wait_for_outputs(out, after);
+    run.signal(SIGKILL);
+    CHECK(run.wait().exit_code == 128 + SIGKILL);
+    data.check_only_complete_outputs(out);
+  }
+  const auto resumed = test::run_imgflow({data.in.string(), out.string(), "--skip-existing"});
+  CHECK(resumed.exit_code == 0);
+  CHECK(resumed.err.find("0 failed") != std::string::npos);
+  data.check_complete_set(out);  // also: no temporary file left
+  CHECK(temporaries_below(out).empty());
+}
+
+TEST_CASE("SIGINT and SIGTERM: stop feeding, finish in-flight images, summary, exit 130 and 143") {
+  const Dataset& data = dataset();
+  for (const int number : {SIGINT, SIGTERM}) {
+    CAPTURE(number);
+    test::TempDir dir;
+    const fs::path out = dir / "out";
+    test::Child run(test::imgflow_binary(), {data.in.string(), out.string(), "-j", "1"});
+    wait_for_outputs(out, 3);
+    run.signal(number);
+    const auto result = run.wait();
+    CHECK(result.exit_code == 128 + number);
+    CHECK(result.err.find(number == SIGINT ? "interrupted by SIGINT" : "interrupted by SIGTERM") != std::string::npos);
+    CHECK(result.err.find("images not started; rerun with --skip-existing") != std::string::npos);
+    CHECK(result.err.find("stage time") != std::string::npos);  // the summary was printed
+    CHECK(temporaries_below(out).empty());
+    data.check_only_complete_outputs(out);
+    CHECK(count_outputs(out) < data.names.size());
+
+    const auto resumed = test::run_imgflow({data.in.string(), out.string(), "--skip-existing"});
+    CHECK(resumed.exit_code == 0);
+    data.check_complete_set(out);
+  }
+}
+
+TEST_CASE("a second SIGINT quits at once, still with no partial file under a final name") {
+  const Dataset& data = dataset();
+  test::TempDir dir;
+  const fs::path out = dir / "out";
+  test::Child run(test::imgflow_binary(), {data.in.string(), out.string(), "-j", "2", "--max-in-flight", "8"});
+  wait_for_outputs(out, 2);
+  run.signal(SIGINT);
+  run.signal(SIGINT);
+  CHECK(run.wait().exit_code == 130);
+  data.check_only_complete_outputs(out);
+  const auto resumed = test::run_imgflow({data.in.string(), out.string(), "--skip-existing"});
+  CHECK(resumed.exit_code == 0);
+  data.check_complete_set(out);
+}
+
+TEST_CASE("leftover temporaries of dead runs are removed, a live run's and fresh foreign ones are kept") {
+  test::TempDir dir;
+  const fs::path in = dir / "in", out = dir / "out";
+  fs::create_directories(in);
+  fs::copy_file(test::data_dir() / "page-0001.png", in / "a.png");
+  fs::create_directories(out);
+  // A PID that existed and is gone now: a finished child's.
+  int dead_pid = 0;
+  {
+    test::Child child("/bin/true", {});
+    dead_pid = child.pid();
+    child.wait();
+  }
+  const auto temporary = [](std::string_view target, std::string_view host, long pid) {
+    std::string name(".");
+    name.append(target).append(kTemporaryMarker).append(host).append(".").append(std::to_string(pid));
+    return name;
+  };
+  const auto make = [&](const std::string& name) { std::ofstream(out / name) << "partial"; };
+  const std::string dead = temporary("a.png", host_name(), dead_pid),
+                    alive = temporary("b.png", host_name(), ::getpid()),
+                    fresh_foreign = temporary("c.png", "other-host", 12345),
+                    old_foreign = temporary("d.png", "other-host", 12346);
+  for (const auto& name : {dead, alive, fresh_foreign, old_foreign}) make(name);
+  fs::last_write_time(out / old_foreign, fs::file_time_type::clock::now() - 2h);
+  make(".e.png.imgflow-tmp.not-a-pid");  // not ours: never touched
+
+  const auto run = test::run_imgflow({in.string(), out.string()});
+  CHECK(run.exit_code == 0);
+  CHECK(run.err.find("removed 2 unfinished temporary files") != std::string::npos);
+  CHECK(test::files_below(out) == std::vector<std::string>{alive, fresh_foreign, ".e.png.imgflow-tmp.not-a-pid", "a.png"});
+}
+
+TEST_CASE("--skip-existing redoes partial, damaged, foreign, stale and differently adjusted outputs") {
+  test::TempDir dir;
+  const fs::path in = dir / "in", out = dir / "out";
+  fs::create_directories(in);
+  for (const char* name : {"done", "partial", "damaged", "foreign", "stale", "other-chain", "not-png"})
+    fs::copy_file(test::data_dir() / "page-0001.png", in / (std::string(name) + ".png"));
+  const auto past = fs::file_time_type::clock::now() - 1h;
+  for (const auto& entry : fs::directory_iterator(in)) fs::last_write_time(entry.path(), past);
+  REQUIRE(test::run_imgflow({in.string(), out.string()}).exit_code == 0);
+  const auto good = test::file_bytes(out / "done.png");
+  const auto done_time = fs::last_write_time(out / "done.png");
+
+  auto bytes = good;
+  bytes.resize(bytes.size() / 2);
+  std::ofstream(out / "partial.png", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  bytes = good;
+  bytes[bytes.size() / 2] ^= 0x01;  // inside IDAT: its CRC no longer matches
+  std::ofstream(out / "damaged.png", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  fs::copy_file(test::data_dir() / "page-0001.png", out / "foreign.png", fs::copy_options::overwrite_existing);
+  fs::last_write_time(out / "stale.png", past - 1h);  // older than its input
+  REQUIRE(test::run_imgflow({in.string(), (dir / "other").string(), "--invert"}).exit_code == 0);
+  fs::copy_file(dir / "other" / "other-chain.png", out / "other-chain.png", fs::copy_options::overwrite_existing);
+  std::ofstream(out / "not-png.png") << "text";
+
+  const auto run = test::run_imgflow({in.string(), out.string(), "--skip-existing", "-v"});
+  CHECK(run.exit_code == 0);
+  CHECK(run.err.find("6 written, 1 skipped, 0 failed") != std::string::npos);
+  CHECK(run.err.find("skipped " + (in / "done.png").string()) != std::string::npos);
+  CHECK(fs::last_write_time(out / "done.png") == done_time);
+  for (const auto& name : test::files_below(out)) CHECK_MESSAGE(test::file_bytes(out / name) == good, name);
+}
+
+TEST_CASE("--failures lists failed inputs (path, stage, reason), --files-from retries exactly those") {
+  test::TempDir dir;
+  const fs::path in = dir / "in", out = dir / "out", list = dir / "failures.tsv";
+  fs::create_directories(in);
+  fs::copy_file(test::data_dir() / "page-0001.png", in / "good.png");
+  std::ofstream(in / "broken.png") << "not an image";
+  std::ofstream(in / "tab\there.png");  // an empty file with a tab in its name
+  auto run = test::run_imgflow({in.string(), out.string(), "--failures", list.string()});
+  CHECK(run.exit_code == 1);
+  const auto text = test::file_bytes(list);
+  CHECK(std::string(text.begin(), text.end()) ==
+        (in / "broken.png").string() + "\tdecode\tnot a readable image (unknown format or corrupt data)\n" +
+            (in / "tab\\there.png").string() + "\tdecode\tempty file\n");
+
+  // Mend the two files and retry only the listed ones.
+  fs::copy_file(test::data_dir() / "page-0002.png", in / "broken.png", fs::copy_options::overwrite_existing);
+  fs::copy_file(test::data_dir() / "page-0003.png", in / "tab\there.png", fs::copy_options::overwrite_existing);
+  fs::remove(out / "good.png");
+  run = test::run_imgflow({in.string(), out.string(), "--files-from", list.string(), "--failures", list.string()});
+  CHECK(run.exit_code == 0);
+  CHECK(run.err.find("2 written, 0 skipped, 0 failed") != std::string::npos);
+  CHECK(test::files_below(out) == std::vector<std::string>{"broken.png", "tab\there.png"});
+  CHECK(test::file_bytes(list).empty());  // rewritten: nothing failed this time
+
+  // Paths outside INPUT_DIR are refused by name.
+  std::ofstream(list) << "/etc/passwd\tread\tx\n";
+  run = test::run_imgflow({in.string(), out.string(), "--files-from", list.string()});
+  CHECK(run.exit_code == 2);
+  CHECK(run.err.find("/etc/passwd: not inside the input directory") != std::string::npos);
+}
+
+TEST_CASE("--fail-fast stops at the first failed image with exit 1, the default goes on") {
+  test::TempDir dir;
+  const fs::path in = dir / "in";
+  fs::create_directories(in);
+  std::ofstream(in / "a-broken.png") << "not an image";
+  for (int i = 0; i < 12; ++i) {
+    const std::string name = fmt::format("b{}.png", i);
+    fs::copy_file(test::data_dir() / "page-0001.png", in / name);
+  }
+  auto run = test::run_imgflow({in.string(), (dir / "fast").string(), "--fail-fast", "-j", "1", "--max-in-flight", "1"});
+  CHECK(run.exit_code == 1);
+  CHECK(run.err.find("0 written, 0 skipped, 1 failed") != std::string::npos);
+  CHECK(run.err.find("stopped at the first failure (--fail-fast): 12 images not started") != std::string::npos);
+  run = test::run_imgflow({in.string(), (dir / "all").string()});
+  CHECK(run.exit_code == 1);
+  CHECK(run.err.find("12 written, 0 skipped, 1 failed") != std::string::npos);
+}
+
+TEST_CASE("a file in the way of an output directory fails those images only, exit 1") {
+  test::TempDir dir;
+  const fs::path in = dir / "in", out = dir / "out";
+  fs::create_directories(in / "sub");
+  fs::copy_file(test::data_dir() / "page-0001.png", in / "top.png");
+  fs::copy_file(test::data_dir() / "page-0001.png", in / "sub" / "a.png");
+  fs::create_directories(out);
+  std::ofstream(out / "sub") << "a file, not a directory";
+  const auto run = test::run_imgflow({in.string(), out.string(), "-r"});
+  CHECK(run.exit_code == 1);
+  CHECK(run.err.find("error: " + (in / "sub" / "a.png").string() + ": write: cannot create directory " +
+                     (out / "sub").string() + ": Not a directory") != std::string::npos);
+  CHECK(test::files_below(out) == std::vector<std::string>{"sub", "top.png"});
+}
+
+namespace {
+
+// A small tmpfs of our own, unmounted at scope exit; skipped where the machine forbids mounts.
+class SmallFilesystem {
+ public:
+  explicit SmallFilesystem(const std::string& options) {
+    fs::create_directories(dir_ / "mnt");
+    mounted_ = ::mount("tmpfs", (dir_ / "mnt").c_str(), "tmpfs", 0, options.c_str()) == 0;
+  }
+  ~SmallFilesystem() {
+    if (mounted_) ::umount2((dir_ / "mnt").c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  fs::path path() const { return dir_ / "mnt"; }
+
+ private:
+  test::TempDir dir_;
+  bool mounted_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("disk full: a clear error, the run stops early with exit 2, no partial file") {
+  SmallFilesystem small("size=600k");
+  if (!small.mounted()) {
+    MESSAGE("SKIPPED: this machine does not allow mounting a tmpfs (needs root or CAP_SYS_ADMIN)");
+    return;
+  }
+  const Dataset& data = dataset();
+  const fs::path out = small.path() / "out";
+  const auto run = test::run_imgflow({data.in.string(), out.string(), "-j", "1", "--max-in-flight", "1"});
+  CHECK(run.exit_code == 2);
+  CHECK(run.err.find("write: cannot write: No space left on device") != std::string::npos);
+  CHECK(run.err.find("stopped: the output side cannot take any more files") != std::string::npos);
+  const std::size_t written = count_outputs(out);
+  CHECK(written > 0);
+  CHECK(written < data.names.size());
+  CHECK(temporaries_below(out).empty());
+  data.check_only_complete_outputs(out);
+}
+
+TEST_CASE("read-only output filesystem: exit 2 before any work") {
+  SmallFilesystem readonly("size=1m,ro");
+  if (!readonly.mounted()) {
+    MESSAGE("SKIPPED: this machine does not allow mounting a tmpfs (needs root or CAP_SYS_ADMIN)");
+    return;
+  }
+  const auto run = test::run_imgflow({test::data_dir().string(), readonly.path().string()});
+  CHECK(run.exit_code == 2);
+  CHECK(run.err.find("cannot write to output directory " + readonly.path().string() + ": Read-only file system") !=
+        std::string::npos);
+}
