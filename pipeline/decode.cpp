@@ -65,18 +65,33 @@ std::string_view unsupported_format(std::span<const std::uint8_t> bytes) {
 // checksum error or a missing IEND.
 void check_png_structure(std::span<const std::uint8_t> bytes, const PngDecodeOptions& options) {
   const png::Structure s = png::inspect(bytes, options.strict);
+  if (s.header && options.verify_checksums && !s.header_crc_ok)
+    throw std::runtime_error("IHDR: CRC error (the header is damaged)");
   if (s.header) {
     if (std::string refusal = over_pixel_limit(s.width, s.height, options.max_pixels); !refusal.empty())
       throw std::runtime_error(std::move(refusal));
     if (s.idat_bytes * png::kMaxDeflateRatio < s.minimum_inflated_bytes())
       throw std::runtime_error(fmt::format("{}: {} bytes of compressed data cannot hold a {}x{} image",
-                                           s.complete ? "image data missing" : "file is truncated",
+                                           s.complete ? "too little image data" : "file is truncated",
                                            s.idat_bytes, s.width, s.height));
   }
   if (!options.strict) return;
   if (!s.bad_crc_chunk.empty())
     throw std::runtime_error("CRC error in " + s.bad_crc_chunk + " chunk (rejected by --strict)");
   if (!s.complete) throw std::runtime_error("file is truncated: no IEND chunk (rejected by --strict)");
+}
+
+// libpng's reason, with what a walk over the chunks says about the file: a CRC mismatch or a
+// file that ends early explains most of its terser messages ("bad adaptive filter value").
+std::string explain_png_failure(std::span<const std::uint8_t> bytes, const PngDecodeOptions& options,
+                                const std::string& reason) {
+  const png::Structure s = png::inspect(bytes, options.verify_checksums);
+  if (!s.bad_crc_chunk.empty()) return "damaged: CRC error in the " + s.bad_crc_chunk + " chunk (" + reason + ")";
+  if (!s.complete) {
+    const std::string what = "truncated: the file ends before its IEND chunk";
+    return reason == "file is truncated" ? what : what + " (" + reason + ")";
+  }
+  return reason;
 }
 
 }  // namespace
@@ -96,7 +111,11 @@ void decode_image(std::span<const std::uint8_t> bytes, const PngDecodeOptions& o
   }
   check_png_structure(bytes, options);
   if (decode_png_fast(bytes, options, image)) return;
-  decode_png(bytes, options, image);
+  try {
+    decode_png(bytes, options, image);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(explain_png_failure(bytes, options, e.what()));
+  }
 }
 
 }  // namespace imgflow

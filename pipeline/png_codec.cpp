@@ -4,11 +4,13 @@
 
 #include <png.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <span>
 #include <string>
 
 namespace imgflow {
@@ -72,8 +74,29 @@ void keep_carried_chunks_as_raw(png_structp png) {
 }
 
 // Reads the header and sets up the transforms. Returns false (message in `error`) on failure.
+// Expands palette indices to RGB, or RGBA when the palette has transparency (tRNS). False for an
+// index past the palette's end: libpng would silently make it black, but such a file is damaged.
+bool expand_palette(const Bytes& indices, std::span<const png_color> palette,
+                    std::span<const png_byte> alphas, Image& image, PngErrorMessage& error) {
+  const std::size_t channels = alphas.empty() ? 3 : 4;
+  std::uint8_t* out = image.pixels.data();
+  for (const std::uint8_t index : indices) {
+    if (index >= palette.size()) {
+      std::snprintf(error.text, sizeof error.text, "palette index %d out of range (the palette has %zu entries)",
+                    index, palette.size());
+      return false;
+    }
+    out[0] = palette[index].red;
+    out[1] = palette[index].green;
+    out[2] = palette[index].blue;
+    if (channels == 4) out[3] = index < alphas.size() ? alphas[index] : 255;
+    out += channels;
+  }
+  return true;
+}
+
 bool read_png(png_structp png, png_infop info, Image& image, std::vector<png_bytep>& rows,
-              const PngDecodeOptions& options, PngErrorMessage& error) {
+              Bytes& indices, const PngDecodeOptions& options, PngErrorMessage& error) {
   if (setjmp(png_jmpbuf(png))) return false;
 
   if (!options.verify_checksums) {
@@ -102,34 +125,42 @@ bool read_png(png_structp png, png_infop info, Image& image, std::vector<png_byt
     std::snprintf(error.text, sizeof error.text, "%s", refusal.c_str());
     return false;
   }
-  if (colour_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
-  if (colour_type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
-  if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+  const bool palette = colour_type == PNG_COLOR_TYPE_PALETTE;
+  if (palette) {
+    png_set_packing(png);  // one index per byte; expanded below, where indices are checked
+  } else {
+    if (colour_type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+  }
   if (depth == 16 && kLittleEndian) png_set_swap(png);
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
 
+  png_colorp colours = nullptr;
+  int entries = 0;
+  png_bytep alphas = nullptr;
+  int alpha_count = 0;
+  if (palette) {
+    png_get_PLTE(png, info, &colours, &entries);
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_get_tRNS(png, info, &alphas, &alpha_count, nullptr);
+  }
   image.width = static_cast<int>(width);
   image.height = static_cast<int>(height);
-  image.channels = png_get_channels(png, info);
-  image.bit_depth = png_get_bit_depth(png, info);
-  if (png_get_rowbytes(png, info) != image.row_bytes()) png_error(png, "unexpected row layout");
-  image.allocate();  // may throw std::bad_alloc: caught by the caller's caller, never across libpng
+  image.channels = palette ? (alpha_count > 0 ? 4 : 3) : png_get_channels(png, info);
+  image.bit_depth = palette ? 8 : png_get_bit_depth(png, info);
+  const std::size_t row_bytes = palette ? width : image.row_bytes();
+  if (png_get_rowbytes(png, info) != row_bytes) png_error(png, "unexpected row layout");
+  // May throw std::bad_alloc: caught by the caller's caller, never across libpng.
+  image.allocate();
+  if (palette) indices.resize(std::size_t{width} * height);
+  std::uint8_t* const base = palette ? indices.data() : image.pixels.data();
   rows.resize(height);
-  for (png_uint_32 y = 0; y < height; ++y) rows[y] = image.pixels.data() + y * image.row_bytes();
+  for (png_uint_32 y = 0; y < height; ++y) rows[y] = base + y * row_bytes;
   png_read_image(png, rows.data());
-  if (colour_type == PNG_COLOR_TYPE_PALETTE) {
-    // libpng maps an index past the palette's end to black without a word; such a file is
-    // damaged and must not pass for a good one.
-    png_colorp palette = nullptr;
-    int entries = 0;
-    png_get_PLTE(png, info, &palette, &entries);
-    if (const int max_index = png_get_palette_max(png, info); max_index >= entries) {
-      std::snprintf(error.text, sizeof error.text, "palette index %d out of range (the palette has %d entries)",
-                    max_index, entries);
-      return false;
-    }
-  }
+  if (palette &&
+      !expand_palette(indices, {colours, static_cast<std::size_t>(entries)},
+                      {alphas, static_cast<std::size_t>(std::max(alpha_count, 0))}, image, error))
+    return false;
   // Stop after the pixels: chunks after the image data cannot change them.
   return true;
 }
@@ -173,9 +204,10 @@ void decode_png(std::span<const std::uint8_t> bytes, const PngDecodeOptions& opt
   // We enforce our own pixel limit; libpng's default 1e6 x 1e6 limit stays as a backstop.
 
   std::vector<png_bytep> rows;
+  Bytes indices;
   bool ok = false;
   try {
-    ok = read_png(png, info, image, rows, options, error);
+    ok = read_png(png, info, image, rows, indices, options, error);
   } catch (...) {
     png_destroy_read_struct(&png, &info, nullptr);
     throw;

@@ -49,6 +49,7 @@ Structure inspect(std::span<const std::uint8_t> bytes, bool check_crcs) {
     const std::string_view name(reinterpret_cast<const char*>(type), 4);
     if (first && name == "IHDR" && length == 13) {
       s.header = true;
+      s.header_crc_ok = chunk_crc(type, 4 + 13) == load_be32(data + 13);
       s.width = load_be32(data);
       s.height = load_be32(data + 4);
       s.bit_depth = data[8];

@@ -54,6 +54,7 @@ void append_chunk(Bytes& out, std::string_view type, std::span<const std::uint8_
 struct Structure {
   bool signature = false;        ///< starts with the PNG signature
   bool header = false;           ///< a 13-byte IHDR comes first (its fields are then below)
+  bool header_crc_ok = false;    ///< IHDR's CRC matches (always checked: 17 bytes)
   std::uint32_t width = 0, height = 0;
   int bit_depth = 0, colour_type = 0, interlace = 0;
   std::uint64_t idat_bytes = 0;  ///< compressed image data present in the file

@@ -14,7 +14,8 @@ namespace imgflow::test {
 std::filesystem::path shared_dir();  ///< ../shared; fails the test if it is missing
 std::filesystem::path data_dir();    ///< the bundled sample pages
 
-/// A fresh directory under /tmp, removed with everything in it at scope exit.
+/// A fresh directory under /tmp, removed with everything in it at scope exit (kept when the
+/// environment sets IMGFLOW_KEEP_TEST_DIRS, to look at after a failure).
 class TempDir {
  public:
   TempDir();
