@@ -104,20 +104,12 @@ bool read_png(png_structp png, png_infop info, Image& image, std::vector<png_byt
     png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
   }
   const std::uint64_t max_pixels = options.max_pixels;
-  // Ignore every ancillary chunk but the carried ones: text (zTXt/iTXt bombs), sPLT, eXIf...
-  // are never parsed, let alone inflated. Any chunk libpng still keeps is bounded in size.
+  // Ignore every ancillary chunk: text (zTXt/iTXt bombs), sPLT, eXIf... are never parsed, let
+  // alone inflated; the carried ones are collected by png::collect_carried_chunks, which checks
+  // their CRCs (libpng would keep a damaged one it treats as unknown).
   png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, nullptr, -1);
-  keep_carried_chunks_as_raw(png);
   png_set_chunk_malloc_max(png, kMaxChunkBytes);
   png_read_info(png, info);
-  image.metadata.clear();
-  png_unknown_chunkp chunks = nullptr;
-  const int chunk_count = png_get_unknown_chunks(png, info, &chunks);
-  for (int i = 0; i < chunk_count; ++i) {
-    AncillaryChunk& chunk = image.metadata.emplace_back();
-    std::memcpy(chunk.type.data(), chunks[i].name, 4);
-    chunk.data.assign(chunks[i].data, chunks[i].data + chunks[i].size);
-  }
   png_uint_32 width = 0, height = 0;
   int depth = 0, colour_type = 0;
   png_get_IHDR(png, info, &width, &height, &depth, &colour_type, nullptr, nullptr, nullptr);
@@ -214,6 +206,7 @@ void decode_png(std::span<const std::uint8_t> bytes, const PngDecodeOptions& opt
   }
   png_destroy_read_struct(&png, &info, nullptr);
   if (!ok) throw std::runtime_error(error.text);
+  png::collect_carried_chunks(bytes, options.verify_checksums, image.metadata);
 }
 
 void encode_png(const Image& image, Bytes& out,

@@ -118,9 +118,8 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const PngDecodeOptions
   image.height = static_cast<int>(height);
   image.channels = channels;
   image.bit_depth = depth;
-  image.metadata.clear();
 
-  // Walk the chunks: carried metadata before the image data, the IDAT run, then stop.
+  // Walk the chunks to the end of the IDAT run (carried chunks are collected on success).
   thread_local Bytes gathered;
   gathered.clear();
   const std::uint8_t* idat = nullptr;
@@ -158,11 +157,6 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const PngDecodeOptions
       continue;                                                // a suggested palette: unused
     }
     if (is_critical(type)) return false;
-    if (png::is_carried_chunk(type) && crc_ok) {
-      AncillaryChunk& chunk = image.metadata.emplace_back();
-      std::memcpy(chunk.type.data(), type, 4);
-      chunk.data.assign(data, data + length);
-    }
   }
   if (idat_chunks == 0) return false;
   if (idat_chunks > 1) {
@@ -200,6 +194,7 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const PngDecodeOptions
     const std::size_t count = image.pixels.size() / 2;
     for (std::size_t i = 0; i < count; ++i) samples[i] = static_cast<std::uint16_t>(samples[i] << 8 | samples[i] >> 8);
   }
+  png::collect_carried_chunks(bytes, options.verify_checksums, image.metadata);
   return true;
 }
 

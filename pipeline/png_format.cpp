@@ -70,4 +70,24 @@ Structure inspect(std::span<const std::uint8_t> bytes, bool check_crcs) {
   return s;
 }
 
+void collect_carried_chunks(std::span<const std::uint8_t> bytes, bool check_crcs,
+                            std::vector<AncillaryChunk>& out) {
+  out.clear();
+  const std::uint8_t* const file = bytes.data();
+  const std::size_t size = bytes.size();
+  for (std::size_t at = 8; size >= at + 12;) {
+    const std::uint32_t length = load_be32(file + at);
+    if (length > size - at - 12) return;
+    const std::uint8_t* type = file + at + 4;
+    const std::uint8_t* data = type + 4;
+    at += 12 + std::size_t{length};
+    if (std::memcmp(type, "IDAT", 4) == 0 || std::memcmp(type, "IEND", 4) == 0) return;
+    if (!is_carried_chunk(type)) continue;
+    if (check_crcs && chunk_crc(type, 4 + std::size_t{length}) != load_be32(data + length)) continue;
+    AncillaryChunk& chunk = out.emplace_back();
+    std::memcpy(chunk.type.data(), type, 4);
+    chunk.data.assign(data, data + length);
+  }
+}
+
 }  // namespace imgflow::png

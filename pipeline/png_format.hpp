@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "pipeline/bytes.hpp"
+#include "pipeline/image.hpp"
 
 namespace imgflow::png {
 
@@ -70,6 +71,13 @@ struct Structure {
 /// Walks every chunk of `bytes`, checking CRCs when `check_crcs`. Never throws, never reads
 /// outside `bytes`.
 Structure inspect(std::span<const std::uint8_t> bytes, bool check_crcs);
+
+/// The carried chunks (kCarriedChunks) that come before the image data, in file order, into
+/// `out` (replacing its contents). With `check_crcs`, a chunk whose CRC is wrong is left out:
+/// a damaged colour profile must not be copied into an output. Both PNG decoders use this, so
+/// they keep the same chunks.
+void collect_carried_chunks(std::span<const std::uint8_t> bytes, bool check_crcs,
+                            std::vector<AncillaryChunk>& out);
 
 /// deflate cannot expand data by more than this factor (RFC 1951: 258 bytes from a 2-bit code
 /// is 1032:1), so image data that inflates beyond `idat_bytes * kMaxDeflateRatio` is missing.

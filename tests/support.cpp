@@ -86,6 +86,10 @@ RunResult Child::wait() {
   result.max_rss_kb = usage.ru_maxrss;
   result.out = slurp(capture_ / "out");
   result.err = slurp(capture_ / "err");
+  // Under a sanitizer build, a report in the child fails the test whatever its exit code.
+  for (const char* report : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+                             "runtime error:"})
+    CHECK_MESSAGE(result.err.find(report) == std::string::npos, "sanitizer report:\n" << result.err);
   return result;
 }
 
