@@ -92,6 +92,12 @@ bool unfilter(int bpp, const std::uint8_t* filtered, std::uint8_t* pixels, std::
 }
 
 bool is_critical(const std::uint8_t* type) { return (type[0] & 0x20) == 0; }
+// Chunk names are four ASCII letters; libpng rejects anything else, so the fast path defers.
+bool is_valid_type(const std::uint8_t* type) {
+  for (int i = 0; i < 4; ++i)
+    if (!((type[i] >= 'A' && type[i] <= 'Z') || (type[i] >= 'a' && type[i] <= 'z'))) return false;
+  return true;
+}
 bool is_type(const std::uint8_t* type, const char* name) { return std::memcmp(type, name, 4) == 0; }
 
 }  // namespace
@@ -136,6 +142,10 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const PngDecodeOptions
     const bool crc_ok =
         !options.verify_checksums || png::chunk_crc(type, 4 + std::size_t{length}) == load_be32(data + length);
     at += 12 + std::size_t{length};
+    if (!is_valid_type(type)) {
+      if (idat_ended) break;  // after the image data, as with the truncation above
+      return false;
+    }
 
     if (is_type(type, "IDAT")) {
       if (idat_ended || !crc_ok) return false;
@@ -153,8 +163,9 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const PngDecodeOptions
     if (idat_ended) continue;  // chunks after the image data are not read (as with libpng)
     if (is_type(type, "tRNS") || is_type(type, "IHDR")) return false;
     if (is_type(type, "PLTE")) {
-      if (colour_type == 0 || colour_type == 4) return false;  // invalid: let libpng say so
-      continue;                                                // a suggested palette: unused
+      // Invalid for gray, or damaged: libpng rejects both (a critical chunk), and so do we.
+      if (colour_type == 0 || colour_type == 4 || !crc_ok) return false;
+      continue;  // a suggested palette: unused
     }
     if (is_critical(type)) return false;
   }
