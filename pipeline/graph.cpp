@@ -12,6 +12,7 @@
 
 #include "pipeline/decode.hpp"
 #include "pipeline/stages.hpp"
+#include "pipeline/tsan.hpp"
 
 namespace imgflow {
 namespace flow = oneapi::tbb::flow;
@@ -30,8 +31,18 @@ namespace {
 // skipped passes through untouched, an exception becomes the job's failure, and the time spent
 // is recorded on the job.
 template <typename Body>
-auto timed_stage(Stage stage, Body body) {
-  return [stage, body](Job* job) -> Job* {
+auto timed_stage(flow::graph& graph, Stage stage, Body body) {
+  return [&graph, stage, body](Job* job) -> Job* {
+    // The job travels from node to node inside libtbb.so; tell TSan (see tsan.hpp).
+    tsan::acquire(job);
+    struct HandOff {
+      flow::graph& graph;
+      Job* job;
+      ~HandOff() {
+        tsan::release(job);
+        tsan::release(&graph);
+      }
+    } hand_off{graph, job};
     if (job->outcome != Outcome::pending) return job;
     const auto start = std::chrono::steady_clock::now();
     try {
@@ -75,35 +86,38 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
 
     // The source only hands out jobs; reading and decoding happen in parallel nodes.
     flow::input_node<Job*> source(g, [&](oneapi::tbb::flow_control& flow) -> Job* {
+      tsan::release(&g);
       if (next == jobs.size() || control.stop_requested()) {
         flow.stop();
         return nullptr;
       }
+      tsan::release(&jobs[next]);
       return &jobs[next++];
     });
     flow::limiter_node<Job*> limiter(g, config.resolved_max_in_flight());
 
     // An image that was already fetched when the run was asked to stop is not started.
-    flow::function_node<Job*, Job*> read(g, flow::unlimited, timed_stage(Stage::read, [&](Job& job) {
+    flow::function_node<Job*, Job*> read(g, flow::unlimited, timed_stage(g, Stage::read, [&](Job& job) {
       if (control.stop_requested())
         job.outcome = Outcome::cancelled;
       else
         read_stage(job, context);
     }));
-    flow::function_node<Job*, Job*> decode(g, flow::unlimited, timed_stage(Stage::decode, [&](Job& job) {
+    flow::function_node<Job*, Job*> decode(g, flow::unlimited, timed_stage(g, Stage::decode, [&](Job& job) {
       decode_stage(job, context);
     }));
-    flow::function_node<Job*, Job*> adjust(g, flow::unlimited, timed_stage(Stage::adjust, [&](Job& job) {
+    flow::function_node<Job*, Job*> adjust(g, flow::unlimited, timed_stage(g, Stage::adjust, [&](Job& job) {
       adjust_stage(job, context);
     }));
-    flow::function_node<Job*, Job*> encode(g, flow::unlimited, timed_stage(Stage::encode, [&](Job& job) {
+    flow::function_node<Job*, Job*> encode(g, flow::unlimited, timed_stage(g, Stage::encode, [&](Job& job) {
       encode_stage(job, context);
     }));
-    flow::function_node<Job*, Job*> write(g, flow::unlimited, timed_stage(Stage::write, [&](Job& job) {
+    flow::function_node<Job*, Job*> write(g, flow::unlimited, timed_stage(g, Stage::write, [&](Job& job) {
       write_stage(job, context);
     }));
     // The sink is serial: it owns the totals and the observer needs no locking.
     flow::function_node<Job*, flow::continue_msg> sink(g, flow::serial, [&](Job* job) {
+      tsan::acquire(job);
       if (job->outcome == Outcome::pending) job->outcome = Outcome::written;
       recycle_buffers(*job, context);
       stats.add(*job);
@@ -113,6 +127,7 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
         if (config.fail_fast) control.request_stop(StopReason::fail_fast);
       }
       if (on_done) on_done(*job);
+      tsan::release(&g);
       return flow::continue_msg{};
     });
 
@@ -137,6 +152,7 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
 
     source.activate();
     g.wait_for_all();
+    tsan::acquire(&g);
   });
 
   stats.wall = std::chrono::steady_clock::now() - start;

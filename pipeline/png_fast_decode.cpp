@@ -130,7 +130,7 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const PngDecodeOptions
   gathered.clear();
   const std::uint8_t* idat = nullptr;
   std::size_t idat_size = 0, idat_chunks = 0;
-  bool idat_ended = false;
+  bool idat_ended = false, palette_seen = false;
   for (std::size_t at = 33;;) {
     if (size - at < 12 || load_be32(file + at) > size - at - 12) {
       if (idat_ended) break;  // trailing damage after the image data cannot change the pixels
@@ -163,8 +163,9 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const PngDecodeOptions
     if (idat_ended) continue;  // chunks after the image data are not read (as with libpng)
     if (is_type(type, "tRNS") || is_type(type, "IHDR")) return false;
     if (is_type(type, "PLTE")) {
-      // Invalid for gray, or damaged: libpng rejects both (a critical chunk), and so do we.
-      if (colour_type == 0 || colour_type == 4 || !crc_ok) return false;
+      // Invalid for gray, damaged or repeated: libpng rejects all three (a critical chunk).
+      if (colour_type == 0 || colour_type == 4 || !crc_ok || palette_seen) return false;
+      palette_seen = true;
       continue;  // a suggested palette: unused
     }
     if (is_critical(type)) return false;
