@@ -75,7 +75,7 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
       "imgflow: apply point adjustments (exactly as the Go library bild does) to every image in "
       "INPUT_DIR and write PNGs to OUTPUT_DIR, in parallel through a oneTBB flow graph.",
       "imgflow"};
-  app.set_version_flag("--version", "imgflow 0.1.0");
+  app.set_version_flag("--version", "imgflow " IMGFLOW_VERSION);
   app.get_formatter()->column_width(34);
 
   app.add_option("INPUT_DIR", options.input_dir, "Directory of images (png jpg jpeg tif tiff bmp webp pnm pgm ppm pbm)")
@@ -135,6 +135,17 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   app.add_option("--png-level", png_level, level_help)
       ->default_val(png_level)
       ->check(CLI::IsMember(level_names));
+  app.add_option("--report", options.report_file,
+                 "Write a run report to FILE (JSON): settings, machine, counts, time, memory, and "
+                 "per stage busy time, mean/median/p95/max per image and waiting time")
+      ->type_name("FILE");
+  app.add_option("--trace", options.trace_file,
+                 "Write a timeline to FILE (Chrome trace-event JSON, for Perfetto or "
+                 "chrome://tracing): a track per worker thread, a span per image and stage")
+      ->type_name("FILE");
+  bool no_progress = false;
+  app.add_flag("--no-progress", no_progress,
+               "No live progress line (it is shown only when stderr is a terminal, and never with -q)");
   bool quiet_flag = false, verbose_flag = false;
   auto* quiet = app.add_flag("-q,--quiet", quiet_flag, "Print errors only");
   auto* verbose = app.add_flag("-v,--verbose", verbose_flag, "Print a line per image");
@@ -157,6 +168,9 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   options.pipeline.decode.verify_checksums = !skip_checksums;
   options.pipeline.sync = !no_sync;
   options.pipeline.encode = find_png_level(png_level)->settings;
+  options.png_level = png_level;
+  options.progress = !no_progress;
+  options.command_line.assign(argv, argv + argc);
   if (options.chain.empty()) options.chain = default_chain();
   if (quiet_flag) options.verbosity = Verbosity::quiet;
   if (verbose_flag) options.verbosity = Verbosity::verbose;

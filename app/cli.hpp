@@ -1,5 +1,7 @@
 #pragma once
 #include <filesystem>
+#include <string>
+#include <vector>
 #include <variant>
 
 #include "kernels/adjustment.hpp"
@@ -18,6 +20,11 @@ struct CliOptions {
   bool dry_run = false;
   std::filesystem::path failures_file;  ///< --failures: where to list failed inputs ("" = nowhere)
   std::filesystem::path files_from;     ///< --files-from: process these inputs instead of listing INPUT_DIR
+  std::filesystem::path report_file;    ///< --report: the run report (JSON)
+  std::filesystem::path trace_file;     ///< --trace: the timeline (Chrome trace-event JSON)
+  bool progress = true;                 ///< the live line on a terminal (off with --no-progress)
+  std::string png_level;                ///< the preset's name, for the report
+  std::vector<std::string> command_line;
   Verbosity verbosity = Verbosity::normal;
   PipelineConfig pipeline;
 };

@@ -14,6 +14,8 @@
 #include <variant>
 
 #include "app/cli.hpp"
+#include "app/progress.hpp"
+#include "app/run_report.hpp"
 #include "app/report.hpp"
 #include "kernels/lookup_table.hpp"
 #include "pipeline/decode.hpp"
@@ -161,41 +163,52 @@ int run(const CliOptions& options) {
   for (const auto& error : cleanup.errors) spdlog::warn("warning: cannot remove {}", error);
 
   const LookupTables tables = build_tables(options.chain);
+  CliOptions options_for_report = options;
   PipelineConfig config = options.pipeline;
   config.stamp = "imgflow " + to_string(options.chain);
   spdlog::debug("adjustments: {}", to_string(options.chain));
   install_signal_handlers();
   std::set<fs::path> written_directories;
-  const RunStats stats = run_pipeline(jobs, tables, config, run_control, [&](const Job& job) {
+  ProgressLine progress(options.progress && options.verbosity != Verbosity::quiet, jobs.size());
+  RunStats stats = run_pipeline(jobs, tables, config, run_control, [&](const Job& job) {
+    progress.image_done(job.input_bytes, job.outcome == Outcome::failed);
     if (job.outcome == Outcome::failed)
-      spdlog::error(failure_line(job));
-    else
-      spdlog::debug(job_line(job));
+      progress.print_above([&] { spdlog::error(failure_line(job)); });
+    else if (options.verbosity == Verbosity::verbose)
+      progress.print_above([&] { spdlog::debug(job_line(job)); });
     if (job.outcome == Outcome::written && config.sync) written_directories.insert(job.output.parent_path());
   });
+  progress.finish();
   for (const auto& directory : written_directories) sync_directory(directory);
 
   spdlog::info(summary_line(stats, config));
   spdlog::info(stage_line(stats));
+  spdlog::info(bottleneck_line(stats));
   if (const std::string stop = stop_line(run_control.reason(), stats, first_signal.load()); !stop.empty())
     spdlog::error(stop);
 
   int exit_code = stats.failed || !listing.errors.empty() ? kExitSomeFailed : kExitOk;
-  if (!options.failures_file.empty()) {
+  const auto write_text = [&](const fs::path& file, std::string_view what, const std::string& text) {
     try {
-      const std::string text = failure_list(jobs, listing.errors);
-      write_file_atomically(options.failures_file, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
-                            config.sync);
+      write_file_atomically(file, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, config.sync);
     } catch (const std::exception& e) {
-      spdlog::error("error: {}: cannot write the failure list: {}", options.failures_file.string(), e.what());
+      spdlog::error("error: {}: cannot write the {}: {}", file.string(), what, e.what());
       exit_code = kExitCannotRun;
     }
-  }
+  };
+  if (!options.failures_file.empty()) write_text(options.failures_file, "failure list", failure_list(jobs, listing.errors));
+  if (!options.trace_file.empty()) write_text(options.trace_file, "trace", trace_events(jobs).dump());
   switch (run_control.reason()) {
-    case StopReason::interrupted: return 128 + first_signal.load();
-    case StopReason::output_unusable: return kExitCannotRun;
-    default: return exit_code;
+    case StopReason::interrupted: exit_code = 128 + first_signal.load(); break;
+    case StopReason::output_unusable: exit_code = kExitCannotRun; break;
+    default: break;
   }
+  if (!options.report_file.empty()) {
+    options_for_report.pipeline = config;
+    write_text(options.report_file, "report",
+               run_report(options_for_report, stats, jobs.size(), run_control.reason(), exit_code).dump(2) + "\n");
+  }
+  return exit_code;
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ std::string job_line(const Job& job) {
     default: break;
   }
   std::chrono::nanoseconds busy{};
-  for (const auto t : job.stage_time) busy += t;
+  for (const auto& span : job.spans) busy += span.duration;
   return fmt::format("wrote {} -> {} ({}x{} {} {}-bit, {} bytes, {:.1f} ms)", job.input.string(),
                      job.output.string(), job.width, job.height, layout_name(job.channels),
                      job.bit_depth, job.output_bytes, seconds(busy) * 1e3);
@@ -44,10 +44,9 @@ std::string summary_line(const RunStats& stats, const PipelineConfig& config) {
 std::string stage_line(const RunStats& stats) {
   std::string line = "stage time, total / mean per image:";
   for (std::size_t s = 0; s < kStageCount; ++s) {
-    const double total = seconds(stats.stage_total[s]);
-    const double mean = stats.stage_count[s] ? total / static_cast<double>(stats.stage_count[s]) : 0;
-    line += fmt::format(" {} {:.3f} s / {:.2f} ms{}", kStageNames[s], total, mean * 1e3,
-                        s + 1 < kStageCount ? ";" : "");
+    const auto& busy = stats.stages[s].busy;
+    line += fmt::format(" {} {:.3f} s / {:.2f} ms{}", kStageNames[s], seconds(busy.total()),
+                        seconds(busy.mean()) * 1e3, s + 1 < kStageCount ? ";" : "");
   }
   return line;
 }

@@ -5,6 +5,7 @@
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <new>
@@ -30,19 +31,19 @@ namespace {
 // Wraps a stage so that it never throws into the graph: a job that has already failed or been
 // skipped passes through untouched, an exception becomes the job's failure, and the time spent
 // is recorded on the job.
+// A small number per worker thread, in the order threads first run a stage: the trace's tracks.
+int worker_index() {
+  static std::atomic<int> next{0};
+  thread_local const int index = next++;
+  return index;
+}
+
 template <typename Body>
-auto timed_stage(flow::graph& graph, Stage stage, Body body) {
-  return [&graph, stage, body](Job* job) -> Job* {
+auto timed_stage(flow::graph& graph, Stage stage, std::chrono::steady_clock::time_point run_start, Body body) {
+  return [&graph, stage, run_start, body](Job* job) -> Job* {
     // The job travels from node to node inside libtbb.so; tell TSan (see tsan.hpp).
     tsan::acquire(job);
-    struct HandOff {
-      flow::graph& graph;
-      Job* job;
-      ~HandOff() {
-        tsan::release(job);
-        tsan::release(&graph);
-      }
-    } hand_off{graph, job};
+    const tsan::ReleaseOnExit job_released{job}, graph_released{&graph};
     if (job->outcome != Outcome::pending) return job;
     const auto start = std::chrono::steady_clock::now();
     try {
@@ -58,8 +59,10 @@ auto timed_stage(flow::graph& graph, Stage stage, Body body) {
     }
     if (job->outcome == Outcome::cancelled) return job;
     const auto elapsed = std::chrono::steady_clock::now() - start;
-    job->stage_time[static_cast<std::size_t>(stage)] =
-        std::max<std::chrono::nanoseconds>(elapsed, std::chrono::nanoseconds{1});
+    Job::Span& span = job->spans[static_cast<std::size_t>(stage)];
+    span.start = start - run_start;
+    span.duration = std::max<std::chrono::nanoseconds>(elapsed, std::chrono::nanoseconds{1});
+    span.thread = worker_index();
     return job;
   };
 }
@@ -86,38 +89,40 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
 
     // The source only hands out jobs; reading and decoding happen in parallel nodes.
     flow::input_node<Job*> source(g, [&](oneapi::tbb::flow_control& flow) -> Job* {
-      tsan::release(&g);
+      const tsan::ReleaseOnExit released{&g};  // see tsan.hpp
       if (next == jobs.size() || control.stop_requested()) {
         flow.stop();
         return nullptr;
       }
+      jobs[next].fed_at = std::chrono::steady_clock::now() - start;
       tsan::release(&jobs[next]);
       return &jobs[next++];
     });
     flow::limiter_node<Job*> limiter(g, config.resolved_max_in_flight());
 
     // An image that was already fetched when the run was asked to stop is not started.
-    flow::function_node<Job*, Job*> read(g, flow::unlimited, timed_stage(g, Stage::read, [&](Job& job) {
+    flow::function_node<Job*, Job*> read(g, flow::unlimited, timed_stage(g, Stage::read, start, [&](Job& job) {
       if (control.stop_requested())
         job.outcome = Outcome::cancelled;
       else
         read_stage(job, context);
     }));
-    flow::function_node<Job*, Job*> decode(g, flow::unlimited, timed_stage(g, Stage::decode, [&](Job& job) {
+    flow::function_node<Job*, Job*> decode(g, flow::unlimited, timed_stage(g, Stage::decode, start, [&](Job& job) {
       decode_stage(job, context);
     }));
-    flow::function_node<Job*, Job*> adjust(g, flow::unlimited, timed_stage(g, Stage::adjust, [&](Job& job) {
+    flow::function_node<Job*, Job*> adjust(g, flow::unlimited, timed_stage(g, Stage::adjust, start, [&](Job& job) {
       adjust_stage(job, context);
     }));
-    flow::function_node<Job*, Job*> encode(g, flow::unlimited, timed_stage(g, Stage::encode, [&](Job& job) {
+    flow::function_node<Job*, Job*> encode(g, flow::unlimited, timed_stage(g, Stage::encode, start, [&](Job& job) {
       encode_stage(job, context);
     }));
-    flow::function_node<Job*, Job*> write(g, flow::unlimited, timed_stage(g, Stage::write, [&](Job& job) {
+    flow::function_node<Job*, Job*> write(g, flow::unlimited, timed_stage(g, Stage::write, start, [&](Job& job) {
       write_stage(job, context);
     }));
     // The sink is serial: it owns the totals and the observer needs no locking.
     flow::function_node<Job*, flow::continue_msg> sink(g, flow::serial, [&](Job* job) {
       tsan::acquire(job);
+      const tsan::ReleaseOnExit released{&g};
       if (job->outcome == Outcome::pending) job->outcome = Outcome::written;
       recycle_buffers(*job, context);
       stats.add(*job);
@@ -127,7 +132,6 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
         if (config.fail_fast) control.request_stop(StopReason::fail_fast);
       }
       if (on_done) on_done(*job);
-      tsan::release(&g);
       return flow::continue_msg{};
     });
 

@@ -41,9 +41,20 @@ struct Job {
   Bytes encoded;                      ///< encode -> write
 
   int width = 0, height = 0, channels = 0, bit_depth = 0;  ///< kept after buffers are freed
+  std::size_t input_bytes = 0;        ///< size of the input file
   std::size_t decoded_bytes = 0;
   std::size_t output_bytes = 0;
-  std::array<std::chrono::nanoseconds, kStageCount> stage_time{};
+
+  /// When the source handed the job to the graph, and what each stage did with it: start
+  /// (from the run's start), duration (zero: the stage did not run) and which worker thread
+  /// ran it. The gaps between spans are the time the image waited in front of a stage.
+  struct Span {
+    std::chrono::nanoseconds start{};
+    std::chrono::nanoseconds duration{};
+    int thread = -1;
+  };
+  std::chrono::nanoseconds fed_at{};
+  std::array<Span, kStageCount> spans{};
 
   void fail(Stage stage, std::string reason, std::error_code code = {}) {
     outcome = Outcome::failed;

@@ -1,6 +1,32 @@
 #include "pipeline/metrics.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 namespace imgflow {
+
+std::chrono::nanoseconds Distribution::total() const {
+  std::chrono::nanoseconds sum{};
+  for (const auto d : samples) sum += d;
+  return sum;
+}
+
+std::chrono::nanoseconds Distribution::mean() const {
+  return samples.empty() ? std::chrono::nanoseconds{} : total() / static_cast<long>(samples.size());
+}
+
+std::chrono::nanoseconds Distribution::quantile(double q) {
+  if (samples.empty()) return {};
+  if (!sorted_) {
+    std::sort(samples.begin(), samples.end());
+    sorted_ = true;
+  }
+  // Nearest rank: the smallest sample with at least q of the samples at or below it.
+  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(samples.size())));
+  return samples[std::clamp<std::size_t>(rank, 1, samples.size()) - 1];
+}
+
+std::chrono::nanoseconds Distribution::max() { return quantile(1.0); }
 
 void RunStats::add(const Job& job) {
   switch (job.outcome) {
@@ -9,13 +35,25 @@ void RunStats::add(const Job& job) {
     case Outcome::failed: ++failed; break;
     default: ++not_started; break;  // cancelled (or, wrongly, still pending)
   }
+  input_bytes += job.input_bytes;
   decoded_bytes += job.decoded_bytes;
   output_bytes += job.output_bytes;
+  std::chrono::nanoseconds ready = job.fed_at;  // when the image could have entered the stage
   for (std::size_t s = 0; s < kStageCount; ++s) {
-    if (job.stage_time[s].count() == 0) continue;
-    stage_total[s] += job.stage_time[s];
-    ++stage_count[s];
+    const Job::Span& span = job.spans[s];
+    if (span.duration.count() == 0) continue;
+    stages[s].busy.samples.push_back(span.duration);
+    stages[s].wait.samples.push_back(std::max(span.start - ready, std::chrono::nanoseconds{}));
+    ready = span.start + span.duration;
+    threads_seen = std::max(threads_seen, span.thread + 1);
   }
+}
+
+Stage RunStats::bottleneck() const {
+  std::size_t busiest = 0;
+  for (std::size_t s = 1; s < kStageCount; ++s)
+    if (stages[s].busy.total() > stages[busiest].busy.total()) busiest = s;
+  return static_cast<Stage>(busiest);
 }
 
 }  // namespace imgflow

@@ -3,23 +3,48 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "pipeline/job.hpp"
 
 namespace imgflow {
 
+/// The distribution of one per-image quantity (a stage's duration, or the wait before it).
+struct Distribution {
+  std::vector<std::chrono::nanoseconds> samples;
+
+  std::size_t count() const { return samples.size(); }
+  std::chrono::nanoseconds total() const;
+  std::chrono::nanoseconds mean() const;
+  /// The q-quantile (0..1) by the nearest-rank method; sorts the samples the first time.
+  std::chrono::nanoseconds quantile(double q);
+  std::chrono::nanoseconds max();
+
+ private:
+  bool sorted_ = false;
+};
+
+/// What each stage did over the run.
+struct StageStats {
+  Distribution busy;  ///< time spent in the stage, per image that ran it
+  Distribution wait;  ///< time the image waited between the previous stage (or the source) and this one
+};
+
 /// Totals of a run, accumulated at the sink (one job at a time, so no locking).
 struct RunStats {
   std::size_t written = 0, skipped = 0, failed = 0;
   std::size_t not_started = 0;      ///< jobs cancelled or never fed because the run was stopped
+  std::uint64_t input_bytes = 0;    ///< bytes of every input file read
   std::uint64_t decoded_bytes = 0;  ///< pixel bytes of every decoded image
   std::uint64_t output_bytes = 0;
-  std::array<std::chrono::nanoseconds, kStageCount> stage_total{};
-  std::array<std::size_t, kStageCount> stage_count{};  ///< images that ran each stage
+  std::array<StageStats, kStageCount> stages{};
   std::chrono::nanoseconds wall{};
+  int threads_seen = 0;             ///< distinct worker threads that ran a stage
 
   void add(const Job& job);
   std::size_t total() const { return written + skipped + failed + not_started; }
+  /// The stage with the most busy time: where the run's CPU went.
+  Stage bottleneck() const;
 };
 
 }  // namespace imgflow

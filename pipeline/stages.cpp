@@ -43,6 +43,7 @@ void read_stage(Job& job, const StageContext& context) {
     return;
   }
   read_file(job.input, job.file_bytes);
+  job.input_bytes = job.file_bytes.size();
 }
 
 void decode_stage(Job& job, const StageContext& context) {

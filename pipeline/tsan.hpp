@@ -27,4 +27,13 @@ inline void release(const void*) {}
 inline void acquire(const void*) {}
 #endif
 
+/// Releases `token` when the scope ends, whichever way it ends.
+struct ReleaseOnExit {
+  const void* token;
+  explicit ReleaseOnExit(const void* t) : token(t) {}
+  ReleaseOnExit(const ReleaseOnExit&) = delete;
+  ReleaseOnExit& operator=(const ReleaseOnExit&) = delete;
+  ~ReleaseOnExit() { release(token); }
+};
+
 }  // namespace imgflow::tsan

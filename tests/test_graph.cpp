@@ -55,7 +55,8 @@ TEST_CASE("graph: every job reaches the sink exactly once, failures included") {
       CHECK(jobs[7].failed_stage == Stage::read);
       CHECK(jobs[8].failed_stage == Stage::decode);
       CHECK(jobs[9].error == "refused up front");
-      CHECK(stats.stage_count[static_cast<std::size_t>(Stage::write)] == 7);
+      CHECK(stats.stages[static_cast<std::size_t>(Stage::write)].busy.count() == 7);
+      CHECK(stats.stages[static_cast<std::size_t>(Stage::read)].busy.count() == 9);  // the refused job never ran
       for (auto& job : jobs) job.outcome = job.index == 9 ? Outcome::failed : Outcome::pending;
     }
   }
@@ -117,4 +118,42 @@ TEST_CASE("graph: a write that fails for lack of space stops the run, other writ
   CHECK_FALSE(makes_output_unusable(std::make_error_code(std::errc::permission_denied)));
   CHECK_FALSE(makes_output_unusable(std::make_error_code(std::errc::not_a_directory)));
   CHECK_FALSE(makes_output_unusable({}));
+}
+
+TEST_CASE("distribution: nearest-rank quantiles, mean, total and max") {
+  using std::chrono::nanoseconds;
+  Distribution d;
+  CHECK(d.quantile(0.5) == nanoseconds{0});
+  for (const int v : {50, 10, 40, 20, 30, 100, 60, 90, 70, 80}) d.samples.push_back(nanoseconds{v});
+  CHECK(d.count() == 10);
+  CHECK(d.total() == nanoseconds{550});
+  CHECK(d.mean() == nanoseconds{55});
+  CHECK(d.quantile(0.5) == nanoseconds{50});
+  CHECK(d.quantile(0.95) == nanoseconds{100});
+  CHECK(d.quantile(0.9) == nanoseconds{90});
+  CHECK(d.quantile(0.0) == nanoseconds{10});
+  CHECK(d.max() == nanoseconds{100});
+}
+
+TEST_CASE("run stats: waits are the gaps between the source and the stages, the bottleneck the busiest") {
+  using std::chrono::nanoseconds;
+  RunStats stats;
+  Job job;
+  job.outcome = Outcome::written;
+  job.fed_at = nanoseconds{100};
+  const std::array<std::pair<int, int>, kStageCount> spans{{{110, 5}, {120, 50}, {170, 1}, {175, 20}, {200, 3}}};
+  for (std::size_t s = 0; s < kStageCount; ++s) {
+    job.spans[s].start = nanoseconds{spans[s].first};
+    job.spans[s].duration = nanoseconds{spans[s].second};
+    job.spans[s].thread = static_cast<int>(s % 2);
+  }
+  stats.add(job);
+  CHECK(stats.written == 1);
+  CHECK(stats.stages[0].wait.samples == std::vector<nanoseconds>{nanoseconds{10}});
+  CHECK(stats.stages[1].wait.samples == std::vector<nanoseconds>{nanoseconds{5}});
+  CHECK(stats.stages[2].wait.samples == std::vector<nanoseconds>{nanoseconds{0}});
+  CHECK(stats.stages[3].wait.samples == std::vector<nanoseconds>{nanoseconds{4}});
+  CHECK(stats.stages[4].wait.samples == std::vector<nanoseconds>{nanoseconds{5}});
+  CHECK(stats.bottleneck() == Stage::decode);
+  CHECK(stats.threads_seen == 2);
 }

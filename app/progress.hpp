@@ -1,0 +1,55 @@
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+namespace imgflow {
+
+/// The live line on a terminal: done/total, images/s, MB/s read, ETA and failures, redrawn
+/// four times a second by its own thread from counters the sink bumps (relaxed atomics: the
+/// run never waits for it). Anything else printed to stderr while it runs goes through
+/// print_above(), so lines never mix.
+class ProgressLine {
+ public:
+  /// Shown only if `enabled` and stderr is a terminal.
+  ProgressLine(bool enabled, std::size_t total);
+  ~ProgressLine();
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+
+  bool active() const { return active_; }
+  void image_done(std::uint64_t input_bytes, bool failed) {
+    done_.fetch_add(1, std::memory_order_relaxed);
+    bytes_.fetch_add(input_bytes, std::memory_order_relaxed);
+    if (failed) failed_.fetch_add(1, std::memory_order_relaxed);
+  }
+  /// Runs `print` (which writes whole lines to stderr) with the progress line cleared.
+  template <typename Print>
+  void print_above(Print&& print) {
+    std::lock_guard lock(mutex_);
+    if (active_) clear_line();
+    print();
+  }
+  /// Stops the thread and clears the line (also done by the destructor).
+  void finish();
+
+ private:
+  void run();
+  void draw();
+  void clear_line();
+
+  bool active_ = false;
+  std::size_t total_ = 0;
+  std::chrono::steady_clock::time_point start_;
+  std::atomic<std::size_t> done_{0}, failed_{0};
+  std::atomic<std::uint64_t> bytes_{0};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace imgflow

@@ -1,0 +1,180 @@
+#include "app/run_report.hpp"
+
+#include <fmt/format.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <thread>
+
+#include "kernels/adjustment.hpp"
+#include "pipeline/file_io.hpp"
+
+namespace imgflow {
+namespace {
+
+double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+double milliseconds(std::chrono::nanoseconds d) { return seconds(d) * 1e3; }
+double seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; }
+
+std::string cpu_model() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);)
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+int usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+  return static_cast<int>(std::thread::hardware_concurrency());
+}
+
+std::string_view stop_name(StopReason stop) {
+  switch (stop) {
+    case StopReason::none: return "none";
+    case StopReason::interrupted: return "interrupted";
+    case StopReason::fail_fast: return "fail_fast";
+    case StopReason::output_unusable: return "output_unusable";
+  }
+  return "none";
+}
+
+nlohmann::json distribution(Distribution& d) {
+  return {{"mean_ms", milliseconds(d.mean())},
+          {"median_ms", milliseconds(d.quantile(0.5))},
+          {"p95_ms", milliseconds(d.quantile(0.95))},
+          {"max_ms", milliseconds(d.max())},
+          {"total_s", seconds(d.total())}};
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+}  // namespace
+
+nlohmann::json run_report(const CliOptions& options, RunStats& stats, std::size_t listed, StopReason stop,
+                          int exit_code) {
+  struct rusage usage {};
+  ::getrusage(RUSAGE_SELF, &usage);
+  const PipelineConfig& config = options.pipeline;
+  const double wall = seconds(stats.wall);
+  const auto per_second = [wall](double amount) { return wall > 0 ? amount / wall : 0.0; };
+
+  std::chrono::nanoseconds busy_total{};
+  for (const StageStats& stage : stats.stages) busy_total += stage.busy.total();
+  nlohmann::json stages = nlohmann::json::array();
+  for (std::size_t s = 0; s < kStageCount; ++s) {
+    StageStats& stage = stats.stages[s];
+    stages.push_back({{"name", kStageNames[s]},
+                      {"images", stage.busy.count()},
+                      {"busy_s", seconds(stage.busy.total())},
+                      {"busy_share", busy_total.count() ? seconds(stage.busy.total()) / seconds(busy_total) : 0.0},
+                      {"per_image", distribution(stage.busy)},
+                      {"wait_before", distribution(stage.wait)}});
+  }
+  const Stage bottleneck = stats.bottleneck();
+  return {
+      {"report_format", kReportFormat},
+      {"imgflow_version", IMGFLOW_VERSION},
+      {"command_line", options.command_line},
+      {"started_at_utc", utc_now()},
+      {"machine",
+       {{"host", host_name()}, {"cpu_model", cpu_model()}, {"cores", usable_cores()},
+        {"hardware_threads", std::thread::hardware_concurrency()}}},
+      {"settings",
+       {{"input_dir", options.input_dir.string()},
+        {"output_dir", options.output_dir.string()},
+        {"adjustments", to_string(options.chain)},
+        {"threads", config.resolved_threads()},
+        {"max_in_flight", config.resolved_max_in_flight()},
+        {"png_level", options.png_level},
+        {"recursive", options.recursive},
+        {"skip_existing", config.skip_existing},
+        {"strict", config.decode.strict},
+        {"verify_checksums", config.decode.verify_checksums},
+        {"max_pixels", config.decode.max_pixels},
+        {"strip_metadata", config.strip_metadata},
+        {"fail_fast", config.fail_fast},
+        {"sync", config.sync}}},
+      {"counts",
+       {{"listed", listed},
+        {"written", stats.written},
+        {"skipped", stats.skipped},
+        {"failed", stats.failed},
+        {"not_started", stats.not_started}}},
+      {"exit_code", exit_code},
+      {"stop_reason", stop_name(stop)},
+      {"time",
+       {{"wall_s", wall}, {"cpu_user_s", seconds(usage.ru_utime)}, {"cpu_system_s", seconds(usage.ru_stime)},
+        {"cpu_utilisation", wall > 0 ? (seconds(usage.ru_utime) + seconds(usage.ru_stime)) / wall : 0.0}}},
+      {"memory", {{"peak_rss_mb", static_cast<double>(usage.ru_maxrss) / 1024.0}}},
+      {"bytes",
+       {{"input", stats.input_bytes}, {"decoded", stats.decoded_bytes}, {"output", stats.output_bytes}}},
+      {"throughput",
+       {{"images_per_s", per_second(static_cast<double>(stats.written))},
+        {"input_mb_per_s", per_second(static_cast<double>(stats.input_bytes) / 1e6)},
+        {"decoded_mb_per_s", per_second(static_cast<double>(stats.decoded_bytes) / 1e6)},
+        {"output_mb_per_s", per_second(static_cast<double>(stats.output_bytes) / 1e6)}}},
+      {"stages", stages},
+      {"bottleneck",
+       {{"stage", stage_name(bottleneck)},
+        {"busy_share", stages[static_cast<std::size_t>(bottleneck)]["busy_share"]},
+        {"summary", bottleneck_line(stats)}}},
+  };
+}
+
+std::string bottleneck_line(RunStats& stats) {
+  std::chrono::nanoseconds busy_total{};
+  for (const StageStats& stage : stats.stages) busy_total += stage.busy.total();
+  if (busy_total.count() == 0) return "bottleneck: none (no image was processed)";
+  const Stage stage = stats.bottleneck();
+  StageStats& busiest = stats.stages[static_cast<std::size_t>(stage)];
+  return fmt::format(
+      "bottleneck: {} ({:.0f}% of busy time; {:.2f} ms mean, {:.2f} ms p95 per image; images waited "
+      "{:.2f} ms on average in front of it)",
+      stage_name(stage), 100.0 * seconds(busiest.busy.total()) / seconds(busy_total),
+      milliseconds(busiest.busy.mean()), milliseconds(busiest.busy.quantile(0.95)),
+      milliseconds(busiest.wait.mean()));
+}
+
+nlohmann::json trace_events(const std::vector<Job>& jobs) {
+  nlohmann::json events = nlohmann::json::array();
+  const int pid = static_cast<int>(::getpid());
+  events.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid}, {"args", {{"name", "imgflow"}}}});
+  int threads = 0;
+  for (const Job& job : jobs)
+    for (const Job::Span& span : job.spans) threads = std::max(threads, span.thread + 1);
+  for (int t = 0; t < threads; ++t)
+    events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", t},
+                      {"args", {{"name", fmt::format("worker {}", t)}}}});
+  for (const Job& job : jobs) {
+    for (std::size_t s = 0; s < kStageCount; ++s) {
+      const Job::Span& span = job.spans[s];
+      if (span.duration.count() == 0) continue;
+      nlohmann::json args{{"file", job.input.string()}, {"index", job.index}};
+      if (job.outcome == Outcome::failed && job.failed_stage == static_cast<Stage>(s)) args["error"] = job.error;
+      events.push_back({{"ph", "X"},
+                        {"name", kStageNames[s]},
+                        {"cat", "stage"},
+                        {"pid", pid},
+                        {"tid", span.thread},
+                        {"ts", static_cast<double>(span.start.count()) / 1e3},
+                        {"dur", static_cast<double>(span.duration.count()) / 1e3},
+                        {"args", std::move(args)}});
+    }
+  }
+  return {{"traceEvents", std::move(events)}, {"displayTimeUnit", "ms"}};
+}
+
+}  // namespace imgflow

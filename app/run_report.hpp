@@ -1,0 +1,28 @@
+#pragma once
+// The machine-readable accounts of a run: the --report JSON and the --trace timeline.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "app/cli.hpp"
+#include "pipeline/job.hpp"
+#include "pipeline/metrics.hpp"
+#include "pipeline/run_control.hpp"
+
+namespace imgflow {
+
+/// The version of the report's layout; raised when a field changes meaning or goes away.
+inline constexpr int kReportFormat = 1;
+
+/// The run report (fields documented in README.md, "Where does the time go?").
+nlohmann::json run_report(const CliOptions& options, RunStats& stats, std::size_t listed,
+                          StopReason stop, int exit_code);
+
+/// One line naming the stage where the run spent its time, with its numbers.
+std::string bottleneck_line(RunStats& stats);
+
+/// A Chrome trace-event document: one track per worker thread, one complete ("X") event per
+/// image and stage, with the input file as an argument.
+nlohmann::json trace_events(const std::vector<Job>& jobs);
+
+}  // namespace imgflow
