@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 
@@ -143,6 +145,12 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
                  "Write a timeline to FILE (Chrome trace-event JSON, for Perfetto or "
                  "chrome://tracing): a track per worker thread, a span per image and stage")
       ->type_name("FILE");
+  std::string shard_spec;
+  app.add_option("--shard", shard_spec,
+                 "Process only shard I of N: the files whose position in the sorted listing is I mod N. "
+                 "'auto' takes I and N from a Slurm job array (SLURM_ARRAY_TASK_ID/MIN/STEP/COUNT); "
+                 "'auto/N' also from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)")
+      ->type_name("I/N|auto|auto/N");
   bool no_progress = false;
   app.add_flag("--no-progress", no_progress,
                "No live progress line (it is shown only when stderr is a terminal, and never with -q)");
@@ -171,6 +179,14 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   options.png_level = png_level;
   options.progress = !no_progress;
   options.command_line.assign(argv, argv + argc);
+  if (!shard_spec.empty()) {
+    auto shard = parse_shard(shard_spec, [](const char* name) { return std::getenv(name); });
+    if (const std::string* problem = std::get_if<std::string>(&shard)) {
+      std::fprintf(stderr, "error: %s\n", problem->c_str());
+      return 2;
+    }
+    options.shard = std::get<Shard>(shard);
+  }
   if (options.chain.empty()) options.chain = default_chain();
   if (quiet_flag) options.verbosity = Verbosity::quiet;
   if (verbose_flag) options.verbosity = Verbosity::verbose;

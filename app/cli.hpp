@@ -6,6 +6,7 @@
 
 #include "kernels/adjustment.hpp"
 #include "pipeline/config.hpp"
+#include "pipeline/shard.hpp"
 
 namespace imgflow {
 
@@ -22,6 +23,7 @@ struct CliOptions {
   std::filesystem::path files_from;     ///< --files-from: process these inputs instead of listing INPUT_DIR
   std::filesystem::path report_file;    ///< --report: the run report (JSON)
   std::filesystem::path trace_file;     ///< --trace: the timeline (Chrome trace-event JSON)
+  Shard shard;                          ///< --shard: which part of the listing this task takes
   bool progress = true;                 ///< the live line on a terminal (off with --no-progress)
   std::string png_level;                ///< the preset's name, for the report
   std::vector<std::string> command_line;

@@ -143,6 +143,13 @@ int run(const CliOptions& options) {
     return kExitCannotRun;
   }
   if (jobs.empty()) spdlog::warn("warning: no image files in {}", options.input_dir.string());
+  const std::size_t listed = jobs.size();
+  if (options.shard.count > 1) {
+    // After the collision check, which must see the whole listing to be the same in every shard.
+    std::erase_if(jobs, [&](const Job& job) { return !options.shard.takes(job.index); });
+    spdlog::info("shard {}/{} ({}): {} of {} images", options.shard.index, options.shard.count,
+                 options.shard.origin, jobs.size(), listed);
+  }
 
   if (options.dry_run) {
     for (const Job& job : jobs)
@@ -206,7 +213,7 @@ int run(const CliOptions& options) {
   if (!options.report_file.empty()) {
     options_for_report.pipeline = config;
     write_text(options.report_file, "report",
-               run_report(options_for_report, stats, jobs.size(), run_control.reason(), exit_code).dump(2) + "\n");
+               run_report(options_for_report, stats, listed, run_control.reason(), exit_code).dump(2) + "\n");
   }
   return exit_code;
 }
