@@ -150,7 +150,8 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
                  "Process only shard I of N: the files whose position in the sorted listing is I mod N. "
                  "'auto' takes I and N from a Slurm job array (SLURM_ARRAY_TASK_ID/MIN/STEP/COUNT); "
                  "'auto/N' also from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)")
-      ->type_name("I/N|auto|auto/N");
+      ->type_name("I/N|auto|auto/N")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later --shard overrides a script's
   bool no_progress = false;
   app.add_flag("--no-progress", no_progress,
                "No live progress line (it is shown only when stderr is a terminal, and never with -q)");

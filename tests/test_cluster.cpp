@@ -116,4 +116,8 @@ TEST_CASE("--shard errors are usage errors (exit 2) naming the problem") {
   CHECK(run.exit_code == 2);
   CHECK(run.err.find("not in a Slurm job array") != std::string::npos);
   CHECK(!fs::exists("/tmp/never-written"));
+  // The last --shard wins, so a flag after the script's own overrides it.
+  run = test::run_imgflow({test::data_dir().string(), "/tmp/never-written", "--shard", "auto", "--shard", "1/3", "-n"});
+  CHECK(run.exit_code == 0);
+  CHECK(run.err.find("shard 1/3 (--shard 1/3): 2 of 7 images") != std::string::npos);
 }
