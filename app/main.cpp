@@ -170,7 +170,6 @@ int run(const CliOptions& options) {
   for (const auto& error : cleanup.errors) spdlog::warn("warning: cannot remove {}", error);
 
   const LookupTables tables = build_tables(options.chain);
-  CliOptions options_for_report = options;
   PipelineConfig config = options.pipeline;
   config.stamp = "imgflow " + to_string(options.chain);
   spdlog::debug("adjustments: {}", to_string(options.chain));
@@ -204,17 +203,15 @@ int run(const CliOptions& options) {
     }
   };
   if (!options.failures_file.empty()) write_text(options.failures_file, "failure list", failure_list(jobs, listing.errors));
-  if (!options.trace_file.empty()) write_text(options.trace_file, "trace", trace_events(jobs).dump());
+  if (!options.trace_file.empty()) write_text(options.trace_file, "trace", trace_events(jobs));
   switch (run_control.reason()) {
     case StopReason::interrupted: exit_code = 128 + first_signal.load(); break;
     case StopReason::output_unusable: exit_code = kExitCannotRun; break;
     default: break;
   }
-  if (!options.report_file.empty()) {
-    options_for_report.pipeline = config;
+  if (!options.report_file.empty())
     write_text(options.report_file, "report",
-               run_report(options_for_report, stats, listed, run_control.reason(), exit_code).dump(2) + "\n");
-  }
+               to_text(run_report(options, config, stats, listed, run_control.reason(), exit_code)));
   return exit_code;
 }
 

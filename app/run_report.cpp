@@ -16,6 +16,9 @@
 namespace imgflow {
 namespace {
 
+// File names and messages are bytes; the JSON must stay valid UTF-8 whatever they hold.
+constexpr auto kReplaceInvalid = nlohmann::json::error_handler_t::replace;
+
 double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 double milliseconds(std::chrono::nanoseconds d) { return seconds(d) * 1e3; }
 double seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; }
@@ -63,11 +66,10 @@ std::string utc_now() {
 
 }  // namespace
 
-nlohmann::json run_report(const CliOptions& options, RunStats& stats, std::size_t listed, StopReason stop,
-                          int exit_code) {
+nlohmann::json run_report(const CliOptions& options, const PipelineConfig& config, RunStats& stats,
+                          std::size_t listed, StopReason stop, int exit_code) {
   struct rusage usage {};
   ::getrusage(RUSAGE_SELF, &usage);
-  const PipelineConfig& config = options.pipeline;
   const double wall = seconds(stats.wall);
   const auto per_second = [wall](double amount) { return wall > 0 ? amount / wall : 0.0; };
 
@@ -153,33 +155,36 @@ std::string bottleneck_line(RunStats& stats) {
       milliseconds(busiest.wait.mean()));
 }
 
-nlohmann::json trace_events(const std::vector<Job>& jobs) {
-  nlohmann::json events = nlohmann::json::array();
+std::string trace_events(const std::vector<Job>& jobs) {
+  // Written directly rather than through a JSON document: a run of 100,000 images has half a
+  // million events, and building a DOM for them would cost more than the run's own bookkeeping.
+  const auto quoted = [](const std::string& text) { return nlohmann::json(text).dump(-1, ' ', false, kReplaceInvalid); };
   const int pid = static_cast<int>(::getpid());
-  events.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid}, {"args", {{"name", "imgflow"}}}});
   int threads = 0;
   for (const Job& job : jobs)
     for (const Job::Span& span : job.spans) threads = std::max(threads, span.thread + 1);
+  fmt::memory_buffer out;
+  fmt::format_to(std::back_inserter(out),
+                 R"({{"displayTimeUnit":"ms","traceEvents":[{{"ph":"M","name":"process_name","pid":{},"args":{{"name":"imgflow"}}}})",
+                 pid);
   for (int t = 0; t < threads; ++t)
-    events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", t},
-                      {"args", {{"name", fmt::format("worker {}", t)}}}});
+    fmt::format_to(std::back_inserter(out),
+                   R"(,{{"ph":"M","name":"thread_name","pid":{},"tid":{},"args":{{"name":"worker {}"}}}})", pid, t, t);
   for (const Job& job : jobs) {
+    const std::string file = quoted(job.input.string());
     for (std::size_t s = 0; s < kStageCount; ++s) {
       const Job::Span& span = job.spans[s];
       if (span.duration.count() == 0) continue;
-      nlohmann::json args{{"file", job.input.string()}, {"index", job.index}};
-      if (job.outcome == Outcome::failed && job.failed_stage == static_cast<Stage>(s)) args["error"] = job.error;
-      events.push_back({{"ph", "X"},
-                        {"name", kStageNames[s]},
-                        {"cat", "stage"},
-                        {"pid", pid},
-                        {"tid", span.thread},
-                        {"ts", static_cast<double>(span.start.count()) / 1e3},
-                        {"dur", static_cast<double>(span.duration.count()) / 1e3},
-                        {"args", std::move(args)}});
+      const bool failed_here = job.outcome == Outcome::failed && job.failed_stage == static_cast<Stage>(s);
+      fmt::format_to(std::back_inserter(out),
+                     R"(,{{"ph":"X","cat":"stage","name":"{}","pid":{},"tid":{},"ts":{:.3f},"dur":{:.3f},"args":{{"file":{},"index":{}{}}}}})",
+                     kStageNames[s], pid, span.thread, static_cast<double>(span.start.count()) / 1e3,
+                     static_cast<double>(span.duration.count()) / 1e3, file, job.index,
+                     failed_here ? ",\"error\":" + quoted(job.error) : std::string());
     }
   }
-  return {{"traceEvents", std::move(events)}, {"displayTimeUnit", "ms"}};
+  fmt::format_to(std::back_inserter(out), "]}}\n");
+  return fmt::to_string(out);
 }
 
 }  // namespace imgflow

@@ -14,15 +14,21 @@ namespace imgflow {
 /// The version of the report's layout; raised when a field changes meaning or goes away.
 inline constexpr int kReportFormat = 1;
 
-/// The run report (fields documented in README.md, "Where does the time go?").
-nlohmann::json run_report(const CliOptions& options, RunStats& stats, std::size_t listed,
-                          StopReason stop, int exit_code);
+/// The run report (fields documented in README.md, "Where does the time go?"). `config` is the
+/// configuration the graph ran with (the command line's, plus what the run derived from it).
+nlohmann::json run_report(const CliOptions& options, const PipelineConfig& config, RunStats& stats,
+                          std::size_t listed, StopReason stop, int exit_code);
 
 /// One line naming the stage where the run spent its time, with its numbers.
 std::string bottleneck_line(RunStats& stats);
 
 /// A Chrome trace-event document: one track per worker thread, one complete ("X") event per
 /// image and stage, with the input file as an argument.
-nlohmann::json trace_events(const std::vector<Job>& jobs);
+std::string trace_events(const std::vector<Job>& jobs);
+
+/// A report as text; invalid UTF-8 in file names is replaced, never an error.
+inline std::string to_text(const nlohmann::json& report) {
+  return report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
 
 }  // namespace imgflow
