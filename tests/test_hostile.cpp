@@ -13,6 +13,11 @@
 #include <set>
 #include <sstream>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "kernels/lookup_table.hpp"
 #include "pipeline/listing.hpp"
 #include "pipeline/png_format.hpp"
 #include "support.hpp"
@@ -191,6 +196,13 @@ Cases deterministic_cases() {
   cases.add("gif", {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0, ';'}, false, "the file is a GIF");
   cases.add("pdf", {'%', 'P', 'D', 'F', '-', '1', '.', '4', '\n'}, false, "the file is a PDF");
   cases.add("text", {'h', 'e', 'l', 'l', 'o', '\n'}, false, "not a readable image");
+  {  // A real JPEG behind a .png name is decoded as the JPEG it is.
+    cv::Mat gray(48, 64, CV_8UC1, cv::Scalar(0));
+    cv::circle(gray, {32, 24}, 15, cv::Scalar(200), -1);
+    std::vector<std::uint8_t> jpeg;
+    REQUIRE(cv::imencode(".jpg", gray, jpeg));
+    cases.add("jpeg-named-png", Bytes8(jpeg.begin(), jpeg.end()), true);
+  }
   cases.add("jpeg-header-only", {0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, 'J', 'F', 'I', 'F', 0}, false, "");
 
   // Forged lengths: a chunk that claims more bytes than the file has.
@@ -344,6 +356,9 @@ TEST_CASE("hostile inputs: each has its expected outcome by default and under --
   const auto strict = run_batch(dir / "in", dir / "strict", {"--strict"});
   check_outcomes(cases.all(), strict, true);
 
+  // The JPEG named .png was read as a JPEG: its pixels, adjusted.
+  CHECK(test::check_adjusted(dir / "in" / "jpeg-named-png.png", dir / "out" / "jpeg-named-png.png",
+                             build_tables(default_chain())) == "");
   // A damaged ancillary chunk is dropped, not copied: the output has no gAMA.
   const auto chunks = test::read_png_chunks(dir / "out" / "page-bad-ancillary-crc.png");
   CHECK(std::none_of(chunks.begin(), chunks.end(), [](const auto& c) { return c.type == "gAMA"; }));
