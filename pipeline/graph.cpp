@@ -89,7 +89,9 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
 
     // The source only hands out jobs; reading and decoding happen in parallel nodes.
     flow::input_node<Job*> source(g, [&](oneapi::tbb::flow_control& flow) -> Job* {
-      const tsan::ReleaseOnExit released{&g};  // see tsan.hpp
+      // input_node runs its body one call at a time, ordered inside libtbb.so (see tsan.hpp).
+      tsan::acquire(&next);
+      const tsan::ReleaseOnExit released{&g}, source_released{&next};
       if (next == jobs.size() || control.stop_requested()) {
         flow.stop();
         return nullptr;
@@ -121,8 +123,10 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
     }));
     // The sink is serial: it owns the totals and the observer needs no locking.
     flow::function_node<Job*, flow::continue_msg> sink(g, flow::serial, [&](Job* job) {
+      // A serial node: each run follows the previous one, which libtbb.so orders unseen by TSan.
       tsan::acquire(job);
-      const tsan::ReleaseOnExit released{&g};
+      tsan::acquire(&stats);
+      const tsan::ReleaseOnExit released{&g}, sink_released{&stats};
       if (job->outcome == Outcome::pending) job->outcome = Outcome::written;
       recycle_buffers(*job, context);
       stats.add(*job);
