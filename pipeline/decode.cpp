@@ -60,6 +60,19 @@ std::string_view unsupported_format(std::span<const std::uint8_t> bytes) {
   return {};
 }
 
+}  // namespace
+
+bool is_opencv_format(std::span<const std::uint8_t> bytes) {
+  if (starts_with(bytes, "\xFF\xD8\xFF")) return true;                         // JPEG
+  if (starts_with(bytes, "II*") && bytes.size() >= 4 && bytes[3] == 0) return true;  // TIFF, little-endian
+  if (starts_with(bytes, "MM") && bytes.size() >= 4 && bytes[2] == 0 && bytes[3] == '*') return true;
+  if (starts_with(bytes, "BM")) return true;                                     // BMP
+  if (starts_with(bytes, "RIFF") && bytes.size() >= 12 && starts_with(bytes.subspan(8), "WEBP")) return true;
+  return bytes.size() >= 2 && bytes[0] == 'P' && bytes[1] >= '1' && bytes[1] <= '6';  // PNM
+}
+
+namespace {
+
 // The checks every PNG passes before a decoder allocates anything: the pixel limit, image data
 // too short to hold the declared size (forged dimensions, truncation), and under --strict any
 // checksum error or a missing IEND.
@@ -107,6 +120,9 @@ void decode_image(std::span<const std::uint8_t> bytes, const PngDecodeOptions& o
   if (!is_png(bytes)) {
     if (const auto format = unsupported_format(bytes); !format.empty())
       throw std::runtime_error("the file is a " + std::string(format) + ", which imgflow cannot read");
+    // Only the formats imgflow lists go to OpenCV: its other decoders (DICOM through GDCM, for
+    // one) abort the whole process on some damaged files.
+    if (!is_opencv_format(bytes)) throw std::runtime_error("not a readable image (unknown format or corrupt data)");
     return opencv_decoder()(bytes.data(), bytes.size(), options.max_pixels, &image);
   }
   check_png_structure(bytes, options);

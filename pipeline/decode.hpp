@@ -13,6 +13,9 @@ namespace imgflow {
 /// Throws std::runtime_error naming the reason. Images over `options.max_pixels` are refused
 /// before their pixels are allocated, whatever the format (see prepare_decoders).
 /// PNGs take decode_png_fast when they can, libpng otherwise. `image`'s buffers are reused.
+/// Whether the bytes start like a format imgflow hands to OpenCV: JPEG, TIFF, BMP, WebP, PNM.
+bool is_opencv_format(std::span<const std::uint8_t> bytes);
+
 /// Sets up what must be set before the first decode and applies process-wide (OpenCV's pixel
 /// limit). Call once before decoding from several threads.
 void prepare_decoders(const PngDecodeOptions& options);

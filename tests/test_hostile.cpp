@@ -203,6 +203,10 @@ Cases deterministic_cases() {
     REQUIRE(cv::imencode(".jpg", gray, jpeg));
     cases.add("jpeg-named-png", Bytes8(jpeg.begin(), jpeg.end()), true);
   }
+  // Once aborted the whole process in OpenCV's DICOM decoder (a fuzz regression).
+  cases.add("fuzz-dicom-abort",
+            test::file_bytes(fs::path(IMGFLOW_SOURCE_DIR) / "tests/fuzz/regressions/crash-f4a1eb7d6323c096db9155f746770515f8ef21d1"),
+            false, "not a readable image");
   cases.add("jpeg-header-only", {0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, 'J', 'F', 'I', 'F', 0}, false, "");
 
   // Forged lengths: a chunk that claims more bytes than the file has.

@@ -7,7 +7,8 @@
 
 namespace imgflow::fuzz {
 
-/// Decodes `bytes` every way imgflow can (default, --strict, --skip-checksums) and compares the
+/// Decodes `bytes` every way imgflow can (default, --strict, --skip-checksums; inputs that would go
+/// to OpenCV's decoders stop at the dispatch) and compares the
 /// fast PNG decoder with libpng wherever the fast one accepts the file: same size, layout,
 /// pixels and carried chunks. Returns what differs, or an empty string. A crash, leak or
 /// undefined behaviour is the sanitizers' to report.
