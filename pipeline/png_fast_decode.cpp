@@ -188,12 +188,16 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const PngDecodeOptions
     result = libdeflate_zlib_decompress(thread_decompressor(), idat, idat_size, filtered.data(),
                                         filtered_size, &produced);
   } else {
-    // The zlib header still has to be right; the Adler-32 after the data is not checked.
+    // The zlib header still has to be right, and the Adler-32 has to be there (libpng reads
+    // it even when told to ignore its value, and rejects a stream that ends without it); only
+    // its value is not checked.
     if (idat_size < 2 || (idat[0] & 0x0F) != 8 || (idat[0] >> 4) > 7 || (idat[1] & 0x20) ||
         ((idat[0] << 8) | idat[1]) % 31 != 0)
       return false;
-    result = libdeflate_deflate_decompress(thread_decompressor(), idat + 2, idat_size - 2,
-                                           filtered.data(), filtered_size, &produced);
+    std::size_t consumed = 0;
+    result = libdeflate_deflate_decompress_ex(thread_decompressor(), idat + 2, idat_size - 2,
+                                              filtered.data(), filtered_size, &consumed, &produced);
+    if (result == LIBDEFLATE_SUCCESS && consumed + 4 > idat_size - 2) return false;
   }
   if (result != LIBDEFLATE_SUCCESS || produced != filtered_size) return false;
 
