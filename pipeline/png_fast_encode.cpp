@@ -3,6 +3,7 @@
 #include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 #include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/task_arena.h>
 
 #include <array>
 #include <bit>
@@ -182,11 +183,17 @@ void zlib_isal(std::span<const std::uint8_t> data, int level, Bytes& out) {
                                       out.size() - at));
   } else {
     std::vector<Bytes> compressed(bands);
-    oneapi::tbb::parallel_for(std::size_t{0}, bands, [&](std::size_t b) {
-      const std::size_t begin = b * band_size, end = std::min(data.size(), begin + band_size);
-      compressed[b].resize(raw_deflate_bound(end - begin));
-      compressed[b].resize(isal_deflate_band(data.data(), begin, end, b + 1 == bands, level,
-                                             compressed[b].data(), compressed[b].size()));
+    // Isolated: while this thread waits for the other bands it may only run bands of this
+    // image. Without it, it could start another image's encode from the flow graph, which
+    // reuses this thread's scratch buffers (`filtered` is `data` here) under this one: outputs
+    // were corrupted now and then under load until this was added.
+    oneapi::tbb::this_task_arena::isolate([&] {
+      oneapi::tbb::parallel_for(std::size_t{0}, bands, [&](std::size_t b) {
+        const std::size_t begin = b * band_size, end = std::min(data.size(), begin + band_size);
+        compressed[b].resize(raw_deflate_bound(end - begin));
+        compressed[b].resize(isal_deflate_band(data.data(), begin, end, b + 1 == bands, level,
+                                               compressed[b].data(), compressed[b].size()));
+      });
     });
     for (const Bytes& band : compressed) out.insert(out.end(), band.begin(), band.end());
   }
