@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "pipeline/png_format.hpp"
+#include "pipeline/tsan.hpp"
 
 namespace imgflow {
 namespace {
@@ -183,18 +184,33 @@ void zlib_isal(std::span<const std::uint8_t> data, int level, Bytes& out) {
                                       out.size() - at));
   } else {
     std::vector<Bytes> compressed(bands);
-    // Isolated: while this thread waits for the other bands it may only run bands of this
-    // image. Without it, it could start another image's encode from the flow graph, which
-    // reuses this thread's scratch buffers (`filtered` is `data` here) under this one: outputs
-    // were corrupted now and then under load until this was added.
-    oneapi::tbb::this_task_arena::isolate([&] {
-      oneapi::tbb::parallel_for(std::size_t{0}, bands, [&](std::size_t b) {
+    // One task per band. For TSan (libtbb.so is uninstrumented), the body states the hand-offs
+    // TBB makes: everything this thread wrote before the spawn happens before each band (the
+    // release names the body, so it is complete before the call), and each band before the
+    // join (a token per band, so bands stay unordered among themselves).
+    struct DeflateBands {
+      std::span<const std::uint8_t> data;
+      std::size_t bands, band_size;
+      int level;
+      std::vector<Bytes>& compressed;
+      void operator()(std::size_t b) const {
+        tsan::acquire(this);
+        const tsan::ReleaseOnExit band_done{&compressed[b]};
         const std::size_t begin = b * band_size, end = std::min(data.size(), begin + band_size);
         compressed[b].resize(raw_deflate_bound(end - begin));
         compressed[b].resize(isal_deflate_band(data.data(), begin, end, b + 1 == bands, level,
                                                compressed[b].data(), compressed[b].size()));
-      });
-    });
+      }
+    };
+    const DeflateBands deflate_bands{data, bands, band_size, level, compressed};
+    tsan::release(&deflate_bands);
+    // Isolated: while this thread waits for the other bands it may only run bands of this
+    // image. Without it, it could start another image's encode from the flow graph, which
+    // reuses this thread's scratch buffers (`filtered` is `data` here) under this one: outputs
+    // were corrupted now and then under load until this was added.
+    oneapi::tbb::this_task_arena::isolate(
+        [&] { oneapi::tbb::parallel_for(std::size_t{0}, bands, deflate_bands); });
+    for (const Bytes& band : compressed) tsan::acquire(&band);
     for (const Bytes& band : compressed) out.insert(out.end(), band.begin(), band.end());
   }
   const std::uint32_t adler = libdeflate_adler32(1, data.data(), data.size());
