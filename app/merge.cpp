@@ -6,11 +6,11 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -127,20 +127,15 @@ int main(int argc, char** argv) {
     const fs::path input = settings.at("input_dir").get<std::string>();
     const fs::path output = settings.at("output_dir").get<std::string>();
     const Listing listing = list_inputs(settings);
-    std::set<std::string> already_listed;
-    for (std::string_view rest = failure_lines; !rest.empty();) {
-      const auto end = rest.find('\n');
-      const auto line = rest.substr(0, end);
-      already_listed.insert(unescape_list_field(line.substr(0, line.find('\t'))));
-      rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
-    }
+    // The inputs the shards' own lists already name (relative to the input, natural order).
+    const std::vector<fs::path> already_listed = read_file_list(failure_lines, input).images;
     std::size_t missing = 0;
     Bytes scratch;
     for (const fs::path& relative : listing.images) {
       const fs::path in = input / relative, out = output / output_relative_path(relative);
       if (is_finished_output(out, in, settings.at("stamp").get<std::string>(), scratch)) continue;
       ++missing;
-      if (!already_listed.count(in.string()))
+      if (!std::binary_search(already_listed.begin(), already_listed.end(), relative, natural_path_less))
         failure_lines += fmt::format("{}\tmissing\tno finished output {}\n", escape_list_field(in.string()),
                                      escape_list_field(out.string()));
     }

@@ -98,7 +98,6 @@ bool is_valid_type(const std::uint8_t* type) {
     if (!((type[i] >= 'A' && type[i] <= 'Z') || (type[i] >= 'a' && type[i] <= 'z'))) return false;
   return true;
 }
-bool is_type(const std::uint8_t* type, const char* name) { return std::memcmp(type, name, 4) == 0; }
 
 }  // namespace
 
@@ -109,7 +108,7 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const PngDecodeOptions
   if (size < 8 + 25 || std::memcmp(file, png::kSignature.data(), 8) != 0) return false;
 
   // IHDR, first and exactly 13 bytes.
-  if (load_be32(file + 8) != 13 || !is_type(file + 12, "IHDR")) return false;
+  if (load_be32(file + 8) != 13 || std::memcmp(file + 12, "IHDR", 4) != 0) return false;
   const std::uint8_t* ihdr = file + 16;
   if (options.verify_checksums && png::chunk_crc(file + 12, 17) != load_be32(file + 29)) return false;
   const std::uint32_t width = load_be32(ihdr), height = load_be32(ihdr + 4);
@@ -131,38 +130,35 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const PngDecodeOptions
   const std::uint8_t* idat = nullptr;
   std::size_t idat_size = 0, idat_chunks = 0;
   bool idat_ended = false, palette_seen = false;
-  for (std::size_t at = 33;;) {
-    if (size - at < 12 || load_be32(file + at) > size - at - 12) {
+  png::ChunkWalk walk(bytes, 33);
+  for (png::Chunk chunk;;) {
+    if (!walk.next(chunk)) {
       if (idat_ended) break;  // trailing damage after the image data cannot change the pixels
       return false;
     }
-    const std::uint32_t length = load_be32(file + at);
-    const std::uint8_t* type = file + at + 4;
-    const std::uint8_t* data = type + 4;
-    const bool crc_ok =
-        !options.verify_checksums || png::chunk_crc(type, 4 + std::size_t{length}) == load_be32(data + length);
-    at += 12 + std::size_t{length};
+    const std::uint8_t* type = chunk.type();
+    const bool crc_ok = !options.verify_checksums || chunk.crc_ok();
     if (!is_valid_type(type)) {
       if (idat_ended) break;  // after the image data, as with the truncation above
       return false;
     }
 
-    if (is_type(type, "IDAT")) {
+    if (chunk.is("IDAT")) {
       if (idat_ended || !crc_ok) return false;
       if (++idat_chunks == 1) {
-        idat = data;
-        idat_size = length;
+        idat = chunk.data();
+        idat_size = chunk.length;
       } else {
         if (idat_chunks == 2) gathered.assign(idat, idat + idat_size);
-        gathered.insert(gathered.end(), data, data + length);
+        gathered.insert(gathered.end(), chunk.data(), chunk.data() + chunk.length);
       }
       continue;
     }
     if (idat_chunks) idat_ended = true;
-    if (is_type(type, "IEND")) break;
+    if (chunk.is("IEND")) break;
     if (idat_ended) continue;  // chunks after the image data are not read (as with libpng)
-    if (is_type(type, "tRNS") || is_type(type, "IHDR")) return false;
-    if (is_type(type, "PLTE")) {
+    if (chunk.is("tRNS") || chunk.is("IHDR")) return false;
+    if (chunk.is("PLTE")) {
       // Invalid for gray, damaged or repeated: libpng rejects all three (a critical chunk).
       if (colour_type == 0 || colour_type == 4 || !crc_ok || palette_seen) return false;
       palette_seen = true;

@@ -28,65 +28,52 @@ std::uint64_t Structure::minimum_inflated_bytes() const {
   return std::uint64_t{height} * (1 + (row_bits + 7) / 8);
 }
 
+bool Chunk::crc_ok() const { return chunk_crc(type(), 4 + std::size_t{length}) == stored_crc(); }
+
 Structure inspect(std::span<const std::uint8_t> bytes, bool check_crcs) {
   Structure s;
-  const std::uint8_t* const file = bytes.data();
-  const std::size_t size = bytes.size();
-  s.signature = size >= 8 && std::memcmp(file, kSignature.data(), 8) == 0;
+  s.signature = bytes.size() >= 8 && std::memcmp(bytes.data(), kSignature.data(), 8) == 0;
   if (!s.signature) return s;
-  for (std::size_t at = 8; size - at >= 12;) {
-    const std::uint32_t length = load_be32(file + at);
-    if (length > size - at - 12) {  // runs past the end of the file
-      if (std::memcmp(file + at + 4, "IDAT", 4) == 0) s.idat_bytes += size - at - 8;  // what is there
-      break;
-    }
-    const bool first = at == 8;
-    const std::uint8_t* type = file + at + 4;
-    const std::uint8_t* data = type + 4;
-    at += 12 + std::size_t{length};
-    if (check_crcs && s.bad_crc_chunk.empty() && chunk_crc(type, 4 + std::size_t{length}) != load_be32(data + length))
-      s.bad_crc_chunk.assign(reinterpret_cast<const char*>(type), 4);
-    const std::string_view name(reinterpret_cast<const char*>(type), 4);
-    if (first && name == "IHDR" && length == 13) {
+  ChunkWalk walk(bytes);
+  for (Chunk chunk; walk.next(chunk);) {
+    if (check_crcs && s.bad_crc_chunk.empty() && !chunk.crc_ok()) s.bad_crc_chunk = chunk.name();
+    const std::uint8_t* data = chunk.data();
+    if (chunk.start == bytes.data() + 8 && chunk.is("IHDR") && chunk.length == 13) {
       s.header = true;
-      s.header_crc_ok = chunk_crc(type, 4 + 13) == load_be32(data + 13);
+      s.header_crc_ok = chunk.crc_ok();
       s.width = load_be32(data);
       s.height = load_be32(data + 4);
       s.bit_depth = data[8];
       s.colour_type = data[9];
       s.interlace = data[12];
-    } else if (name == "IDAT") {
-      s.idat_bytes += length;
-    } else if (name == "tEXt" && length > kSoftwareKeyword.size() &&
+    } else if (chunk.is("IDAT")) {
+      s.idat_bytes += chunk.length;
+    } else if (chunk.is("tEXt") && chunk.length > kSoftwareKeyword.size() &&
                std::memcmp(data, kSoftwareKeyword.data(), kSoftwareKeyword.size()) == 0 &&
                data[kSoftwareKeyword.size()] == 0) {
       s.software.assign(reinterpret_cast<const char*>(data) + kSoftwareKeyword.size() + 1,
-                        length - kSoftwareKeyword.size() - 1);
-    } else if (name == "IEND") {
+                        chunk.length - kSoftwareKeyword.size() - 1);
+    } else if (chunk.is("IEND")) {
       s.complete = true;
-      break;
+      return s;
     }
   }
+  // A truncated last chunk of image data still counts what there is of it.
+  if (const auto tail = walk.tail(); tail.size() >= 12 && std::memcmp(tail.data() + 4, "IDAT", 4) == 0)
+    s.idat_bytes += tail.size() - 8;
   return s;
 }
 
 void collect_carried_chunks(std::span<const std::uint8_t> bytes, bool check_crcs,
                             std::vector<AncillaryChunk>& out) {
   out.clear();
-  const std::uint8_t* const file = bytes.data();
-  const std::size_t size = bytes.size();
-  for (std::size_t at = 8; size >= at + 12;) {
-    const std::uint32_t length = load_be32(file + at);
-    if (length > size - at - 12) return;
-    const std::uint8_t* type = file + at + 4;
-    const std::uint8_t* data = type + 4;
-    at += 12 + std::size_t{length};
-    if (std::memcmp(type, "IDAT", 4) == 0 || std::memcmp(type, "IEND", 4) == 0) return;
-    if (!is_carried_chunk(type)) continue;
-    if (check_crcs && chunk_crc(type, 4 + std::size_t{length}) != load_be32(data + length)) continue;
-    AncillaryChunk& chunk = out.emplace_back();
-    std::memcpy(chunk.type.data(), type, 4);
-    chunk.data.assign(data, data + length);
+  ChunkWalk walk(bytes);
+  for (Chunk chunk; walk.next(chunk);) {
+    if (chunk.is("IDAT") || chunk.is("IEND")) return;
+    if (!is_carried_chunk(chunk.type()) || (check_crcs && !chunk.crc_ok())) continue;
+    AncillaryChunk& carried = out.emplace_back();
+    std::memcpy(carried.type.data(), chunk.type(), 4);
+    carried.data.assign(chunk.data(), chunk.data() + chunk.length);
   }
 }
 

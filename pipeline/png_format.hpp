@@ -1,6 +1,7 @@
 #pragma once
 // What the PNG codecs share: the signature, big-endian fields, chunk writing, and the list of
 // ancillary chunks imgflow carries from input to output.
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -47,6 +48,43 @@ inline void store_be32(std::uint8_t* p, std::uint32_t v) {
 
 /// CRC-32 of a chunk's type and data (libdeflate's, with PCLMUL where the CPU has it).
 std::uint32_t chunk_crc(const std::uint8_t* type_and_data, std::size_t length);
+
+/// A chunk found by ChunkWalk: its length field, type, data and stored CRC all lie inside the
+/// file.
+struct Chunk {
+  const std::uint8_t* start = nullptr;  ///< the length field; the type follows, then the data
+  std::uint32_t length = 0;
+
+  const std::uint8_t* type() const { return start + 4; }
+  std::string_view name() const { return {reinterpret_cast<const char*>(start + 4), 4}; }
+  bool is(std::string_view four) const { return std::memcmp(start + 4, four.data(), 4) == 0; }
+  const std::uint8_t* data() const { return start + 8; }
+  std::uint32_t stored_crc() const { return load_be32(start + 8 + length); }
+  bool crc_ok() const;
+};
+
+/// Walks a PNG's chunks in file order, from `at` (just after the signature by default), never
+/// reading outside the file. next() is false at the end of the file or where the next chunk
+/// would run past it; tail() then holds whatever bytes are left (empty at a clean end).
+class ChunkWalk {
+ public:
+  explicit ChunkWalk(std::span<const std::uint8_t> file, std::size_t at = 8)
+      : file_(file), at_(std::min(at, file.size())) {}
+  bool next(Chunk& chunk) {
+    const std::size_t left = file_.size() - at_;
+    if (left < 12) return false;
+    const std::uint32_t length = load_be32(file_.data() + at_);
+    if (length > left - 12) return false;
+    chunk = {file_.data() + at_, length};
+    at_ += 12 + std::size_t{length};
+    return true;
+  }
+  std::span<const std::uint8_t> tail() const { return file_.subspan(at_); }
+
+ private:
+  std::span<const std::uint8_t> file_;
+  std::size_t at_;
+};
 
 /// Appends a whole chunk (length, type, data, CRC) to `out`.
 void append_chunk(Bytes& out, std::string_view type, std::span<const std::uint8_t> data);

@@ -39,13 +39,9 @@ std::string compare(const Image& fast, const Image& slow) {
 // only that, is an accepted difference.
 bool zlib_inflates_image_data(std::span<const std::uint8_t> bytes) {
   std::vector<std::uint8_t> idat;
-  for (std::size_t at = 8; at + 12 <= bytes.size();) {
-    const std::uint32_t length = png::load_be32(bytes.data() + at);
-    if (length > bytes.size() - at - 12) break;
-    if (std::memcmp(bytes.data() + at + 4, "IDAT", 4) == 0)
-      idat.insert(idat.end(), bytes.data() + at + 8, bytes.data() + at + 8 + length);
-    at += 12 + std::size_t{length};
-  }
+  png::ChunkWalk walk(bytes);
+  for (png::Chunk chunk; walk.next(chunk);)
+    if (chunk.is("IDAT")) idat.insert(idat.end(), chunk.data(), chunk.data() + chunk.length);
   if (idat.size() < 2) return false;
   z_stream z{};
   if (inflateInit2(&z, -15) != Z_OK) return false;
