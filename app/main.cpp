@@ -126,43 +126,91 @@ Listing list_inputs(const CliOptions& options) {
   return listing;
 }
 
-int run(const CliOptions& options) {
+// What a run works on: this shard's jobs, how many images were listed in all, and what could
+// not be listed.
+struct Plan {
+  std::vector<Job> jobs;
+  std::size_t listed = 0;
+  std::vector<ListingError> listing_errors;
+};
+
+// Lists the inputs and makes this shard's jobs, or returns the exit code of a run that cannot
+// start.
+std::variant<Plan, int> plan_run(const CliOptions& options) {
   std::error_code ec;
   if (!fs::is_directory(options.input_dir, ec)) {
     spdlog::error("error: input directory {} {}", options.input_dir.string(),
                   fs::exists(options.input_dir, ec) ? "is not a directory" : "does not exist");
     return kExitCannotRun;
   }
-  const Listing listing = list_inputs(options);
+  Listing listing = list_inputs(options);
   if (!options.files_from.empty() && listing.images.empty() && !listing.errors.empty()) return kExitCannotRun;
 
-  std::vector<Job> jobs = make_jobs(options, listing.images);
-  if (const Job* job = find_self_overwrite(jobs)) {
+  Plan plan{make_jobs(options, listing.images), 0, std::move(listing.errors)};
+  if (const Job* job = find_self_overwrite(plan.jobs)) {
     spdlog::error("error: refusing to overwrite input file {}: choose an OUTPUT_DIR other than "
                   "the input directory", job->input.string());
     return kExitCannotRun;
   }
-  if (jobs.empty()) spdlog::warn("warning: no image files in {}", options.input_dir.string());
-  const std::size_t listed = jobs.size();
+  if (plan.jobs.empty()) spdlog::warn("warning: no image files in {}", options.input_dir.string());
+  plan.listed = plan.jobs.size();
   if (options.shard.count > 1) {
     // After the collision check, which must see the whole listing to be the same in every shard.
-    std::erase_if(jobs, [&](const Job& job) { return !options.shard.takes(job.index); });
+    std::erase_if(plan.jobs, [&](const Job& job) { return !options.shard.takes(job.index); });
     spdlog::info("shard {}/{} ({}): {} of {} images", options.shard.index, options.shard.count,
-                 options.shard.origin, jobs.size(), listed);
+                 options.shard.origin, plan.jobs.size(), plan.listed);
   }
+  return plan;
+}
+
+// After the graph: the summary lines, then the failure list, trace and report files. Returns
+// the exit code. (`stats` is not const: the quantiles sort the stage timings.)
+int finish_run(const CliOptions& options, const PipelineConfig& config, const Plan& plan, RunStats& stats) {
+  spdlog::info(summary_line(stats, config));
+  spdlog::info(stage_line(stats));
+  spdlog::info(bottleneck_line(stats));
+  if (const std::string stop = stop_line(run_control.reason(), stats, first_signal.load()); !stop.empty())
+    spdlog::error(stop);
+
+  int exit_code = stats.failed || !plan.listing_errors.empty() ? kExitSomeFailed : kExitOk;
+  const auto write_text = [&](const fs::path& file, std::string_view what, const std::string& text) {
+    try {
+      write_file_atomically(file, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, config.sync);
+    } catch (const std::exception& e) {
+      spdlog::error("error: {}: cannot write the {}: {}", file.string(), what, e.what());
+      exit_code = kExitCannotRun;
+    }
+  };
+  if (!options.failures_file.empty())
+    write_text(options.failures_file, "failure list", failure_list(plan.jobs, plan.listing_errors));
+  if (!options.trace_file.empty()) write_text(options.trace_file, "trace", trace_events(plan.jobs));
+  switch (run_control.reason()) {
+    case StopReason::interrupted: exit_code = 128 + first_signal.load(); break;
+    case StopReason::output_unusable: exit_code = kExitCannotRun; break;
+    default: break;
+  }
+  if (!options.report_file.empty())
+    write_text(options.report_file, "report",
+               to_text(run_report(options, config, stats, plan.listed, run_control.reason(), exit_code)));
+  return exit_code;
+}
+
+int run(const CliOptions& options) {
+  auto planned = plan_run(options);
+  if (const int* exit_code = std::get_if<int>(&planned)) return *exit_code;
+  Plan& plan = std::get<Plan>(planned);
 
   if (options.dry_run) {
-    for (const Job& job : jobs)
+    for (const Job& job : plan.jobs)
       spdlog::info("{} -> {}{}", job.input.string(), job.output.string(),
                    job.outcome == Outcome::failed ? " (refused: " + job.error + ")" : "");
-    spdlog::info("dry run: {} images, adjustments {}", jobs.size(), to_string(options.chain));
+    spdlog::info("dry run: {} images, adjustments {}", plan.jobs.size(), to_string(options.chain));
     return kExitOk;
   }
   if (const std::string problem = check_output_directory(options.output_dir); !problem.empty()) {
     spdlog::error("error: {}", problem);
     return kExitCannotRun;
   }
-
   const CleanupResult cleanup = remove_stale_temporaries(options.output_dir, options.recursive);
   if (cleanup.removed)
     spdlog::info("removed {} unfinished temporary file{} left by an interrupted run", cleanup.removed,
@@ -175,8 +223,8 @@ int run(const CliOptions& options) {
   spdlog::debug("adjustments: {}", to_string(options.chain));
   install_signal_handlers();
   std::set<fs::path> written_directories;
-  ProgressLine progress(options.progress && options.verbosity != Verbosity::quiet, jobs.size());
-  RunStats stats = run_pipeline(jobs, tables, config, run_control, [&](const Job& job) {
+  ProgressLine progress(options.progress && options.verbosity != Verbosity::quiet, plan.jobs.size());
+  RunStats stats = run_pipeline(plan.jobs, tables, config, run_control, [&](const Job& job) {
     progress.image_done(job.input_bytes, job.outcome == Outcome::failed);
     if (job.outcome == Outcome::failed)
       progress.print_above([&] { spdlog::error(failure_line(job)); });
@@ -186,33 +234,7 @@ int run(const CliOptions& options) {
   });
   progress.finish();
   for (const auto& directory : written_directories) sync_directory(directory);
-
-  spdlog::info(summary_line(stats, config));
-  spdlog::info(stage_line(stats));
-  spdlog::info(bottleneck_line(stats));
-  if (const std::string stop = stop_line(run_control.reason(), stats, first_signal.load()); !stop.empty())
-    spdlog::error(stop);
-
-  int exit_code = stats.failed || !listing.errors.empty() ? kExitSomeFailed : kExitOk;
-  const auto write_text = [&](const fs::path& file, std::string_view what, const std::string& text) {
-    try {
-      write_file_atomically(file, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, config.sync);
-    } catch (const std::exception& e) {
-      spdlog::error("error: {}: cannot write the {}: {}", file.string(), what, e.what());
-      exit_code = kExitCannotRun;
-    }
-  };
-  if (!options.failures_file.empty()) write_text(options.failures_file, "failure list", failure_list(jobs, listing.errors));
-  if (!options.trace_file.empty()) write_text(options.trace_file, "trace", trace_events(jobs));
-  switch (run_control.reason()) {
-    case StopReason::interrupted: exit_code = 128 + first_signal.load(); break;
-    case StopReason::output_unusable: exit_code = kExitCannotRun; break;
-    default: break;
-  }
-  if (!options.report_file.empty())
-    write_text(options.report_file, "report",
-               to_text(run_report(options, config, stats, listed, run_control.reason(), exit_code)));
-  return exit_code;
+  return finish_run(options, config, plan, stats);
 }
 
 }  // namespace
