@@ -265,6 +265,56 @@ TEST_CASE("a file in the way of an output directory fails those images only, exi
   CHECK(test::files_below(out) == std::vector<std::string>{"sub", "top.png"});
 }
 
+// Permissions mean nothing to root, so these run imgflow as the user nobody (setpriv needs
+// root to switch; elsewhere the test says SKIPPED). The tree is made readable by everyone.
+TEST_CASE("permission denied: unreadable input, unwritable output folder, unwritable OUTPUT_DIR") {
+  if (::geteuid() != 0) {
+    MESSAGE("SKIPPED: needs root to run imgflow as another user (root itself ignores permissions)");
+    return;
+  }
+  test::TempDir dir;
+  const fs::path in = dir / "in", out = dir / "out";
+  fs::create_directories(in / "sub");
+  fs::create_directories(out / "sub");
+  for (const char* name : {"a.png", "secret.png", "sub/b.png"})
+    fs::copy_file(test::data_dir() / "page-0001.png", in / name);
+  const auto everyone = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                        fs::perms::others_read | fs::perms::others_exec;
+  fs::permissions(dir.path(), fs::perms::all);  // nobody writes the failure list here
+  fs::permissions(in, everyone);
+  fs::permissions(in / "sub", everyone);
+  fs::permissions(in / "secret.png", fs::perms::owner_read | fs::perms::owner_write);  // root only
+  fs::permissions(out, fs::perms::all);                                                 // nobody may write
+  fs::permissions(out / "sub", everyone);                                               // but not here
+  const auto as_nobody = [](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--reuid=nobody", "--regid=nogroup", "--clear-groups", test::imgflow_binary()});
+    return test::run_program("/usr/bin/setpriv", args);
+  };
+  const fs::path failures = dir / "failures.tsv";
+  auto run = as_nobody({in.string(), out.string(), "-r", "--failures", failures.string()});
+  CHECK(run.exit_code == 1);
+  CHECK(run.err.find("error: " + (in / "secret.png").string() + ": read: cannot open: Permission denied\n") !=
+        std::string::npos);
+  CHECK(run.err.find("error: " + (in / "sub" / "b.png").string() + ": write: cannot create a file in " +
+                     (out / "sub").string() + ": Permission denied\n") != std::string::npos);
+  std::size_t denied = 0;
+  for (auto at = run.err.find("Permission denied"); at != std::string::npos; at = run.err.find("Permission denied", at + 1))
+    ++denied;
+  CHECK(denied == 2);
+  CHECK(test::files_below(out) == std::vector<std::string>{"a.png"});  // and no temporary left
+  const auto listed = test::file_bytes(failures);
+  const std::string list(listed.begin(), listed.end());
+  CHECK(list.find((in / "secret.png").string() + "\tread\t") != std::string::npos);
+  CHECK(list.find((in / "sub" / "b.png").string() + "\twrite\t") != std::string::npos);
+
+  // OUTPUT_DIR itself unwritable: found before any work, exit 2.
+  fs::permissions(out, everyone);
+  run = as_nobody({in.string(), out.string()});
+  CHECK(run.exit_code == 2);
+  CHECK(run.err.find("cannot write to output directory " + out.string() + ": Permission denied") !=
+        std::string::npos);
+}
+
 namespace {
 
 // A small tmpfs of our own, unmounted at scope exit; skipped where the machine forbids mounts.
