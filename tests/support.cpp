@@ -201,4 +201,25 @@ std::string check_adjusted(const fs::path& input, const fs::path& output, const 
   return compare_samples<std::uint8_t>(in, out, tables.lut8);
 }
 
+std::string describe_difference(const fs::path& got, const fs::path& expected) {
+  const auto a = file_bytes(got), b = file_bytes(expected);
+  if (a == b) return "identical";
+  const auto names = [](const fs::path& path) {
+    std::string list;
+    for (const auto& chunk : read_png_chunks(path))
+      list += chunk.type + "(" + std::to_string(chunk.data.size()) + ") ";
+    return list;
+  };
+  std::size_t first = 0;
+  while (first < a.size() && first < b.size() && a[first] == b[first]) ++first;
+  std::string text = std::to_string(a.size()) + " bytes vs " + std::to_string(b.size()) + ", first difference at byte " +
+                     std::to_string(first) + "; chunks [" + names(got) + "] vs [" + names(expected) + "]; pixels ";
+  const cv::Mat x = cv::imread(got.string(), cv::IMREAD_UNCHANGED), y = cv::imread(expected.string(), cv::IMREAD_UNCHANGED);
+  if (x.empty() || y.empty()) return text + "unreadable by OpenCV";
+  if (x.size() != y.size() || x.type() != y.type()) return text + "of another size or type";
+  const cv::Mat unequal = x != y;
+  const auto differing = cv::countNonZero(unequal.reshape(1));
+  return text + (differing ? std::to_string(differing) + " samples differ" : "identical");
+}
+
 }  // namespace imgflow::test

@@ -85,6 +85,10 @@ struct PngChunk {
 /// Every chunk of a PNG file in order, read straight from its bytes.
 std::vector<PngChunk> read_png_chunks(const std::filesystem::path& path);
 
+/// For a failure message: how two PNG files differ (sizes, first differing byte, chunk lists,
+/// and whether the decoded pixels differ too).
+std::string describe_difference(const std::filesystem::path& got, const std::filesystem::path& expected);
+
 /// Checks with OpenCV's decoder that `output` holds `input`'s pixels mapped through `tables`
 /// (8- or 16-bit by depth), alpha unchanged. Returns an empty string or what differs.
 std::string check_adjusted(const std::filesystem::path& input, const std::filesystem::path& output,

@@ -50,7 +50,8 @@ TEST_CASE("outputs are byte-identical whatever --threads and --max-in-flight") {
                 .exit_code == 0);
     REQUIRE(test::files_below(out) == kSampleOutputs);
     for (const auto& name : kSampleOutputs)
-      CHECK_MESSAGE(test::file_bytes(out / name) == test::file_bytes(base / "t1" / name), name);
+      CHECK_MESSAGE(test::file_bytes(out / name) == test::file_bytes(base / "t1" / name),
+                    name << ": " << test::describe_difference(out / name, base / "t1" / name));
   }
 }
 
@@ -71,7 +72,8 @@ TEST_CASE("multi-band pages: outputs byte-identical with one thread and with fou
   REQUIRE(names.size() == 8);
   REQUIRE(test::files_below(base / "four") == names);
   for (const auto& name : names)
-    CHECK_MESSAGE(test::file_bytes(base / "four" / name) == test::file_bytes(base / "one" / name), name);
+    CHECK_MESSAGE(test::file_bytes(base / "four" / name) == test::file_bytes(base / "one" / name),
+                  name << ": " << test::describe_difference(base / "four" / name, base / "one" / name));
 }
 
 TEST_CASE("adjustments apply in command-line order and may repeat") {

@@ -58,14 +58,15 @@ struct Dataset {
     if (!fs::exists(out)) return;
     for (const auto& name : test::files_below(out)) {
       if (name.find(kTemporaryMarker) != std::string::npos) continue;
-      CAPTURE(name);
-      CHECK(test::file_bytes(out / name) == test::file_bytes(reference / name));
+      CHECK_MESSAGE(test::file_bytes(out / name) == test::file_bytes(reference / name),
+                    name << ": " << test::describe_difference(out / name, reference / name));
     }
   }
   void check_complete_set(const fs::path& out) const {
     REQUIRE(test::files_below(out) == names);
     for (const auto& name : names)
-      CHECK_MESSAGE(test::file_bytes(out / name) == test::file_bytes(reference / name), name);
+      CHECK_MESSAGE(test::file_bytes(out / name) == test::file_bytes(reference / name),
+                    name << ": " << test::describe_difference(out / name, reference / name));
   }
 };
 
