@@ -140,34 +140,66 @@ constexpr std::size_t kHistory = 32 * 1024;               // deflate's window
 
 std::size_t raw_deflate_bound(std::size_t n) { return n + n / 8 + 1024; }
 
-// Deflates data[begin, end) as raw deflate, primed with the 32 KiB before `begin`, ending with
-// a sync flush (or the final block when `last`). Returns the bytes written to `out`.
-std::size_t isal_deflate_band(const std::uint8_t* data, std::size_t begin, std::size_t end,
-                              bool last, int level, std::uint8_t* out, std::size_t capacity) {
+}  // namespace
+
+// ISA-L 2.30's deflate body, when it starts a stream without history, hashes a register that
+// still holds the address of its isal_zstream (its first-byte path reads it uninitialised).
+// The same input could then deflate to different, valid bytes depending on where the stream
+// object lies: on a thread's stack, that is per thread and per run (ASLR), and one page in a
+// few hundred came out different. So no stream here starts without history: a band at the
+// start of the data sends its first byte as a stored block of its own and ISA-L continues
+// from the second byte with the first as its dictionary.
+std::size_t isal_deflate_range(std::span<const std::uint8_t> data, std::size_t begin, std::size_t end,
+                               bool last, int level, std::uint8_t* out, std::size_t capacity,
+                               isal_zstream& stream) {
+  std::size_t written = 0;
+  if (begin == 0 && end > 0) {
+    // BFINAL 0, BTYPE 00 (stored), padding to the byte; LEN 1, NLEN ~1 (little-endian); the byte.
+    if (capacity < 6) throw std::runtime_error("ISA-L: output buffer too small");
+    const std::uint8_t stored[6] = {0x00, 0x01, 0x00, 0xFE, 0xFF, data[0]};
+    std::memcpy(out, stored, sizeof stored);
+    written = sizeof stored;
+    begin = 1;
+    if (begin == end) {
+      if (!last) return written;
+      // Nothing left to deflate: end with an empty final fixed block (BFINAL 1, BTYPE 01, EOB).
+      if (capacity < written + 2) throw std::runtime_error("ISA-L: output buffer too small");
+      out[written++] = 0x03;
+      out[written++] = 0x00;
+      return written;
+    }
+  }
   thread_local Bytes level_buffer(ISAL_DEF_LVL3_DEFAULT);
-  isal_zstream stream;
   isal_deflate_init(&stream);
   stream.level = static_cast<std::uint32_t>(level);
   stream.level_buf = level_buffer.data();
   stream.level_buf_size = static_cast<std::uint32_t>(level_buffer.size());
   stream.gzip_flag = IGZIP_DEFLATE;
-  if (begin > 0) {
-    const std::size_t dictionary = std::min(begin, kHistory);
-    if (isal_deflate_set_dict(&stream, const_cast<std::uint8_t*>(data + begin - dictionary),
-                              static_cast<std::uint32_t>(dictionary)) != COMP_OK)
-      throw std::runtime_error("ISA-L: cannot set dictionary");
-  }
-  stream.next_in = const_cast<std::uint8_t*>(data + begin);
+  const std::size_t dictionary = std::min(begin, kHistory);
+  if (isal_deflate_set_dict(&stream, const_cast<std::uint8_t*>(data.data() + begin - dictionary),
+                            static_cast<std::uint32_t>(dictionary)) != COMP_OK)
+    throw std::runtime_error("ISA-L: cannot set dictionary");
+  stream.next_in = const_cast<std::uint8_t*>(data.data() + begin);
   stream.avail_in = static_cast<std::uint32_t>(end - begin);
-  stream.next_out = out;
-  stream.avail_out = static_cast<std::uint32_t>(capacity);
+  stream.next_out = out + written;
+  stream.avail_out = static_cast<std::uint32_t>(capacity - written);
   stream.end_of_stream = last ? 1 : 0;
   stream.flush = last ? NO_FLUSH : SYNC_FLUSH;
   if (isal_deflate(&stream) != COMP_OK || stream.avail_in != 0 ||
       (last && stream.internal_state.state != ZSTATE_END) ||
       (!last && stream.internal_state.state != ZSTATE_NEW_HDR))
     throw std::runtime_error("ISA-L: deflate did not complete");
-  return stream.total_out;
+  return written + stream.total_out;
+}
+
+namespace {
+
+// Deflates data[begin, end) as raw deflate, primed with the 32 KiB before `begin`, ending with
+// a sync flush (or the final block when `last`). Returns the bytes written to `out`.
+std::size_t isal_deflate_band(const std::uint8_t* data, std::size_t begin, std::size_t end,
+                              bool last, int level, std::uint8_t* out, std::size_t capacity) {
+  isal_zstream stream;
+  return isal_deflate_range({data, end}, begin, end, last, level, out, capacity, stream);
 }
 
 // Appends the zlib stream of `data` to `out`.

@@ -6,6 +6,8 @@
 #include "pipeline/bytes.hpp"
 #include "pipeline/image.hpp"
 
+struct isal_zstream;
+
 namespace imgflow {
 
 /// How a PNG is filtered and deflated. The presets are what users pick (--png-level); the
@@ -37,5 +39,13 @@ const PngLevel* find_png_level(std::string_view name);
 /// bands join into one zlib stream; the band split depends only on the image, never on the
 /// thread count, so the bytes are the same however many threads run.
 void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& settings);
+
+/// Raw deflate of data[begin, end) with ISA-L at `level` (1-3), primed with up to 32 KiB before
+/// `begin`, ending with a sync flush or, when `last`, the final block; returns the bytes written
+/// to `out`. ISA-L keeps its state in `stream` (the encoder uses its stack; tests move it around,
+/// since ISA-L 2.30's output once depended on where it lay: see the definition).
+std::size_t isal_deflate_range(std::span<const std::uint8_t> data, std::size_t begin, std::size_t end,
+                               bool last, int level, std::uint8_t* out, std::size_t capacity,
+                               isal_zstream& stream);
 
 }  // namespace imgflow
