@@ -28,9 +28,6 @@ std::size_t PipelineConfig::resolved_max_in_flight() const {
 
 namespace {
 
-// Wraps a stage so that it never throws into the graph: a job that has already failed or been
-// skipped passes through untouched, an exception becomes the job's failure, and the time spent
-// is recorded on the job.
 // A small number per worker thread, in the order threads first run a stage: the trace's tracks.
 int worker_index() {
   static std::atomic<int> next{0};
@@ -38,6 +35,9 @@ int worker_index() {
   return index;
 }
 
+// Wraps a stage so that it never throws into the graph: a job that has already failed or been
+// skipped passes through untouched, an exception becomes the job's failure, and the time spent
+// is recorded on the job.
 template <typename Body>
 auto timed_stage(flow::graph& graph, Stage stage, std::chrono::steady_clock::time_point run_start, Body body) {
   return [&graph, stage, run_start, body](Job* job) -> Job* {
