@@ -104,25 +104,22 @@ const Job* find_self_overwrite(const std::vector<Job>& jobs) {
   return nullptr;
 }
 
-// The images to process: INPUT_DIR's listing, or the paths named by --files-from.
+// The images to process: INPUT_DIR's listing, or the paths named by --files-from, each error
+// reported.
 Listing list_inputs(const CliOptions& options) {
   Listing listing;
-  if (options.files_from.empty()) {
-    std::error_code ec;
-    const fs::path skip_dir = fs::exists(options.output_dir, ec) ? options.output_dir : fs::path{};
-    listing = list_images(options.input_dir, options.recursive, skip_dir);
-    for (const auto& error : listing.errors)
-      spdlog::error("error: {}: cannot list directory: {}", error.path.string(), error.reason);
-    return listing;
-  }
   try {
-    const auto bytes = read_file(options.files_from);
-    listing = read_file_list({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, options.input_dir);
+    listing = list_run_inputs(options.input_dir, options.output_dir, options.recursive, options.files_from);
   } catch (const std::exception& e) {
+    if (options.files_from.empty()) throw;  // only reading the list is an error of the listing
     listing.errors.push_back({options.files_from, e.what()});
   }
-  for (const auto& error : listing.errors)
-    spdlog::error("error: {}: {}: {}", options.files_from.string(), error.path.string(), error.reason);
+  for (const auto& error : listing.errors) {
+    if (options.files_from.empty())
+      spdlog::error("error: {}: cannot list directory: {}", error.path.string(), error.reason);
+    else
+      spdlog::error("error: {}: {}: {}", options.files_from.string(), error.path.string(), error.reason);
+  }
   return listing;
 }
 

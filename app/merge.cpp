@@ -50,12 +50,8 @@ std::vector<fs::path> expand(const std::vector<fs::path>& arguments) {
 
 // The same listing every shard made, from the settings they share.
 Listing list_inputs(const json& settings) {
-  const fs::path input = settings.at("input_dir").get<std::string>();
-  const fs::path output = settings.at("output_dir").get<std::string>();
-  const std::string files_from = settings.value("files_from", "");
-  if (!files_from.empty()) return read_file_list(text_of(files_from), input);
-  std::error_code ec;
-  return list_images(input, settings.at("recursive").get<bool>(), fs::exists(output, ec) ? output : fs::path{});
+  return list_run_inputs(settings.at("input_dir").get<std::string>(), settings.at("output_dir").get<std::string>(),
+                         settings.at("recursive").get<bool>(), settings.value("files_from", ""));
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <system_error>
 
+#include "pipeline/file_io.hpp"
+
 namespace imgflow {
 namespace fs = std::filesystem;
 namespace {
@@ -104,6 +106,16 @@ fs::path output_relative_path(const fs::path& input_relative) {
   fs::path out = input_relative;
   out.replace_extension(".png");
   return out;
+}
+
+Listing list_run_inputs(const fs::path& input_dir, const fs::path& output_dir, bool recursive,
+                        const fs::path& files_from) {
+  if (!files_from.empty()) {
+    const auto bytes = read_file(files_from);
+    return read_file_list({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, input_dir);
+  }
+  std::error_code ec;
+  return list_images(input_dir, recursive, fs::exists(output_dir, ec) ? output_dir : fs::path{});
 }
 
 std::string escape_list_field(std::string_view field) {

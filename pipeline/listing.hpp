@@ -42,6 +42,13 @@ std::string unescape_list_field(std::string_view field);
 /// a path outside `root` goes to `errors`. The result is in natural order without duplicates.
 Listing read_file_list(std::string_view text, const std::filesystem::path& root);
 
+/// The inputs of a run, as imgflow lists them: the images named in `files_from` when it is given
+/// (read_file_list), otherwise `input_dir`'s listing, skipping `output_dir` when it exists
+/// inside it. imgflow and imgflow-merge both list through this, so a merge re-lists exactly
+/// what its shards listed. Throws (std::system_error) when `files_from` cannot be read.
+Listing list_run_inputs(const std::filesystem::path& input_dir, const std::filesystem::path& output_dir,
+                        bool recursive, const std::filesystem::path& files_from);
+
 /// The output file for an input: same relative path, extension replaced by ".png".
 std::filesystem::path output_relative_path(const std::filesystem::path& input_relative);
 
