@@ -73,15 +73,13 @@ nlohmann::json run_report(const CliOptions& options, const PipelineConfig& confi
   const double wall = seconds(stats.wall);
   const auto per_second = [wall](double amount) { return wall > 0 ? amount / wall : 0.0; };
 
-  std::chrono::nanoseconds busy_total{};
-  for (const StageStats& stage : stats.stages) busy_total += stage.busy.total();
   nlohmann::json stages = nlohmann::json::array();
   for (std::size_t s = 0; s < kStageCount; ++s) {
     StageStats& stage = stats.stages[s];
     stages.push_back({{"name", kStageNames[s]},
                       {"images", stage.busy.count()},
                       {"busy_s", seconds(stage.busy.total())},
-                      {"busy_share", busy_total.count() ? seconds(stage.busy.total()) / seconds(busy_total) : 0.0},
+                      {"busy_share", stats.busy_share(static_cast<Stage>(s))},
                       {"per_image", distribution(stage.busy)},
                       {"wait_before", distribution(stage.wait)}});
   }
@@ -142,15 +140,13 @@ nlohmann::json run_report(const CliOptions& options, const PipelineConfig& confi
 }
 
 std::string bottleneck_line(RunStats& stats) {
-  std::chrono::nanoseconds busy_total{};
-  for (const StageStats& stage : stats.stages) busy_total += stage.busy.total();
-  if (busy_total.count() == 0) return "bottleneck: none (no image was processed)";
+  if (stats.busy_total().count() == 0) return "bottleneck: none (no image was processed)";
   const Stage stage = stats.bottleneck();
   StageStats& busiest = stats.stages[static_cast<std::size_t>(stage)];
   return fmt::format(
       "bottleneck: {} ({:.0f}% of busy time; {:.2f} ms mean, {:.2f} ms p95 per image; images waited "
       "{:.2f} ms on average in front of it)",
-      stage_name(stage), 100.0 * seconds(busiest.busy.total()) / seconds(busy_total),
+      stage_name(stage), 100.0 * stats.busy_share(stage),
       milliseconds(busiest.busy.mean()), milliseconds(busiest.busy.quantile(0.95)),
       milliseconds(busiest.wait.mean()));
 }

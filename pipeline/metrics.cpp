@@ -56,4 +56,17 @@ Stage RunStats::bottleneck() const {
   return static_cast<Stage>(busiest);
 }
 
+std::chrono::nanoseconds RunStats::busy_total() const {
+  std::chrono::nanoseconds sum{};
+  for (const StageStats& stage : stages) sum += stage.busy.total();
+  return sum;
+}
+
+double RunStats::busy_share(Stage stage) const {
+  const auto all = busy_total();
+  if (all.count() == 0) return 0.0;
+  return std::chrono::duration<double>(stages[static_cast<std::size_t>(stage)].busy.total()) /
+         std::chrono::duration<double>(all);
+}
+
 }  // namespace imgflow

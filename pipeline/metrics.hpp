@@ -45,6 +45,10 @@ struct RunStats {
   std::size_t total() const { return written + skipped + failed + not_started; }
   /// The stage with the most busy time: where the run's CPU went.
   Stage bottleneck() const;
+  /// Busy time summed over every stage.
+  std::chrono::nanoseconds busy_total() const;
+  /// A stage's share (0..1) of busy_total(); 0 when nothing ran.
+  double busy_share(Stage stage) const;
 };
 
 }  // namespace imgflow
