@@ -80,7 +80,9 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   app.set_version_flag("--version", "imgflow " IMGFLOW_VERSION);
   app.get_formatter()->column_width(34);
 
-  app.add_option("INPUT_DIR", options.input_dir, "Directory of images (png jpg jpeg tif tiff bmp webp pnm pgm ppm pbm)")
+  app.add_option("INPUT_DIR", options.input_dir,
+                 "Directory of images: PNG, JPEG, TIFF (every page), JPEG 2000, WebP, GIF, BMP, PNM; "
+                 "the format is read from the content")
       ->required();
   app.add_option("OUTPUT_DIR", options.output_dir, "Where the PNGs go (created if missing)")->required();
 
@@ -94,17 +96,29 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   app.add_flag("--fail-fast", options.pipeline.fail_fast,
                "Stop at the first image that fails (default: report it and go on)");
   app.add_option("--failures", options.failures_file,
-                 "Write the failed inputs to FILE, one line each: PATH<TAB>STAGE<TAB>REASON "
-                 "(tabs, newlines and backslashes escaped as \\t \\n \\\\)")
+                 "Write the failed inputs to FILE, one line each: PATH<TAB>STAGE<TAB>REASON, and "
+                 "<TAB>page=N for a page of a file of several pages (tabs, newlines and "
+                 "backslashes escaped as \\t \\n \\\\)")
       ->type_name("FILE");
   app.add_option("--files-from", options.files_from,
                  "Process only the inputs listed in FILE (first tab-separated column, e.g. a "
-                 "--failures file; paths inside INPUT_DIR, or relative to it; # starts a comment)")
+                 "--failures file, whose page=N fields select pages; paths inside INPUT_DIR, or "
+                 "relative to it; # starts a comment)")
       ->type_name("FILE")
       ->check(CLI::ExistingFile);
   app.add_flag("--strip", options.pipeline.strip_metadata,
-               "Drop colour-space and resolution chunks (iCCP sRGB gAMA cHRM cICP pHYs); by default "
-               "they are copied from PNG inputs");
+               "Drop colour-space and resolution chunks (iCCP sRGB gAMA cHRM cICP pHYs sBIT); by "
+               "default they are kept: copied from PNG inputs, made from other formats' resolution "
+               "and ICC profile");
+  std::string pages = "all";
+  app.add_option("--pages", pages,
+                 "Which pages of a file of several pages (multi-page TIFF) to write: all, first, or "
+                 "a list such as 1,3-5,9- . Page N of a file of several pages is written as "
+                 "NAME-pNNNN.png; a file of one page as NAME.png")
+      ->default_val(pages)
+      ->check([](const std::string& text) {
+        return PageSelection::parse(text) ? std::string{} : "expected all, first or a list such as 1,3-5,9-";
+      });
   app.add_flag("-n,--dry-run", options.dry_run, "List what would be written, write nothing");
   app.add_option("-j,--threads", options.pipeline.threads, "Worker threads for the whole process, 0 = all cores")
       ->default_val(0)
@@ -121,8 +135,9 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
       app.add_flag("--skip-checksums", skip_checksums,
                    "Do not verify PNG chunk CRCs and zlib Adler-32 (faster; damage can go unnoticed)");
   app.add_flag("--strict", options.pipeline.decode.strict,
-               "Reject a PNG with any checksum error or without its IEND chunk (default: only "
-               "damage that affects the pixels rejects a file; a damaged ancillary chunk is dropped)")
+               "Also reject what cannot change the pixels: a PNG with any checksum error or without "
+               "its IEND chunk, and every decoder warning (default: only damage that affects the "
+               "pixels rejects a file; a damaged ancillary chunk is dropped)")
       ->excludes(skip_checksums_flag);
   bool no_sync = false;
   app.add_flag("--no-sync", no_sync,
@@ -174,6 +189,8 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   }
 
   options.chain = chain_in_command_line_order(app, adjustment_flags);
+  options.pipeline.pages = *PageSelection::parse(pages);
+  options.pages_text = pages;
   options.pipeline.decode.verify_checksums = !skip_checksums;
   options.pipeline.sync = !no_sync;
   options.pipeline.encode = find_png_level(png_level)->settings;

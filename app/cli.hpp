@@ -26,6 +26,7 @@ struct CliOptions {
   Shard shard;                          ///< --shard: which part of the listing this task takes
   bool progress = true;                 ///< the live line on a terminal (off with --no-progress)
   std::string png_level;                ///< the preset's name, for the report
+  std::string pages_text = "all";       ///< --pages as given, for the report
   std::vector<std::string> command_line;
   Verbosity verbosity = Verbosity::normal;
   PipelineConfig pipeline;

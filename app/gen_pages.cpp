@@ -8,7 +8,7 @@
 #include <string>
 
 #include "pipeline/file_io.hpp"
-#include "pipeline/png_codec.hpp"
+#include "codec/png_codec.hpp"
 
 namespace fs = std::filesystem;
 

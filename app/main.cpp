@@ -18,7 +18,7 @@
 #include "app/run_report.hpp"
 #include "app/report.hpp"
 #include "kernels/lookup_table.hpp"
-#include "pipeline/decode.hpp"
+#include "codec/decode.hpp"
 #include "pipeline/file_io.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/listing.hpp"
@@ -79,7 +79,8 @@ std::string check_output_directory(const fs::path& dir) {
 
 // One job per listed image. A job whose output another input already claims (a.jpg and
 // a.png both become a.png) is failed up front rather than letting the two overwrite each other.
-std::vector<Job> make_jobs(const CliOptions& options, const std::vector<fs::path>& images) {
+std::vector<Job> make_jobs(const CliOptions& options, const Listing& listing) {
+  const std::vector<fs::path>& images = listing.images;
   std::vector<Job> jobs(images.size());
   std::map<fs::path, std::size_t> claimed;
   for (std::size_t i = 0; i < images.size(); ++i) {
@@ -87,6 +88,7 @@ std::vector<Job> make_jobs(const CliOptions& options, const std::vector<fs::path
     job.index = i;
     job.input = options.input_dir / images[i];
     job.output = options.output_dir / output_relative_path(images[i]);
+    if (const auto pages = listing.pages.find(images[i]); pages != listing.pages.end()) job.only_pages = pages->second;
     const auto [it, inserted] = claimed.emplace(job.output, i);
     if (!inserted)
       job.fail(Stage::write, "its output " + job.output.string() + " is also the output of " +
@@ -129,6 +131,8 @@ struct Plan {
   std::vector<Job> jobs;
   std::size_t listed = 0;
   std::vector<ListingError> listing_errors;
+  std::vector<SkippedFile> skipped_files;  ///< files in the input that are not images imgflow reads
+  std::set<fs::path> outputs;              ///< every listed image's output (pages must not take one)
 };
 
 // Lists the inputs and makes this shard's jobs, or returns the exit code of a run that cannot
@@ -143,7 +147,10 @@ std::variant<Plan, int> plan_run(const CliOptions& options) {
   Listing listing = list_inputs(options);
   if (!options.files_from.empty() && listing.images.empty() && !listing.errors.empty()) return kExitCannotRun;
 
-  Plan plan{make_jobs(options, listing.images), 0, std::move(listing.errors)};
+  Plan plan{make_jobs(options, listing), 0, std::move(listing.errors), std::move(listing.skipped), {}};
+  for (const Job& job : plan.jobs) plan.outputs.insert(job.output);
+  for (const SkippedFile& file : plan.skipped_files)
+    spdlog::debug("skipped {}: {}", (options.input_dir / file.path).string(), file.reason);
   if (const Job* job = find_self_overwrite(plan.jobs)) {
     spdlog::error("error: refusing to overwrite input file {}: choose an OUTPUT_DIR other than "
                   "the input directory", job->input.string());
@@ -164,6 +171,7 @@ std::variant<Plan, int> plan_run(const CliOptions& options) {
 // the exit code. (`stats` is not const: the quantiles sort the stage timings.)
 int finish_run(const CliOptions& options, const PipelineConfig& config, const Plan& plan, RunStats& stats) {
   spdlog::info(summary_line(stats, config));
+  if (const std::string line = skipped_files_line(plan.skipped_files); !line.empty()) spdlog::info(line);
   spdlog::info(stage_line(stats));
   spdlog::info(bottleneck_line(stats));
   if (const std::string stop = stop_line(run_control.reason(), stats, first_signal.load()); !stop.empty())
@@ -188,7 +196,7 @@ int finish_run(const CliOptions& options, const PipelineConfig& config, const Pl
   }
   if (!options.report_file.empty())
     write_text(options.report_file, "report",
-               to_text(run_report(options, config, stats, plan.listed, run_control.reason(), exit_code)));
+               to_text(run_report(options, config, stats, plan.listed, plan.skipped_files, run_control.reason(), exit_code)));
   return exit_code;
 }
 
@@ -216,6 +224,7 @@ int run(const CliOptions& options) {
 
   const LookupTables tables = build_tables(options.chain);
   PipelineConfig config = options.pipeline;
+  config.taken_outputs = &plan.outputs;
   config.stamp = "imgflow " + to_string(options.chain);
   spdlog::debug("adjustments: {}", to_string(options.chain));
   install_signal_handlers();
@@ -227,6 +236,9 @@ int run(const CliOptions& options) {
       progress.print_above([&] { spdlog::error(failure_line(job)); });
     else if (options.verbosity == Verbosity::verbose)
       progress.print_above([&] { spdlog::debug(job_line(job)); });
+    if (job.frames > 1) progress.print_above([&] { spdlog::warn(animation_line(job)); });
+    if (options.verbosity == Verbosity::verbose)
+      for (const std::string& line : decoder_note_lines(job)) progress.print_above([&] { spdlog::debug(line); });
     if (job.outcome == Outcome::written && config.sync) written_directories.insert(job.output.parent_path());
   });
   progress.finish();

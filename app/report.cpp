@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <map>
 
 namespace imgflow {
 namespace {
@@ -13,19 +14,53 @@ double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double
 
 }  // namespace
 
+namespace {
+
+// The reason, with the flag that moves a limit when the limit was the reason.
+std::string reason(const Job& job) {
+  return job.over_pixel_limit ? job.error + " (raise it with --max-pixels)" : job.error;
+}
+
+}  // namespace
+
 std::string failure_line(const Job& job) {
-  return fmt::format("error: {}: {}: {}", job.input.string(), stage_name(job.failed_stage), job.error);
+  return fmt::format("error: {}: {}: {}", job_name(job), stage_name(job.failed_stage), reason(job));
+}
+
+std::string animation_line(const Job& job) {
+  return fmt::format("warning: {}: animated, {} frames: only the first was written", job_name(job), job.frames);
+}
+
+std::vector<std::string> decoder_note_lines(const Job& job) {
+  std::vector<std::string> lines;
+  for (const auto& warning : job.warnings) lines.push_back(fmt::format("warning: {}: decode: {}", job_name(job), warning));
+  for (const auto& dropped : job.dropped) lines.push_back(fmt::format("note: {}: dropped {}", job_name(job), dropped));
+  return lines;
+}
+
+std::string skipped_files_line(const std::vector<SkippedFile>& files) {
+  if (files.empty()) return {};
+  std::map<std::string, std::size_t> by_reason;
+  for (const auto& file : files) ++by_reason[file.reason];
+  std::string line = fmt::format("{} file{} skipped (not read):", files.size(), files.size() == 1 ? "" : "s");
+  bool first = true;
+  for (const auto& [why, count] : by_reason) {
+    line += fmt::format("{} {} {}", first ? "" : ";", count, why);
+    first = false;
+  }
+  return line + " (-v names them)";
 }
 
 std::string job_line(const Job& job) {
   switch (job.outcome) {
-    case Outcome::skipped: return fmt::format("skipped {} (finished output exists)", job.input.string());
+    case Outcome::skipped:
+      return fmt::format("skipped {} ({})", job_name(job), job.skip_reason.empty() ? "finished output exists" : job.skip_reason);
     case Outcome::failed: return failure_line(job);
     default: break;
   }
   std::chrono::nanoseconds busy{};
   for (const auto& span : job.spans) busy += span.duration;
-  return fmt::format("wrote {} -> {} ({}x{} {} {}-bit, {} bytes, {:.1f} ms)", job.input.string(),
+  return fmt::format("wrote {} -> {} ({}x{} {} {}-bit, {} bytes, {:.1f} ms)", job_name(job),
                      job.output.string(), job.width, job.height, layout_name(job.channels),
                      job.bit_depth, job.output_bytes, seconds(busy) * 1e3);
 }
@@ -34,9 +69,10 @@ std::string summary_line(const RunStats& stats, const PipelineConfig& config) {
   const double wall = seconds(stats.wall);
   const double per_second = wall > 0 ? 1.0 / wall : 0.0;
   return fmt::format(
-      "{} written, {} skipped, {} failed in {:.3f} s ({:.1f} images/s, {:.1f} MB/s decoded; "
+      "{} written, {} skipped, {} failed{} in {:.3f} s ({:.1f} images/s, {:.1f} MB/s decoded; "
       "{} threads, {} in flight)",
-      stats.written, stats.skipped, stats.failed, wall, static_cast<double>(stats.written) * per_second,
+      stats.written, stats.skipped, stats.failed,
+      stats.animations ? fmt::format(" ({} animated: first frame only)", stats.animations) : std::string(), wall, static_cast<double>(stats.written) * per_second,
       static_cast<double>(stats.decoded_bytes) / 1e6 * per_second, config.resolved_threads(),
       config.resolved_max_in_flight());
 }
@@ -67,10 +103,12 @@ std::string failure_list(const std::vector<Job>& jobs, const std::vector<Listing
   std::string text;
   for (const ListingError& error : listing_errors)
     text += fmt::format("{}\tlist\t{}\n", escape_list_field(error.path.string()), escape_list_field(error.reason));
-  for (const Job& job : jobs)
-    if (job.outcome == Outcome::failed)
-      text += fmt::format("{}\t{}\t{}\n", escape_list_field(job.input.string()), stage_name(job.failed_stage),
-                          escape_list_field(job.error));
+  for_each_result(jobs, [&](const Job& job) {
+    if (job.outcome != Outcome::failed) return;
+    text += fmt::format("{}\t{}\t{}", escape_list_field(job.input.string()), stage_name(job.failed_stage),
+                        escape_list_field(reason(job)));
+    text += job.page >= 1 && job.page <= job.page_count ? fmt::format("\tpage={}\n", job.page) : "\n";
+  });
   return text;
 }
 

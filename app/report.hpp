@@ -15,6 +15,15 @@ namespace imgflow {
 std::string failure_line(const Job& job);
 /// The -v line for a finished image.
 std::string job_line(const Job& job);
+
+/// "warning: PATH: animated, N frames: only the first was written".
+std::string animation_line(const Job& job);
+
+/// The decoder's warnings and the metadata it dropped, a line each (shown with -v).
+std::vector<std::string> decoder_note_lines(const Job& job);
+
+/// "N files skipped (not read): 1 PDF: rasterise it first ...; 2 not an image", or empty.
+std::string skipped_files_line(const std::vector<SkippedFile>& files);
 /// "N written, N skipped, N failed in T s (X images/s, Y MB/s decoded; ...)".
 std::string summary_line(const RunStats& stats, const PipelineConfig& config);
 /// Per stage: total busy time and mean per image.

@@ -67,7 +67,12 @@ std::string utc_now() {
 }  // namespace
 
 nlohmann::json run_report(const CliOptions& options, const PipelineConfig& config, RunStats& stats,
-                          std::size_t listed, StopReason stop, int exit_code) {
+                          std::size_t listed, const std::vector<SkippedFile>& skipped_files, StopReason stop,
+                          int exit_code) {
+  nlohmann::json skipped = nlohmann::json::array();
+  for (const SkippedFile& file : skipped_files)
+    skipped.push_back({{"path", (options.input_dir / file.path).string()},
+                       {"reason", file.reason}});
   struct rusage usage {};
   ::getrusage(RUSAGE_SELF, &usage);
   const double wall = seconds(stats.wall);
@@ -102,6 +107,7 @@ nlohmann::json run_report(const CliOptions& options, const PipelineConfig& confi
         {"recursive", options.recursive},
         {"skip_existing", config.skip_existing},
         {"strict", config.decode.strict},
+        {"pages", options.pages_text},
         {"verify_checksums", config.decode.verify_checksums},
         {"max_pixels", config.decode.max_pixels},
         {"strip_metadata", config.strip_metadata},
@@ -117,7 +123,11 @@ nlohmann::json run_report(const CliOptions& options, const PipelineConfig& confi
         {"written", stats.written},
         {"skipped", stats.skipped},
         {"failed", stats.failed},
-        {"not_started", stats.not_started}}},
+        {"not_started", stats.not_started},
+        {"animated_first_frame_only", stats.animations},
+        {"with_decoder_warnings", stats.with_warnings},
+        {"files_not_read", skipped_files.size()}}},
+      {"files_not_read", skipped},
       {"exit_code", exit_code},
       {"stop_reason", stop_name(stop)},
       {"time",
@@ -157,8 +167,9 @@ std::string trace_events(const std::vector<Job>& jobs) {
   const auto quoted = [](const std::string& text) { return nlohmann::json(text).dump(-1, ' ', false, kReplaceInvalid); };
   const int pid = static_cast<int>(::getpid());
   int threads = 0;
-  for (const Job& job : jobs)
+  for_each_result(jobs, [&](const Job& job) {
     for (const Job::Span& span : job.spans) threads = std::max(threads, span.thread + 1);
+  });
   fmt::memory_buffer out;
   fmt::format_to(std::back_inserter(out),
                  R"({{"displayTimeUnit":"ms","traceEvents":[{{"ph":"M","name":"process_name","pid":{},"args":{{"name":"imgflow"}}}})",
@@ -166,8 +177,8 @@ std::string trace_events(const std::vector<Job>& jobs) {
   for (int t = 0; t < threads; ++t)
     fmt::format_to(std::back_inserter(out),
                    R"(,{{"ph":"M","name":"thread_name","pid":{},"tid":{},"args":{{"name":"worker {}"}}}})", pid, t, t);
-  for (const Job& job : jobs) {
-    const std::string file = quoted(job.input.string());
+  for_each_result(jobs, [&](const Job& job) {
+    const std::string file = quoted(job_name(job));
     for (std::size_t s = 0; s < kStageCount; ++s) {
       const Job::Span& span = job.spans[s];
       if (span.duration.count() == 0) continue;
@@ -178,7 +189,7 @@ std::string trace_events(const std::vector<Job>& jobs) {
                      static_cast<double>(span.duration.count()) / 1e3, file, job.index,
                      failed_here ? ",\"error\":" + quoted(job.error) : std::string());
     }
-  }
+  });
   fmt::format_to(std::back_inserter(out), "]}}\n");
   return fmt::to_string(out);
 }

@@ -6,6 +6,7 @@
 
 #include "app/cli.hpp"
 #include "pipeline/job.hpp"
+#include "pipeline/listing.hpp"
 #include "pipeline/metrics.hpp"
 #include "pipeline/run_control.hpp"
 
@@ -17,7 +18,8 @@ inline constexpr int kReportFormat = 1;
 /// The run report (fields documented in README.md, "Where does the time go?"). `config` is the
 /// configuration the graph ran with (the command line's, plus what the run derived from it).
 nlohmann::json run_report(const CliOptions& options, const PipelineConfig& config, RunStats& stats,
-                          std::size_t listed, StopReason stop, int exit_code);
+                          std::size_t listed, const std::vector<SkippedFile>& skipped_files, StopReason stop,
+                          int exit_code);
 
 /// One line naming the stage where the run spent its time, with its numbers.
 std::string bottleneck_line(RunStats& stats);

@@ -1,12 +1,60 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <charconv>
+#include <filesystem>
+#include <optional>
+#include <set>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
-#include "pipeline/png_fast_decode.hpp"
-#include "pipeline/png_fast_encode.hpp"
+#include "codec/options.hpp"
+#include "codec/png_fast_encode.hpp"
 
 namespace imgflow {
+
+/// Which pages of a file of several pages to write: 1-based ranges, all when empty.
+struct PageSelection {
+  std::vector<std::pair<int, int>> ranges;
+
+  bool takes(int page) const {
+    if (ranges.empty()) return true;
+    for (const auto& [first, last] : ranges)
+      if (page >= first && page <= last) return true;
+    return false;
+  }
+  /// "all", "first", or a list of pages and ranges such as "1,3-5,9-" (open-ended); none on
+  /// anything else.
+  static std::optional<PageSelection> parse(std::string_view text) {
+    PageSelection selection;
+    if (text == "all") return selection;
+    if (text == "first") return PageSelection{{{1, 1}}};
+    const auto number = [](std::string_view digits, int& out) {
+      const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
+      return error == std::errc{} && end == digits.data() + digits.size() && out >= 1;
+    };
+    while (!text.empty()) {
+      const auto comma = text.find(',');
+      const std::string_view item = text.substr(0, comma);
+      text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+      int first = 0, last = 0;
+      const auto dash = item.find('-');
+      if (dash == std::string_view::npos) {
+        if (!number(item, first)) return std::nullopt;
+        last = first;
+      } else {
+        if (!number(item.substr(0, dash), first)) return std::nullopt;
+        last = dash + 1 == item.size() ? 1 << 30 : 0;
+        if (!last && (!number(item.substr(dash + 1), last) || last < first)) return std::nullopt;
+      }
+      selection.ranges.emplace_back(first, last);
+    }
+    if (selection.ranges.empty()) return std::nullopt;
+    return selection;
+  }
+};
 
 /// How the work is scheduled, read and written: everything the graph needs besides the jobs and
 /// the lookup tables. The kernels know nothing of it.
@@ -18,7 +66,10 @@ struct PipelineConfig {
   bool fail_fast = false;        ///< stop feeding images after the first failure
   std::string stamp;             ///< text of the Software tEXt chunk on every output (see skip_existing)
   bool sync = true;              ///< fsync each output before renaming it into place
-  PngDecodeOptions decode;       ///< pixel limit, checksum verification
+  DecodeOptions decode;          ///< pixel limit, checksum verification, strictness
+  PageSelection pages;           ///< which pages of a file of several pages are written
+  /// Every listed input's output: a page's output must not be one of them.
+  const std::set<std::filesystem::path>* taken_outputs = nullptr;
   PngEncoderSettings encode = find_png_level(kDefaultPngLevel)->settings;
 
   /// `threads` with 0 resolved to the cores this process may use.

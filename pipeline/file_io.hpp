@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "pipeline/bytes.hpp"
+#include "codec/bytes.hpp"
 
 namespace imgflow {
 

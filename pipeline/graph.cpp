@@ -11,7 +11,7 @@
 #include <new>
 #include <system_error>
 
-#include "pipeline/decode.hpp"
+#include "codec/decode.hpp"
 #include "pipeline/stages.hpp"
 #include "pipeline/tsan.hpp"
 
@@ -71,7 +71,6 @@ auto timed_stage(flow::graph& graph, Stage stage, std::chrono::steady_clock::tim
 
 RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
                       const PipelineConfig& config, RunControl& control, const JobObserver& on_done) {
-  prepare_decoders(config.decode);
   const int threads = config.resolved_threads();
   // Bounds every TBB user in the process, OpenCV's TBB back end included.
   oneapi::tbb::global_control parallelism(oneapi::tbb::global_control::max_allowed_parallelism,
@@ -100,15 +99,33 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
       tsan::release(&jobs[next]);
       return &jobs[next++];
     });
-    flow::limiter_node<Job*> limiter(g, config.resolved_max_in_flight());
+    // Two bounds: files whose bytes are held (a file of many pages stays until its last page
+    // is done), and pages between decode and the sink, whose pixels are held.
+    flow::limiter_node<Job*> files_in_flight(g, config.resolved_max_in_flight());
+    flow::limiter_node<Job*> pages_in_flight(g, config.resolved_max_in_flight());
+    flow::queue_node<Job*> waiting_pages(g);
 
     // An image that was already fetched when the run was asked to stop is not started.
     flow::function_node<Job*, Job*> read(g, flow::unlimited, timed_stage(g, Stage::read, start, [&](Job& job) {
-      if (control.stop_requested())
+      if (control.stop_requested()) {
         job.outcome = Outcome::cancelled;
-      else
-        read_stage(job, context);
+        return;
+      }
+      read_stage(job, context);
+      if (job.outcome == Outcome::pending) list_pages_stage(job, context);
     }));
+    // One job per page for a file of several pages; the job itself otherwise.
+    using Pages = flow::multifunction_node<Job*, std::tuple<Job*>>;
+    Pages split(g, flow::unlimited, [&](Job* job, Pages::output_ports_type& ports) {
+      tsan::acquire(job);
+      const tsan::ReleaseOnExit released{&g};
+      std::vector<Job*> out;
+      split_pages(*job, context, out);
+      for (Job* page : out) {
+        tsan::release(page);
+        std::get<0>(ports).try_put(page);
+      }
+    });
     flow::function_node<Job*, Job*> decode(g, flow::unlimited, timed_stage(g, Stage::decode, start, [&](Job& job) {
       decode_stage(job, context);
     }));
@@ -121,8 +138,10 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
     flow::function_node<Job*, Job*> write(g, flow::unlimited, timed_stage(g, Stage::write, start, [&](Job& job) {
       write_stage(job, context);
     }));
-    // The sink is serial: it owns the totals and the observer needs no locking.
-    flow::function_node<Job*, flow::continue_msg> sink(g, flow::serial, [&](Job* job) {
+    // The sink is serial: it owns the totals and the observer needs no locking. It frees a page
+    // place for every job, and a file place when a file's last job arrives.
+    using Sink = flow::multifunction_node<Job*, std::tuple<flow::continue_msg, flow::continue_msg>>;
+    Sink sink(g, flow::serial, [&](Job* job, Sink::output_ports_type& ports) {
       // A serial node: each run follows the previous one, which libtbb.so orders unseen by TSan.
       tsan::acquire(job);
       tsan::acquire(&stats);
@@ -136,27 +155,39 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
         if (config.fail_fast) control.request_stop(StopReason::fail_fast);
       }
       if (on_done) on_done(*job);
-      return flow::continue_msg{};
+      std::get<0>(ports).try_put(flow::continue_msg{});
+      Job* file = job->file_job;
+      if (!file || --file->pages_left == 0) {
+        if (file) file->shared_file.reset();
+        std::get<1>(ports).try_put(flow::continue_msg{});
+      }
     });
 
     oneapi::tbb::profiling::set_name(g, "imgflow");
     oneapi::tbb::profiling::set_name(source, "source");
-    oneapi::tbb::profiling::set_name(limiter, "in_flight_limiter");
+    oneapi::tbb::profiling::set_name(files_in_flight, "files_in_flight");
     oneapi::tbb::profiling::set_name(read, "read");
+    oneapi::tbb::profiling::set_name(split, "pages");
+    oneapi::tbb::profiling::set_name(waiting_pages, "waiting_pages");
+    oneapi::tbb::profiling::set_name(pages_in_flight, "pages_in_flight");
     oneapi::tbb::profiling::set_name(decode, "decode");
     oneapi::tbb::profiling::set_name(adjust, "adjust");
     oneapi::tbb::profiling::set_name(encode, "encode");
     oneapi::tbb::profiling::set_name(write, "write");
     oneapi::tbb::profiling::set_name(sink, "sink");
 
-    flow::make_edge(source, limiter);
-    flow::make_edge(limiter, read);
-    flow::make_edge(read, decode);
+    flow::make_edge(source, files_in_flight);
+    flow::make_edge(files_in_flight, read);
+    flow::make_edge(read, split);
+    flow::make_edge(std::get<0>(split.output_ports()), waiting_pages);
+    flow::make_edge(waiting_pages, pages_in_flight);
+    flow::make_edge(pages_in_flight, decode);
     flow::make_edge(decode, adjust);
     flow::make_edge(adjust, encode);
     flow::make_edge(encode, write);
     flow::make_edge(write, sink);
-    flow::make_edge(sink, limiter.decrementer());
+    flow::make_edge(std::get<0>(sink.output_ports()), pages_in_flight.decrementer());
+    flow::make_edge(std::get<1>(sink.output_ports()), files_in_flight.decrementer());
 
     source.activate();
     g.wait_for_all();
@@ -164,7 +195,9 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
   });
 
   stats.wall = std::chrono::steady_clock::now() - start;
-  stats.not_started += jobs.size() - stats.total();  // never fed
+  std::size_t fed = 0;
+  for (const Job& job : jobs) fed += job.outcome != Outcome::pending;
+  stats.not_started += jobs.size() - fed;  // never fed
   return stats;
 }
 

@@ -4,13 +4,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
 
-#include "pipeline/bytes.hpp"
-#include "pipeline/image.hpp"
+#include "codec/bytes.hpp"
+#include "codec/image.hpp"
 
 namespace imgflow {
 
@@ -22,7 +23,8 @@ inline constexpr std::array<std::string_view, kStageCount> kStageNames{"read", "
 inline std::string_view stage_name(Stage s) { return kStageNames[static_cast<std::size_t>(s)]; }
 
 /// cancelled: reached the graph after the run was asked to stop, so it was never started.
-enum class Outcome { pending, written, skipped, failed, cancelled };
+/// paged: a file of several pages, whose pages went on as jobs of their own (Job::pages).
+enum class Outcome { pending, written, skipped, failed, cancelled, paged };
 
 /// One image's trip through the graph: the message every node passes on (by pointer). It
 /// carries its own sequence number, its buffers and, if something went wrong, the stage and
@@ -36,7 +38,27 @@ struct Job {
   std::string error;                  ///< the reason, when outcome == failed
   std::error_code error_code;         ///< the system's error behind it, if any (ENOSPC...)
 
-  Bytes file_bytes;                   ///< read -> decode
+  /// Pages: a file's pages after the first read (page references from codec::list_pages),
+  /// which pages to write (1-based; empty: all), and for a page job its number (1-based, 0 for a
+  /// file of one page) and how many pages its file has.
+  std::vector<std::uint64_t> page_refs;
+  std::vector<int> only_pages;
+  int page = 0;
+  int page_count = 1;
+  std::uint64_t page_ref = 0;
+  std::vector<Job> pages;             ///< the page jobs of a paged file (never resized once made)
+  Job* file_job = nullptr;            ///< a page job's file
+  std::size_t pages_left = 0;         ///< page jobs of this file not yet at the sink (sink only)
+  std::string skip_reason;            ///< why a job was skipped, when not a finished output
+
+  /// What the decoder said besides the pixels (warnings, dropped metadata, frames).
+  std::vector<std::string> warnings;
+  std::vector<std::string> dropped;
+  std::size_t frames = 1;
+  bool over_pixel_limit = false;      ///< failed on the pixel limit (the app names its flag)
+
+  Bytes file_bytes;                   ///< read -> decode (a paged file's pages share `shared_file`)
+  std::shared_ptr<const Bytes> shared_file;
   Image image;                           ///< decode -> adjust -> encode
   Bytes encoded;                      ///< encode -> write
 
@@ -63,5 +85,24 @@ struct Job {
     error_code = code;
   }
 };
+
+}  // namespace imgflow
+
+namespace imgflow {
+
+/// Calls `visit` on every job that is a result: each job of `jobs`, or, for a paged file, each
+/// of its pages.
+template <typename Visit>
+void for_each_result(const std::vector<Job>& jobs, Visit&& visit) {
+  for (const Job& job : jobs) {
+    if (job.outcome == Outcome::paged)
+      for (const Job& page : job.pages) visit(page);
+    else
+      visit(job);
+  }
+}
+
+/// How a job's input is named in messages: its path, and for a page "PATH: page N of M".
+std::string job_name(const Job& job);
 
 }  // namespace imgflow

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <system_error>
 
+#include "codec/formats.hpp"
 #include "pipeline/file_io.hpp"
 
 namespace imgflow {
@@ -55,7 +57,11 @@ void walk(const fs::path& root, const fs::path& relative, bool recursive, const 
   fs::directory_iterator it(root / relative, ec);
   for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
     const fs::directory_entry& entry = *it;
-    if (is_hidden(entry.path())) continue;
+    if (is_hidden(entry.path())) {
+      std::error_code type_ec;
+      if (entry.is_regular_file(type_ec)) listing.skipped.push_back({relative / entry.path().filename(), "hidden file"});
+      continue;
+    }
     const auto rel = relative / entry.path().filename();
     std::error_code type_ec;
     if (entry.is_directory(type_ec)) {
@@ -64,6 +70,8 @@ void walk(const fs::path& root, const fs::path& relative, bool recursive, const 
       walk(root, rel, recursive, skip_dir, listing);
     } else if (has_image_extension(rel)) {
       listing.images.push_back(rel);  // whatever it is, reading it will say what is wrong
+    } else {
+      listing.skipped.push_back({rel, skip_reason(rel)});
     }
   }
   if (ec) listing.errors.push_back({root / relative, ec.message()});
@@ -86,12 +94,14 @@ bool natural_path_less(const fs::path& a, const fs::path& b) {
 }
 
 bool has_image_extension(const fs::path& path) {
-  static constexpr std::array<std::string_view, 11> kExtensions{
-      ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".pnm", ".pgm", ".ppm", ".pbm"};
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return std::find(kExtensions.begin(), kExtensions.end(), ext) != kExtensions.end();
+  const Format* format = format_of_name(path.filename().string());
+  return format && format->decode;
+}
+
+std::string skip_reason(const fs::path& path) {
+  const Format* format = format_of_name(path.filename().string());
+  if (format && !format->decode) return std::string(format->name) + ": " + std::string(format->advice);
+  return "not an image";
 }
 
 Listing list_images(const fs::path& root, bool recursive, const fs::path& skip_dir) {
@@ -99,6 +109,8 @@ Listing list_images(const fs::path& root, bool recursive, const fs::path& skip_d
   walk(root, {}, recursive, skip_dir, listing);
   std::sort(listing.images.begin(), listing.images.end(),
             [](const fs::path& a, const fs::path& b) { return natural_path_less(a, b); });
+  std::sort(listing.skipped.begin(), listing.skipped.end(),
+            [](const SkippedFile& a, const SkippedFile& b) { return natural_path_less(a.path, b.path); });
   return listing;
 }
 
@@ -180,6 +192,15 @@ Listing read_file_list(std::string_view text, const fs::path& root) {
       continue;
     }
     listing.images.push_back(relative);
+    // Further fields: "page=N" selects a page (imgflow's --failures lists write one per page).
+    std::string_view rest = line.find('\t') == std::string_view::npos ? std::string_view{} : line.substr(line.find('\t'));
+    for (std::size_t at = rest.find("\tpage="); at != std::string_view::npos; at = rest.find("\tpage=", at + 1)) {
+      int page = 0;
+      const char* begin = rest.data() + at + 6;
+      const auto [page_end, error] = std::from_chars(begin, rest.data() + rest.size(), page);
+      if (error == std::errc{} && page >= 1 && (page_end == rest.data() + rest.size() || *page_end == '\t'))
+        listing.pages[relative].push_back(page);
+    }
   }
   std::sort(listing.images.begin(), listing.images.end(), natural_path_less);
   listing.images.erase(std::unique(listing.images.begin(), listing.images.end()), listing.images.end());

@@ -1,5 +1,6 @@
 #pragma once
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,8 +12,12 @@ namespace imgflow {
 bool natural_less(std::string_view a, std::string_view b);
 bool natural_path_less(const std::filesystem::path& a, const std::filesystem::path& b);
 
-/// png, jpg/jpeg, tif/tiff, bmp, webp, pnm/pgm/ppm, in any letter case.
+/// Whether the name ends like a format imgflow reads (codec/formats.hpp), in any letter case.
 bool has_image_extension(const std::filesystem::path& path);
+
+/// Why a file in the listed directory is not an input: the format it is named for and what to
+/// do ("PDF: rasterise it first ..."), or "not an image".
+std::string skip_reason(const std::filesystem::path& path);
 
 /// A directory that could not be read while listing, and why.
 struct ListingError {
@@ -20,9 +25,18 @@ struct ListingError {
   std::string reason;
 };
 
+/// A file the listing passed over, and why.
+struct SkippedFile {
+  std::filesystem::path path;
+  std::string reason;
+};
+
 struct Listing {
   std::vector<std::filesystem::path> images;  ///< relative to the listed directory, natural order
   std::vector<ListingError> errors;
+  std::vector<SkippedFile> skipped;           ///< files that are not images imgflow reads
+  /// Pages a file list asked for, by image (only images listed with page=N fields).
+  std::map<std::filesystem::path, std::vector<int>> pages;
 };
 
 /// The image files in `root` (and, if `recursive`, its subdirectories), skipping hidden
@@ -36,7 +50,7 @@ Listing list_images(const std::filesystem::path& root, bool recursive,
 std::string escape_list_field(std::string_view field);
 std::string unescape_list_field(std::string_view field);
 
-/// The images named in a file list's first column, as paths relative to `root`: a path printed
+/// The images named in a file list's first column (with a "page=N" field: only that page), as paths relative to `root`: a path printed
 /// with `root` in front (as imgflow's own lists and messages do), an absolute path under
 /// `root`, or a path relative to `root`. Blank lines and lines starting with '#' are skipped;
 /// a path outside `root` goes to `errors`. The result is in natural order without duplicates.

@@ -36,6 +36,8 @@ void RunStats::add(const Job& job) {
     default: ++not_started; break;  // cancelled (or, wrongly, still pending)
   }
   input_bytes += job.input_bytes;
+  animations += job.frames > 1;
+  with_warnings += !job.warnings.empty();
   decoded_bytes += job.decoded_bytes;
   output_bytes += job.output_bytes;
   std::chrono::nanoseconds ready = job.fed_at;  // when the image could have entered the stage

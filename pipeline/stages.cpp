@@ -5,14 +5,46 @@
 #include <cerrno>
 #include <filesystem>
 
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <functional>
+#include <vector>
+
 #include "kernels/apply_table.hpp"
-#include "pipeline/decode.hpp"
+#include "kernels/bilevel.hpp"
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "codec/decode.hpp"
 #include "pipeline/file_io.hpp"
-#include "pipeline/png_format.hpp"
+#include "pipeline/tsan.hpp"
+#include "codec/png_format.hpp"
 
 namespace imgflow {
 
 namespace {
+
+// Runs one image's deflate bands on the TBB workers. Isolated: while this thread waits for the
+// other bands it may only run bands of this image. Without it, it could start another image's
+// encode from the flow graph, which reuses this thread's scratch buffers (the encoder's input
+// among them): outputs were corrupted now and then under load until this was added.
+// For TSan (libtbb.so is uninstrumented) the hand-offs are stated: all before the spawn happens
+// before each band, each band before the join (a token per band keeps bands unordered).
+void run_bands_isolated(std::size_t count, const std::function<void(std::size_t)>& body) {
+  std::vector<char> done(count);
+  tsan::release(&body);
+  oneapi::tbb::this_task_arena::isolate([&] {
+    oneapi::tbb::parallel_for(std::size_t{0}, count, [&](std::size_t band) {
+      tsan::acquire(&body);
+      body(band);
+      tsan::release(&done[band]);
+    });
+  });
+  for (const char& token : done) tsan::acquire(&token);
+}
 
 bool is_newer(const struct stat& a, const struct stat& b) {
   return a.st_mtim.tv_sec != b.st_mtim.tv_sec ? a.st_mtim.tv_sec > b.st_mtim.tv_sec
@@ -46,10 +78,108 @@ void read_stage(Job& job, const StageContext& context) {
   job.input_bytes = job.file_bytes.size();
 }
 
+void list_pages_stage(Job& job, const StageContext& context) {
+  const Format* format = format_of(job.file_bytes);
+  if (!format || !format->list_pages) return;  // one page: decoding says what is wrong, if anything
+  try {
+    PageList list = list_pages(job.file_bytes, context.config.decode);
+    job.page_refs = std::move(list.pages);
+    job.page_count = static_cast<int>(job.page_refs.size());
+    job.skip_reason = std::move(list.damage);  // handed to split_pages
+  } catch (const DecodeError& e) {
+    job.fail(Stage::decode, e.what());
+  }
+}
+
+std::filesystem::path page_output_path(const std::filesystem::path& output, int page) {
+  std::filesystem::path out = output;
+  out.replace_filename(output.stem().string() + fmt::format("-p{:04d}", page) + output.extension().string());
+  return out;
+}
+
+void split_pages(Job& job, const StageContext& context, std::vector<Job*>& out) {
+  out.clear();
+  const PageSelection& selection = context.config.pages;
+  const int count = job.page_count;
+  const auto wanted = [&](int page) {
+    if (!job.only_pages.empty()) return std::find(job.only_pages.begin(), job.only_pages.end(), page) != job.only_pages.end();
+    return selection.takes(page);
+  };
+  if (job.outcome != Outcome::pending || job.page_refs.size() <= 1) {
+    if (job.outcome == Outcome::pending && !wanted(1)) {
+      job.outcome = Outcome::skipped;
+      job.skip_reason = "none of the selected pages (the file has 1 page)";
+    }
+    if (job.page_refs.size() == 1) job.page_ref = job.page_refs[0];
+    out.push_back(&job);
+    return;
+  }
+  const std::string damage = std::move(job.skip_reason);
+  job.skip_reason.clear();
+  std::vector<int> selected;
+  for (int page = 1; page <= count; ++page)
+    if (wanted(page)) selected.push_back(page);
+  if (selected.empty() && damage.empty()) {
+    job.outcome = Outcome::skipped;
+    job.skip_reason = fmt::format("none of the selected pages (the file has {} pages)", count);
+    out.push_back(&job);
+    return;
+  }
+  job.outcome = Outcome::paged;
+  job.shared_file = std::make_shared<const Bytes>(std::move(job.file_bytes));
+  job.pages.reserve(selected.size() + (damage.empty() ? 0 : 1));
+  for (const int page : selected) {
+    Job& p = job.pages.emplace_back();
+    p.index = job.index;
+    p.input = job.input;
+    p.output = page_output_path(job.output, page);
+    p.page = page;
+    p.page_count = count;
+    p.page_ref = job.page_refs[static_cast<std::size_t>(page - 1)];
+    p.file_job = &job;
+    p.shared_file = job.shared_file;
+    p.fed_at = job.fed_at;
+    if (job.pages.size() == 1) {  // the file's reading is counted once, with its first page
+      p.spans[static_cast<std::size_t>(Stage::read)] = job.spans[static_cast<std::size_t>(Stage::read)];
+      p.input_bytes = job.input_bytes;
+    }
+    if (context.config.taken_outputs && context.config.taken_outputs->count(p.output)) {
+      p.fail(Stage::write, "its output " + p.output.string() + " is also the output of another input");
+    } else if (context.config.skip_existing) {
+      Bytes scratch = context.pool.acquire();
+      if (is_finished_output(p.output, p.input, context.config.stamp, scratch)) p.outcome = Outcome::skipped;
+      context.pool.release(scratch);
+    }
+  }
+  if (!damage.empty()) {
+    Job& p = job.pages.emplace_back();
+    p.index = job.index;
+    p.input = job.input;
+    p.page = count + 1;  // "after page N"
+    p.page_count = count;
+    p.file_job = &job;
+    p.fed_at = job.fed_at;
+    p.fail(Stage::decode, damage);
+  }
+  job.pages_left = job.pages.size();
+  for (Job& p : job.pages) out.push_back(&p);
+}
+
 void decode_stage(Job& job, const StageContext& context) {
   job.image.pixels = context.pool.acquire();
-  decode_image(job.file_bytes, context.config.decode, job.image);
+  const Bytes& file = job.shared_file ? *job.shared_file : job.file_bytes;
+  DecodeNotes notes;
+  try {
+    decode_image(file, context.config.decode, job.page_ref, job.image, notes);
+  } catch (const PixelLimitError&) {
+    job.over_pixel_limit = true;
+    throw;
+  }
   context.pool.release(job.file_bytes);
+  job.shared_file.reset();
+  job.warnings = std::move(notes.warnings);
+  job.dropped = std::move(notes.dropped);
+  job.frames = notes.frames;
   if (context.config.strip_metadata) job.image.metadata.clear();
   job.width = job.image.width;
   job.height = job.image.height;
@@ -60,6 +190,21 @@ void decode_stage(Job& job, const StageContext& context) {
 
 void adjust_stage(Job& job, const StageContext& context) {
   Image& image = job.image;
+  if (image.bit_depth == 1) {
+    // A bilevel page stays bilevel when the table keeps black and white black or white.
+    const BilevelMapping mapping = bilevel_mapping(context.tables.lut8.data());
+    if (mapping != BilevelMapping::widen) {
+      map_bilevel(image.pixels.data(), image.pixels.size(), mapping);
+      return;
+    }
+    Bytes wide = context.pool.acquire();
+    wide.resize(static_cast<std::size_t>(image.width) * image.height);
+    unpack_bilevel(image.pixels.data(), image.width, image.height, wide.data());
+    context.pool.release(image.pixels);
+    image.pixels = std::move(wide);
+    image.bit_depth = 8;
+    job.bit_depth = 8;
+  }
   if (image.bit_depth == 16) {
     apply_table(image.view<const std::uint16_t>(), image.view<std::uint16_t>(),
                 context.tables.lut16.data());
@@ -78,7 +223,7 @@ void encode_stage(Job& job, const StageContext& context) {
     text.data.push_back(0);
     text.data.insert(text.data.end(), context.config.stamp.begin(), context.config.stamp.end());
   }
-  encode_png_fast(job.image, job.encoded, context.config.encode);
+  encode_png_fast(job.image, job.encoded, context.config.encode, run_bands_isolated);
   context.pool.release(job.image.pixels);
   job.output_bytes = job.encoded.size();
 }
@@ -95,6 +240,7 @@ bool makes_output_unusable(const std::error_code& error) {
 
 void recycle_buffers(Job& job, const StageContext& context) {
   context.pool.release(job.file_bytes);
+  job.shared_file.reset();
   context.pool.release(job.image.pixels);
   context.pool.release(job.encoded);
   free_buffer(job.image.metadata);

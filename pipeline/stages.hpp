@@ -1,10 +1,12 @@
 #pragma once
 #include <filesystem>
+#include <set>
+#include <vector>
 #include <string_view>
 #include <system_error>
 
 #include "kernels/lookup_table.hpp"
-#include "pipeline/bytes.hpp"
+#include "pipeline/buffer_pool.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/job.hpp"
 
@@ -35,8 +37,18 @@ bool makes_output_unusable(const std::error_code& error);
 /// Skips the job if `skip_existing` is set and its output is finished (is_finished_output);
 /// otherwise reads the file.
 void read_stage(Job& job, const StageContext& context);
+/// After reading: the file's pages (job.page_refs), for formats that have pages. A file that is
+/// not a readable image is left to decode_stage, which says why.
+void list_pages_stage(Job& job, const StageContext& context);
+/// Sends on `job` itself, or for a file of several pages one job per selected page (named by
+/// page_output_path; each checked for collisions and, under skip_existing, for a finished
+/// output), plus a failed one when the page chain is damaged. `out` receives the jobs.
+void split_pages(Job& job, const StageContext& context, std::vector<Job*>& out);
+/// The output of page `page` of a file of several pages: "scan.png" -> "scan-p0003.png".
+std::filesystem::path page_output_path(const std::filesystem::path& output, int page);
 void decode_stage(Job& job, const StageContext& context);
-/// Applies the composed table of the job's depth in place; alpha is left alone.
+/// Applies the composed table of the job's depth in place; alpha is left alone. A bilevel image
+/// stays bilevel when the table maps black and white to black or white; else it is widened.
 void adjust_stage(Job& job, const StageContext& context);
 void encode_stage(Job& job, const StageContext& context);
 void write_stage(Job& job, const StageContext& context);

@@ -19,7 +19,7 @@
 
 #include "kernels/lookup_table.hpp"
 #include "pipeline/listing.hpp"
-#include "pipeline/png_format.hpp"
+#include "codec/png_format.hpp"
 #include "support.hpp"
 
 using namespace imgflow;
@@ -193,7 +193,7 @@ Cases deterministic_cases() {
   // Formats behind a .png name, and not images at all.
   cases.add("empty", {}, false, "empty file");
   cases.add("signature-only", Bytes8(png::kSignature.begin(), png::kSignature.end()), false, "");
-  cases.add("gif", {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0, ';'}, false, "the file is a GIF");
+  cases.add("gif", {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0, ';'}, false, "no frame");  // a GIF with no image
   cases.add("pdf", {'%', 'P', 'D', 'F', '-', '1', '.', '4', '\n'}, false, "the file is a PDF");
   cases.add("text", {'h', 'e', 'l', 'l', 'o', '\n'}, false, "not a readable image");
   {  // A real JPEG behind a .png name is decoded as the JPEG it is.

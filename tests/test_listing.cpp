@@ -32,11 +32,14 @@ TEST_CASE("natural order on paths goes component by component") {
 }
 
 TEST_CASE("image extensions, any case") {
-  for (const char* name : {"a.png", "b.PNG", "c.jpg", "d.JPEG", "e.tif", "f.TIFF", "g.bmp",
-                           "h.webp", "i.pnm", "j.pgm", "k.ppm"})
+  for (const char* name : {"a.png", "b.PNG", "c.jpg", "d.JPEG", "e.tif", "f.TIFF", "g.bmp", "h.webp", "i.pnm",
+                           "j.pgm", "k.ppm", "l.jp2", "m.J2K", "n.gif", "o.jpe", "p.pbm"})
     CHECK_MESSAGE(has_image_extension(name), name);
-  for (const char* name : {"a.txt", "b", "c.png.bak", "d.gif", "png"})
+  // Not images, or formats imgflow recognises but cannot read: skipped, with the reason.
+  for (const char* name : {"a.txt", "b", "c.png.bak", "png", "d.pdf", "e.zip", "f.heic"})
     CHECK_FALSE_MESSAGE(has_image_extension(name), name);
+  CHECK(skip_reason("scan.PDF") == "PDF: rasterise it first, e.g. `pdftoppm -r 300 -png`");
+  CHECK(skip_reason("notes.txt") == "not an image");
 }
 
 TEST_CASE("listing: natural order, hidden and non-image files skipped, recursion optional") {

@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "pipeline/file_io.hpp"
-#include "pipeline/png_format.hpp"
+#include "codec/png_format.hpp"
 #include "support.hpp"
 
 using namespace imgflow;

@@ -6,10 +6,10 @@
 #include <exception>
 #include <vector>
 
-#include "pipeline/decode.hpp"
-#include "pipeline/png_codec.hpp"
-#include "pipeline/png_fast_decode.hpp"
-#include "pipeline/png_format.hpp"
+#include "codec/decode.hpp"
+#include "codec/png_codec.hpp"
+#include "codec/png_fast_decode.hpp"
+#include "codec/png_format.hpp"
 
 namespace imgflow::fuzz {
 namespace {
@@ -62,18 +62,21 @@ bool zlib_inflates_image_data(std::span<const std::uint8_t> bytes) {
 }  // namespace
 
 std::string check_decoders(std::span<const std::uint8_t> bytes) {
-  PngDecodeOptions options;
+  DecodeOptions options;
   options.max_pixels = 1u << 22;  // large enough for every seed, small enough to stay fast
   Image image;
-  // Other formats stop at the dispatch: OpenCV's own decoders are not ours to fuzz (and are
-  // not instrumented), but which bytes may reach them is.
-  if (!is_png(bytes)) {
-    if (is_opencv_format(bytes)) return {};
-  }
+  DecodeNotes notes;
+  // Every format's decoder, every page (at most a few), default and strict.
   for (const bool strict : {false, true}) {
     options.strict = strict;
     try {
-      decode_image(bytes, options, image);
+      const PageList pages = list_pages(bytes, options);
+      for (std::size_t i = 0; i < pages.pages.size() && i < 4; ++i) {
+        try {
+          decode_image(bytes, options, pages.pages[i], image, notes);
+        } catch (const std::exception&) {
+        }
+      }
     } catch (const std::exception&) {
     }
   }

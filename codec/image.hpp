@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "kernels/image_view.hpp"
-#include "pipeline/bytes.hpp"
+#include "codec/bytes.hpp"
 
 namespace imgflow {
 
@@ -18,22 +18,28 @@ struct AncillaryChunk {
 };
 
 /// A decoded image: interleaved samples, rows packed without padding, 16-bit samples in the
-/// machine's byte order. Channels: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA.
+/// machine's byte order. Channels: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA. A bilevel page
+/// (bit_depth 1, one channel) keeps 8 pixels per byte, most significant bit first, 1 = white
+/// (PNG's convention), each row starting on a byte.
 struct Image {
   int width = 0;
   int height = 0;
   int channels = 0;
-  int bit_depth = 8;  ///< 8 or 16
+  int bit_depth = 8;  ///< 1 (bilevel gray), 8 or 16
   Bytes pixels;
-  std::vector<AncillaryChunk> metadata;  ///< iCCP, sRGB, gAMA, cHRM, cICP, pHYs from a PNG input
+  /// The chunks an output carries (png::kCarriedChunks), ready to write: copied from a PNG input
+  /// or made from another format's resolution and ICC profile (see codec/metadata.hpp).
+  std::vector<AncillaryChunk> metadata;
 
   std::size_t bytes_per_sample() const { return bit_depth == 16 ? 2 : 1; }
   std::size_t row_bytes() const {
+    if (bit_depth == 1) return (static_cast<std::size_t>(width) * channels + 7) / 8;
     return static_cast<std::size_t>(width) * channels * bytes_per_sample();
   }
   std::size_t byte_size() const { return row_bytes() * height; }
-  /// 1-4 channels of 8 or 16 bits: what the PNG encoders write.
+  /// 1-4 channels of 8 or 16 bits, or bilevel gray: what the PNG encoders write.
   bool has_encodable_layout() const {
+    if (bit_depth == 1) return channels == 1;
     return channels >= 1 && channels <= 4 && (bit_depth == 8 || bit_depth == 16);
   }
   void allocate() { pixels.resize(byte_size()); }

@@ -1,4 +1,4 @@
-#include "pipeline/image.hpp"
+#include "codec/image.hpp"
 
 namespace imgflow {
 

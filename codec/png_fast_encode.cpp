@@ -1,9 +1,7 @@
-#include "pipeline/png_fast_encode.hpp"
+#include "codec/png_fast_encode.hpp"
 
 #include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
-#include <oneapi/tbb/parallel_for.h>
-#include <oneapi/tbb/task_arena.h>
 
 #include <array>
 #include <bit>
@@ -12,8 +10,8 @@
 #include <memory>
 #include <stdexcept>
 
-#include "pipeline/png_format.hpp"
-#include "pipeline/tsan.hpp"
+#include "codec/png_filter.hpp"
+#include "codec/png_format.hpp"
 
 namespace imgflow {
 namespace {
@@ -32,37 +30,6 @@ constexpr std::array kLevels{
 };
 
 // ---- filtering --------------------------------------------------------------------------
-
-inline std::uint8_t paeth(int a, int b, int c) {
-  const int pa = std::abs(b - c), pb = std::abs(a - c), pc = std::abs(a + b - 2 * c);
-  return static_cast<std::uint8_t>((pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c));
-}
-
-// Writes row `x` filtered with `filter` into `out`; `prev` is the row above (zeros for the first).
-template <int Bpp>
-void filter_row(int filter, const std::uint8_t* x, const std::uint8_t* prev, std::uint8_t* out,
-                std::size_t n) {
-  switch (filter) {
-    case 0: std::memcpy(out, x, n); break;
-    case 1:
-      for (std::size_t i = 0; i < Bpp; ++i) out[i] = x[i];
-      for (std::size_t i = Bpp; i < n; ++i) out[i] = static_cast<std::uint8_t>(x[i] - x[i - Bpp]);
-      break;
-    case 2:
-      for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint8_t>(x[i] - prev[i]);
-      break;
-    case 3:
-      for (std::size_t i = 0; i < Bpp; ++i) out[i] = static_cast<std::uint8_t>(x[i] - (prev[i] >> 1));
-      for (std::size_t i = Bpp; i < n; ++i)
-        out[i] = static_cast<std::uint8_t>(x[i] - ((x[i - Bpp] + prev[i]) >> 1));
-      break;
-    case 4:
-      for (std::size_t i = 0; i < Bpp; ++i) out[i] = static_cast<std::uint8_t>(x[i] - prev[i]);
-      for (std::size_t i = Bpp; i < n; ++i)
-        out[i] = static_cast<std::uint8_t>(x[i] - paeth(x[i - Bpp], prev[i], prev[i - Bpp]));
-      break;
-  }
-}
 
 std::uint64_t residual_cost(const std::uint8_t* row, std::size_t n) {
   std::uint64_t sum = 0;
@@ -105,10 +72,10 @@ void filter_rows(const Image& image, Filter strategy, int y_begin, int y_end, st
     } else {
       // Try each filter, keep the one whose residuals are smallest (libpng's heuristic).
       int best = 0;
-      filter_row<Bpp>(0, x, prev, out + 1, n);
+      png::filter_row<Bpp>(0, x, prev, out + 1, n);
       std::uint64_t best_cost = residual_cost(out + 1, n);
       for (int f = 1; f <= 4 && best_cost > 0; ++f) {
-        filter_row<Bpp>(f, x, prev, candidate.data(), n);
+        png::filter_row<Bpp>(f, x, prev, candidate.data(), n);
         const std::uint64_t cost = residual_cost(candidate.data(), n);
         if (cost < best_cost) {
           best = f, best_cost = cost;
@@ -203,7 +170,7 @@ std::size_t isal_deflate_band(const std::uint8_t* data, std::size_t begin, std::
 }
 
 // Appends the zlib stream of `data` to `out`.
-void zlib_isal(std::span<const std::uint8_t> data, int level, Bytes& out) {
+void zlib_isal(std::span<const std::uint8_t> data, int level, Bytes& out, const BandRunner& run_bands) {
   static constexpr std::uint8_t kFlags[] = {0x01, 0x01, 0x5E, 0x9C};
   out.push_back(0x78);
   out.push_back(kFlags[level]);
@@ -216,33 +183,16 @@ void zlib_isal(std::span<const std::uint8_t> data, int level, Bytes& out) {
                                       out.size() - at));
   } else {
     std::vector<Bytes> compressed(bands);
-    // One task per band. For TSan (libtbb.so is uninstrumented), the body states the hand-offs
-    // TBB makes: everything this thread wrote before the spawn happens before each band (the
-    // release names the body, so it is complete before the call), and each band before the
-    // join (a token per band, so bands stay unordered among themselves).
-    struct DeflateBands {
-      std::span<const std::uint8_t> data;
-      std::size_t bands, band_size;
-      int level;
-      std::vector<Bytes>& compressed;
-      void operator()(std::size_t b) const {
-        tsan::acquire(this);
-        const tsan::ReleaseOnExit band_done{&compressed[b]};
-        const std::size_t begin = b * band_size, end = std::min(data.size(), begin + band_size);
-        compressed[b].resize(raw_deflate_bound(end - begin));
-        compressed[b].resize(isal_deflate_band(data.data(), begin, end, b + 1 == bands, level,
-                                               compressed[b].data(), compressed[b].size()));
-      }
+    const auto deflate_band = [&](std::size_t b) {
+      const std::size_t begin = b * band_size, end = std::min(data.size(), begin + band_size);
+      compressed[b].resize(raw_deflate_bound(end - begin));
+      compressed[b].resize(isal_deflate_band(data.data(), begin, end, b + 1 == bands, level,
+                                             compressed[b].data(), compressed[b].size()));
     };
-    const DeflateBands deflate_bands{data, bands, band_size, level, compressed};
-    tsan::release(&deflate_bands);
-    // Isolated: while this thread waits for the other bands it may only run bands of this
-    // image. Without it, it could start another image's encode from the flow graph, which
-    // reuses this thread's scratch buffers (`filtered` is `data` here) under this one: outputs
-    // were corrupted now and then under load until this was added.
-    oneapi::tbb::this_task_arena::isolate(
-        [&] { oneapi::tbb::parallel_for(std::size_t{0}, bands, deflate_bands); });
-    for (const Bytes& band : compressed) tsan::acquire(&band);
+    if (run_bands)
+      run_bands(bands, deflate_band);
+    else
+      for (std::size_t b = 0; b < bands; ++b) deflate_band(b);
     for (const Bytes& band : compressed) out.insert(out.end(), band.begin(), band.end());
   }
   const std::uint32_t adler = libdeflate_adler32(1, data.data(), data.size());
@@ -301,7 +251,8 @@ const PngLevel* find_png_level(std::string_view name) {
   return nullptr;
 }
 
-void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& settings) {
+void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& settings,
+                     const BandRunner& run_bands) {
   if (!image.has_encodable_layout())
     throw std::invalid_argument("encode_png_fast: unsupported layout");
 
@@ -326,7 +277,7 @@ void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& s
   out.resize(idat_at + 8);
   std::memcpy(out.data() + idat_at + 4, "IDAT", 4);
   if (settings.deflater == Deflater::isal)
-    zlib_isal(filtered, std::clamp(settings.level, 1, 3), out);
+    zlib_isal(filtered, std::clamp(settings.level, 1, 3), out, run_bands);
   else
     zlib_libdeflate(filtered, std::clamp(settings.level, 1, 12), out);
   const std::size_t idat_length = out.size() - idat_at - 8;

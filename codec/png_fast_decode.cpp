@@ -1,4 +1,4 @@
-#include "pipeline/png_fast_decode.hpp"
+#include "codec/png_fast_decode.hpp"
 
 #include <libdeflate.h>
 
@@ -6,7 +6,8 @@
 #include <cstring>
 #include <memory>
 
-#include "pipeline/png_format.hpp"
+#include "codec/png_filter.hpp"
+#include "codec/png_format.hpp"
 
 namespace imgflow {
 namespace {
@@ -24,42 +25,6 @@ libdeflate_decompressor* thread_decompressor() {
   return decompressor.get();
 }
 
-// Paeth's predictor without branches: on text pages the choice flips unpredictably, and this
-// runs serially (each byte depends on the one before).
-inline int paeth_predictor(int a, int b, int c) {
-  const int pa = std::abs(b - c), pb = std::abs(a - c), pc = std::abs(a + b - 2 * c);
-  const int b_or_c = pb <= pc ? b : c;
-  return (pa <= pb && pa <= pc) ? a : b_or_c;
-}
-
-// Reverses one row's filter from `src` (the inflated data) into `dst` (the pixels).
-template <int Bpp>
-void unfilter_row(std::uint8_t filter, const std::uint8_t* __restrict src, std::uint8_t* __restrict dst,
-                  const std::uint8_t* __restrict prev, std::size_t n) {
-  switch (filter) {
-    case 0:
-      std::memcpy(dst, src, n);
-      break;
-    case 1:
-      for (std::size_t i = 0; i < Bpp; ++i) dst[i] = src[i];
-      for (std::size_t i = Bpp; i < n; ++i) dst[i] = static_cast<std::uint8_t>(src[i] + dst[i - Bpp]);
-      break;
-    case 2:
-      for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<std::uint8_t>(src[i] + prev[i]);
-      break;
-    case 3:
-      for (std::size_t i = 0; i < Bpp; ++i) dst[i] = static_cast<std::uint8_t>(src[i] + (prev[i] >> 1));
-      for (std::size_t i = Bpp; i < n; ++i)
-        dst[i] = static_cast<std::uint8_t>(src[i] + ((dst[i - Bpp] + prev[i]) >> 1));
-      break;
-    case 4:
-      for (std::size_t i = 0; i < Bpp; ++i) dst[i] = static_cast<std::uint8_t>(src[i] + prev[i]);
-      for (std::size_t i = Bpp; i < n; ++i)
-        dst[i] = static_cast<std::uint8_t>(src[i] + paeth_predictor(dst[i - Bpp], prev[i], prev[i - Bpp]));
-      break;
-  }
-}
-
 // Unfilters `height` rows of `row_bytes`, each preceded by its filter byte in `filtered`, into
 // `pixels`. False on an invalid filter type.
 template <int Bpp>
@@ -72,7 +37,7 @@ bool unfilter_image(const std::uint8_t* filtered, std::uint8_t* pixels, std::siz
     const std::uint8_t* src = filtered + y * (row_bytes + 1);
     if (src[0] > 4) return false;
     std::uint8_t* dst = pixels + y * row_bytes;
-    unfilter_row<Bpp>(src[0], src + 1, dst, prev, row_bytes);
+    png::unfilter_row<Bpp>(src[0], src + 1, dst, prev, row_bytes);
     prev = dst;
   }
   return true;
@@ -101,7 +66,7 @@ bool is_valid_type(const std::uint8_t* type) {
 
 }  // namespace
 
-bool decode_png_fast(std::span<const std::uint8_t> bytes, const PngDecodeOptions& options,
+bool decode_png_fast(std::span<const std::uint8_t> bytes, const DecodeOptions& options,
                      Image& image) {
   const std::uint8_t* const file = bytes.data();
   const std::size_t size = bytes.size();

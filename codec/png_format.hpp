@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "pipeline/bytes.hpp"
-#include "pipeline/image.hpp"
+#include "codec/bytes.hpp"
+#include "codec/image.hpp"
 
 namespace imgflow::png {
 

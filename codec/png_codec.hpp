@@ -3,8 +3,8 @@
 #include <span>
 #include <vector>
 
-#include "pipeline/image.hpp"
-#include "pipeline/png_fast_decode.hpp"
+#include "codec/image.hpp"
+#include "codec/png_fast_decode.hpp"
 
 namespace imgflow {
 
@@ -17,7 +17,7 @@ bool is_png(std::span<const std::uint8_t> bytes);
 /// Image::metadata, unparsed. Refuses images over `max_pixels` before allocating. Throws std::runtime_error with libpng's
 /// reason on corrupt data (bad CRC in a critical chunk, bad zlib stream, truncation...).
 /// `image`'s buffers are reused.
-void decode_png(std::span<const std::uint8_t> bytes, const PngDecodeOptions& options, Image& image);
+void decode_png(std::span<const std::uint8_t> bytes, const DecodeOptions& options, Image& image);
 
 struct PngEncodeOptions {
   int zlib_level = 6;  ///< 0..9

@@ -1,10 +1,11 @@
 #pragma once
+#include <functional>
 #include <optional>
 #include <span>
 #include <string_view>
 
-#include "pipeline/bytes.hpp"
-#include "pipeline/image.hpp"
+#include "codec/bytes.hpp"
+#include "codec/image.hpp"
 
 struct isal_zstream;
 
@@ -33,12 +34,18 @@ std::span<const PngLevel> png_levels();
 inline constexpr std::string_view kDefaultPngLevel = "default";
 const PngLevel* find_png_level(std::string_view name);
 
+/// Runs body(0) .. body(count - 1), which are independent, in any order and possibly at once,
+/// and returns when all have finished. The codec schedules nothing itself: the caller says how.
+using BandRunner = std::function<void(std::size_t count, const std::function<void(std::size_t)>& body)>;
+
 /// Encodes `image` (same layout and depth, metadata chunks first) into `out`, replacing its
-/// contents. With ISA-L, an image of several MiB is deflated in row bands in parallel (TBB),
-/// each band primed with the previous band's last 32 KiB and ended by a sync flush, so the
-/// bands join into one zlib stream; the band split depends only on the image, never on the
-/// thread count, so the bytes are the same however many threads run.
-void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& settings);
+/// contents. With ISA-L, an image of several MiB is deflated in 1 MiB bands, each primed with
+/// the previous band's last 32 KiB and ended by a sync flush, so the bands join into one zlib
+/// stream; `run_bands` may run them at once (serially when empty). The band split depends only
+/// on the image, so the bytes are the same however the bands run. The encoder keeps scratch
+/// buffers per thread: a runner must not start another encode on a thread that waits for bands.
+void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& settings,
+                     const BandRunner& run_bands = {});
 
 /// Raw deflate of data[begin, end) with ISA-L at `level` (1-3), primed with up to 32 KiB before
 /// `begin`, ending with a sync flush or, when `last`, the final block; returns the bytes written

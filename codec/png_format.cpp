@@ -1,4 +1,4 @@
-#include "pipeline/png_format.hpp"
+#include "codec/png_format.hpp"
 
 #include <libdeflate.h>
 

@@ -1,6 +1,6 @@
-#include "pipeline/png_codec.hpp"
+#include "codec/png_codec.hpp"
 
-#include "pipeline/png_format.hpp"
+#include "codec/png_format.hpp"
 
 #include <png.h>
 
@@ -96,7 +96,7 @@ bool expand_palette(const Bytes& indices, std::span<const png_color> palette,
 }
 
 bool read_png(png_structp png, png_infop info, Image& image, std::vector<png_bytep>& rows,
-              Bytes& indices, const PngDecodeOptions& options, PngErrorMessage& error) {
+              Bytes& indices, const DecodeOptions& options, PngErrorMessage& error) {
   if (setjmp(png_jmpbuf(png))) return false;
 
   if (!options.verify_checksums) {
@@ -182,7 +182,7 @@ bool is_png(std::span<const std::uint8_t> bytes) {
   return bytes.size() >= 8 && png_sig_cmp(bytes.data(), 0, 8) == 0;
 }
 
-void decode_png(std::span<const std::uint8_t> bytes, const PngDecodeOptions& options, Image& image) {
+void decode_png(std::span<const std::uint8_t> bytes, const DecodeOptions& options, Image& image) {
   PngErrorMessage error;
   png_structp png =
       png_create_read_struct(PNG_LIBPNG_VER_STRING, &error, on_png_error, on_png_warning);

@@ -1,0 +1,58 @@
+#pragma once
+// The one table of image formats: each row says what a format is called, which file names it
+// goes by, how its bytes begin, and which functions decode it and list its pages.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "codec/image.hpp"
+#include "codec/options.hpp"
+
+namespace imgflow {
+
+/// The pages of a file, as the decoder finds them: an opaque reference per page (for TIFF the
+/// offset of its directory), in file order, and the reason when the page chain is damaged
+/// after the pages listed.
+struct PageList {
+  std::vector<std::uint64_t> pages;
+  std::string damage;
+};
+
+using DecodeFunction = void (*)(std::span<const std::uint8_t> bytes, const DecodeOptions& options,
+                                std::uint64_t page, Image& image, DecodeNotes& notes);
+using ListPagesFunction = PageList (*)(std::span<const std::uint8_t> bytes, const DecodeOptions& options);
+
+struct Format {
+  std::string_view name;                         ///< "PNG", "TIFF", ...
+  std::span<const std::string_view> extensions;  ///< lower case, with the dot
+  bool (*matches)(std::span<const std::uint8_t> bytes);  ///< by the first bytes
+  DecodeFunction decode;                         ///< null: recognised but not readable
+  ListPagesFunction list_pages;                  ///< null: one page
+  std::string_view advice;                       ///< for unreadable formats: what to do instead
+};
+
+/// Every format imgflow recognises, readable ones first.
+std::span<const Format> formats();
+
+/// The format whose magic bytes `bytes` start with, or null.
+const Format* format_of(std::span<const std::uint8_t> bytes);
+
+/// The format a file name's extension belongs to (any letter case), or null.
+const Format* format_of_name(std::string_view filename);
+
+// The decoders, one per format (codec/*_decode.cpp). Each throws DecodeError with the
+// library's own diagnosis, checks the pixel limit and what the data could hold before
+// allocating, and fills `image.metadata` with pHYs/iCCP/sBIT chunks.
+void decode_png_file(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&);
+void decode_jpeg(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&);
+void decode_tiff(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&);
+PageList list_tiff_pages(std::span<const std::uint8_t>, const DecodeOptions&);
+void decode_webp(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&);
+void decode_jp2(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&);
+void decode_gif(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&);
+void decode_bmp(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&);
+void decode_pnm(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&);
+
+}  // namespace imgflow
