@@ -1,8 +1,10 @@
 #include "codec/metadata.hpp"
 
 #include <libdeflate.h>
+#include <png.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -70,6 +72,45 @@ bool inflate_profile(std::span<const std::uint8_t> compressed, std::vector<std::
   return status == Z_STREAM_END;
 }
 
+// The standard sRGB profile (its description names IEC 61966-2-1): libpng warns about some
+// widespread copies of it ("known incorrect sRGB profile"), so it travels as an sRGB chunk,
+// which says the same with the profile's rendering intent.
+bool is_srgb_profile(std::span<const std::uint8_t> profile) {
+  static constexpr std::string_view kNames[] = {"sRGB IEC61966-2.1", "sRGB IEC61966-2-1"};
+  for (const auto name : kNames)
+    if (std::search(profile.begin(), profile.end(), name.begin(), name.end()) != profile.end()) return true;
+  return false;
+}
+
+// What libpng says of `profile` on an image of `channels` (empty: nothing). libpng checks every
+// iCCP it reads; asking it here means no output carries a profile it would warn about.
+std::string libpng_complaint(std::span<const std::uint8_t> profile, int channels) {
+  std::string said;
+  png_structp png = png_create_write_struct(
+      PNG_LIBPNG_VER_STRING, &said,
+      [](png_structp p, png_const_charp message) {
+        *static_cast<std::string*>(png_get_error_ptr(p)) += message;
+        png_longjmp(p, 1);
+      },
+      [](png_structp p, png_const_charp message) { *static_cast<std::string*>(png_get_error_ptr(p)) += message; });
+  png_infop info = png ? png_create_info_struct(png) : nullptr;
+  if (info && !setjmp(png_jmpbuf(png))) {
+    png_set_IHDR(png, info, 1, 1, 8, png::kColourTypeOfChannels[static_cast<std::size_t>(channels)], PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_iCCP(png, info, "ICC profile", 0, profile.data(), static_cast<png_uint_32>(profile.size()));
+  }
+  png_destroy_write_struct(&png, &info);
+  return said;
+}
+
+AncillaryChunk srgb_chunk(std::span<const std::uint8_t> profile) {
+  AncillaryChunk chunk;
+  std::memcpy(chunk.type.data(), "sRGB", 4);
+  const std::uint32_t intent = profile.size() >= 68 ? load_be32(profile.data() + 64) : 0;
+  chunk.data.assign(1, static_cast<std::uint8_t>(intent <= 3 ? intent : 0));
+  return chunk;
+}
+
 // Why a carried chunk cannot go into the output as it is; empty when it can.
 std::string chunk_problem(const Image& image, const AncillaryChunk& chunk) {
   const std::string_view type(chunk.type.data(), 4);
@@ -105,7 +146,8 @@ std::string chunk_problem(const Image& image, const AncillaryChunk& chunk) {
     if (d[keyword + 1] != 0) return "unknown compression method";
     std::vector<std::uint8_t> profile;
     if (!inflate_profile({d.data() + keyword + 2, d.size() - keyword - 2}, profile)) return "profile does not inflate";
-    return profile_problem(image, profile);
+    if (std::string problem = profile_problem(image, profile); !problem.empty()) return problem;
+    return libpng_complaint(profile, image.channels);
   }
   return "not a carried chunk";
 }
@@ -143,6 +185,13 @@ void add_icc_profile(Image& image, std::span<const std::uint8_t> profile, Decode
     notes.dropped.push_back("iCCP: " + problem);
     return;
   }
+  if (const std::string complaint = libpng_complaint(profile, image.channels); !complaint.empty()) {
+    if (is_srgb_profile(profile))
+      image.metadata.push_back(srgb_chunk(profile));
+    else
+      notes.dropped.push_back("iCCP: " + complaint);
+    return;
+  }
   static constexpr std::string_view kName{"ICC profile\0\0", 13};  // keyword, NUL, method 0
   std::unique_ptr<libdeflate_compressor, decltype(&libdeflate_free_compressor)> compressor(
       libdeflate_alloc_compressor(6), libdeflate_free_compressor);
@@ -164,7 +213,19 @@ void validate_carried_chunks(Image& image, DecodeNotes& notes) {
   std::vector<AncillaryChunk> kept;
   kept.reserve(image.metadata.size());
   for (auto& chunk : image.metadata) {
+    const auto nul = std::find(chunk.data.begin(), chunk.data.end(), 0);
+    const std::size_t at = static_cast<std::size_t>(nul - chunk.data.begin()) + 2;
+    if (std::string_view(chunk.type.data(), 4) == "iCCP" && at <= chunk.data.size()) {
+      std::vector<std::uint8_t> profile;
+      if (inflate_profile({chunk.data.data() + at, chunk.data.size() - at}, profile) && is_srgb_profile(profile) &&
+          !libpng_complaint(profile, image.channels).empty()) {
+        chunk = srgb_chunk(profile);
+        for (auto& other : image.metadata)  // an sRGB chunk beside it says the same: keep one
+          if (&other != &chunk && std::string_view(other.type.data(), 4) == "sRGB") other.type = {'-', '-', '-', '-'};
+      }
+    }
     const std::string_view type(chunk.type.data(), 4);
+    if (type == "----") continue;
     bool repeated = false;
     for (const auto& k : kept) repeated |= k.type == chunk.type;
     std::string problem = repeated ? "repeated" : chunk_problem(image, chunk);

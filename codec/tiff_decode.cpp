@@ -484,8 +484,10 @@ PageList list_tiff_pages(std::span<const std::uint8_t> bytes, const DecodeOption
     if (!is_reduced_resolution(tif.get())) list.pages.push_back(TIFFCurrentDirOffset(tif.get()));
     if (list.pages.size() > kMaxPages) throw DecodeError("more than " + std::to_string(kMaxPages) + " pages");
   } while (TIFFReadDirectory(tif.get()));
-  if (messages.error[0])
-    list.damage = "the page chain is damaged after page " + std::to_string(list.pages.size()) + ": " + messages.error;
+  const char* damage = messages.error[0] ? messages.error : nullptr;
+  for (int i = 0; !damage && i < messages.warning_count; ++i)  // libtiff warns of an IFD loop
+    if (std::strstr(messages.warnings[i], "loop")) damage = messages.warnings[i];
+  if (damage) list.damage = "the page chain is damaged after page " + std::to_string(list.pages.size()) + ": " + damage;
   return list;
 }
 

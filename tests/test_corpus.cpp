@@ -129,8 +129,14 @@ TEST_CASE("colour-space and resolution chunks are carried over verbatim, --strip
   REQUIRE(test::run_imgflow({dir / "in", dir / "stripped", "--strip"}).exit_code == 0);
   for (const auto& name : test::files_below(dir / "in")) {
     CAPTURE(name);
-    const auto expected = carried_chunks(dir / "in" / name);
+    auto expected = carried_chunks(dir / "in" / name);
     files_with_chunks += !expected.empty();
+    // This file's iCCP is a copy of the sRGB profile that libpng reads with "iCCP: known
+    // incorrect sRGB profile": it goes out as the sRGB chunk it stands for (intent 0), so that
+    // the output reads without a warning.
+    if (name == "imagepng__Exoplanet_Phase_Curve__Diagram_.png")
+      for (auto& chunk : expected)
+        if (chunk.type == "iCCP") chunk = {"sRGB", {0}};
     // cICP's CRC-broken neighbours (cLLI, mDCV) are not among the carried types.
     CHECK(carried_chunks(dir / "kept" / name) == expected);
     CHECK(carried_chunks(dir / "stripped" / name).empty());
