@@ -29,13 +29,14 @@ int loop(const char* lut_path, const fs::path& in_dir, const fs::path& out_dir) 
   fs::create_directories(out_dir);
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(in_dir))
-    if (entry.path().extension() == ".png") files.push_back(entry.path());
+    if (const auto ext = entry.path().extension(); ext == ".png" || ext == ".jpg" || ext == ".tif")
+      files.push_back(entry.path());
   std::sort(files.begin(), files.end());
   for (const auto& file : files) {
     const cv::Mat image = cv::imread(file.string(), cv::IMREAD_UNCHANGED);
     cv::Mat adjusted;
     cv::LUT(image, lut, adjusted);
-    if (!cv::imwrite((out_dir / file.filename()).string(), adjusted)) return 1;
+    if (!cv::imwrite((out_dir / file.stem()).string() + ".png", adjusted)) return 1;
   }
   return 0;
 }

@@ -1,4 +1,4 @@
-// The sharp peer for scripts/bench: decode each PNG to raw pixels, apply the same 256-entry
+// The sharp peer for scripts/bench: decode each image (PNG, JPEG, TIFF) to raw pixels, apply the same 256-entry
 // table (exact), encode a PNG with sharp's defaults. At most CONCURRENCY files at once.
 // usage: node sharp_batch.js LUT.png IN_DIR OUT_DIR CONCURRENCY
 const fs = require('fs');
@@ -11,7 +11,7 @@ async function main() {
   sharp.concurrency(1);  // one libvips thread per image; files run in parallel instead
   const lut = await sharp(lutPath).extractChannel(0).raw().toBuffer();
   fs.mkdirSync(outDir, { recursive: true });
-  const files = fs.readdirSync(inDir).filter((f) => f.endsWith('.png')).sort();
+  const files = fs.readdirSync(inDir).filter((f) => /\.(png|jpg|tif)$/.test(f)).sort();
   let next = 0;
   async function worker() {
     while (next < files.length) {
@@ -23,7 +23,7 @@ async function main() {
       }
       await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
         .png()
-        .toFile(path.join(outDir, name));
+        .toFile(path.join(outDir, name.replace(/\.[a-z]+$/, '.png')));
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker));

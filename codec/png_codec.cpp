@@ -121,7 +121,9 @@ bool read_png(png_structp png, png_infop info, Image& image, std::vector<png_byt
   if (palette) {
     png_set_packing(png);  // one index per byte; expanded below, where indices are checked
   } else {
-    if (colour_type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    // Bilevel stays bilevel (packed, 1 = white, as the PNG itself); 2/4-bit gray is widened.
+    const bool bilevel = colour_type == PNG_COLOR_TYPE_GRAY && depth == 1 && !png_get_valid(png, info, PNG_INFO_tRNS);
+    if (colour_type == PNG_COLOR_TYPE_GRAY && depth < 8 && !bilevel) png_set_expand_gray_1_2_4_to_8(png);
     if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
   }
   if (depth == 16 && kLittleEndian) png_set_swap(png);

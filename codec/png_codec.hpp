@@ -11,7 +11,8 @@ namespace imgflow {
 /// True when the bytes start with the 8-byte PNG signature.
 bool is_png(std::span<const std::uint8_t> bytes);
 
-/// Decodes any valid PNG with libpng. Palette images and 1/2/4-bit gray are expanded to 8 bits,
+/// Decodes any valid PNG with libpng. 1-bit gray stays bilevel; palette images and 2/4-bit gray
+/// are expanded to 8 bits,
 /// a tRNS chunk becomes an alpha channel, 16-bit stays 16-bit, gray+alpha stays 2 channels.
 /// Colour-space and resolution chunks (iCCP, sRGB, gAMA, cHRM, cICP, pHYs) are kept in
 /// Image::metadata, unparsed. Refuses images over `max_pixels` before allocating. Throws std::runtime_error with libpng's

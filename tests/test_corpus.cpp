@@ -16,10 +16,12 @@ namespace fs = std::filesystem;
 namespace {
 
 // The layout imgflow writes for a PNG input: palette -> RGB, tRNS -> an alpha channel,
-// 1/2/4-bit -> 8-bit, 16-bit stays 16-bit.
+// 2/4-bit -> 8-bit, 16-bit stays 16-bit, 1-bit gray stays bilevel (the tables used here keep
+// black and white).
 std::pair<int, int> expected_layout(const test::PngHeader& in) {
   int colour = in.colour_type == 3 ? 2 : in.colour_type;
   if (in.has_trns && (colour == 0 || colour == 2)) colour += 4;
+  if (in.colour_type == 0 && in.bit_depth == 1 && !in.has_trns) return {0, 1};
   return {colour, in.bit_depth == 16 ? 16 : 8};
 }
 
