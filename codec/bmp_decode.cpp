@@ -71,7 +71,7 @@ std::size_t expand_rle(std::span<const std::uint8_t> data, int width, int height
 }  // namespace
 
 void decode_bmp(std::span<const std::uint8_t> b, const DecodeOptions& options, std::uint64_t, Image& image,
-                DecodeNotes& notes) {
+                DecodeNotes& notes, CodecScratch&) {
   if (b.size() < 26) throw DecodeError("truncated: the headers are incomplete");
   const std::uint32_t data_offset = le32(b, 10), header = le32(b, 14);
   std::int64_t width = 0, height = 0;

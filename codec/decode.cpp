@@ -47,9 +47,9 @@ std::string explain_png_failure(std::span<const std::uint8_t> bytes, const Decod
 }  // namespace
 
 void decode_png_file(std::span<const std::uint8_t> bytes, const DecodeOptions& options, std::uint64_t,
-                     Image& image, DecodeNotes&) {
+                     Image& image, DecodeNotes&, CodecScratch& scratch) {
   check_png_structure(bytes, options);
-  if (decode_png_fast(bytes, options, image)) return;
+  if (decode_png_fast(bytes, options, image, scratch)) return;
   try {
     decode_png(bytes, options, image);
   } catch (const PixelLimitError&) {
@@ -82,11 +82,17 @@ PageList list_pages(std::span<const std::uint8_t> bytes, const DecodeOptions& op
 }
 
 void decode_image(std::span<const std::uint8_t> bytes, const DecodeOptions& options, std::uint64_t page,
-                  Image& image, DecodeNotes& notes) {
+                  Image& image, DecodeNotes& notes, CodecScratch& scratch) {
   notes.clear();
   image.metadata.clear();
-  readable_format(bytes).decode(bytes, options, page, image, notes);
+  readable_format(bytes).decode(bytes, options, page, image, notes, scratch);
   validate_carried_chunks(image, notes);
+}
+
+void decode_image(std::span<const std::uint8_t> bytes, const DecodeOptions& options, std::uint64_t page,
+                  Image& image, DecodeNotes& notes) {
+  CodecScratch scratch;
+  decode_image(bytes, options, page, image, notes, scratch);
 }
 
 }  // namespace imgflow

@@ -20,7 +20,9 @@ PageList list_pages(std::span<const std::uint8_t> bytes, const DecodeOptions& op
 /// with the carried chunks validated: none repeated, none malformed, none that libpng would
 /// warn about (what is dropped is said in `notes.dropped`). Throws DecodeError naming the
 /// reason (PixelLimitError for the pixel limit, checked before the pixels are allocated).
-/// `image`'s buffers are reused.
+/// `image`'s buffers are reused, and `scratch`'s (the overload without one makes its own).
+void decode_image(std::span<const std::uint8_t> bytes, const DecodeOptions& options, std::uint64_t page,
+                  Image& image, DecodeNotes& notes, CodecScratch& scratch);
 void decode_image(std::span<const std::uint8_t> bytes, const DecodeOptions& options, std::uint64_t page,
                   Image& image, DecodeNotes& notes);
 

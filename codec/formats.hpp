@@ -9,6 +9,7 @@
 
 #include "codec/image.hpp"
 #include "codec/options.hpp"
+#include "codec/scratch.hpp"
 
 namespace imgflow {
 
@@ -21,7 +22,7 @@ struct PageList {
 };
 
 using DecodeFunction = void (*)(std::span<const std::uint8_t> bytes, const DecodeOptions& options,
-                                std::uint64_t page, Image& image, DecodeNotes& notes);
+                                std::uint64_t page, Image& image, DecodeNotes& notes, CodecScratch& scratch);
 using ListPagesFunction = PageList (*)(std::span<const std::uint8_t> bytes, const DecodeOptions& options);
 
 struct Format {
@@ -45,14 +46,14 @@ const Format* format_of_name(std::string_view filename);
 // The decoders, one per format (codec/*_decode.cpp). Each throws DecodeError with the
 // library's own diagnosis, checks the pixel limit and what the data could hold before
 // allocating, and fills `image.metadata` with pHYs/iCCP/sBIT chunks.
-void decode_png_file(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&);
-void decode_jpeg(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&);
-void decode_tiff(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&);
+void decode_png_file(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&, CodecScratch&);
+void decode_jpeg(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&, CodecScratch&);
+void decode_tiff(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&, CodecScratch&);
 PageList list_tiff_pages(std::span<const std::uint8_t>, const DecodeOptions&);
-void decode_webp(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&);
-void decode_jp2(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&);
-void decode_gif(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&);
-void decode_bmp(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&);
-void decode_pnm(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&);
+void decode_webp(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&, CodecScratch&);
+void decode_jp2(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&, CodecScratch&);
+void decode_gif(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&, CodecScratch&);
+void decode_bmp(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&, CodecScratch&);
+void decode_pnm(std::span<const std::uint8_t>, const DecodeOptions&, std::uint64_t, Image&, DecodeNotes&, CodecScratch&);
 
 }  // namespace imgflow

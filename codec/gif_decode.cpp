@@ -41,7 +41,7 @@ constexpr std::uint64_t kMaxPixelsPerByte = 8 * 4096 / 3;
 }  // namespace
 
 void decode_gif(std::span<const std::uint8_t> bytes, const DecodeOptions& options, std::uint64_t, Image& image,
-                DecodeNotes& notes) {
+                DecodeNotes& notes, CodecScratch&) {
   Source source{bytes};
   int error = 0;
   const std::unique_ptr<GifFileType, GifCloser> gif(DGifOpen(&source, read_fn, &error));

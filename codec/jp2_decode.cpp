@@ -119,7 +119,7 @@ struct ImageDeleter {
 }  // namespace
 
 void decode_jp2(std::span<const std::uint8_t> bytes, const DecodeOptions& options, std::uint64_t, Image& image,
-                DecodeNotes& notes) {
+                DecodeNotes& notes, CodecScratch&) {
   const bool jp2 = bytes.size() >= 12 && std::memcmp(bytes.data() + 4, "jP  ", 4) == 0;
   Source source{bytes};
   Messages messages;

@@ -128,7 +128,7 @@ bool read_jpeg(jpeg_decompress_struct& cinfo, JpegErrors& errors, std::span<cons
 }  // namespace
 
 void decode_jpeg(std::span<const std::uint8_t> bytes, const DecodeOptions& options, std::uint64_t, Image& image,
-                 DecodeNotes& notes) {
+                 DecodeNotes& notes, CodecScratch&) {
   jpeg_decompress_struct cinfo{};
   JpegErrors errors;
   cinfo.err = jpeg_std_error(&errors.manager);

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "codec/png_filter.hpp"
+#include "codec/scratch_deflaters.hpp"
 #include "codec/png_format.hpp"
 
 namespace imgflow {
@@ -14,23 +15,11 @@ namespace {
 
 using png::load_be32;
 
-struct DecompressorDeleter {
-  void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
-};
-
-// One decompressor per worker thread: allocating one costs more than inflating a small image.
-libdeflate_decompressor* thread_decompressor() {
-  thread_local std::unique_ptr<libdeflate_decompressor, DecompressorDeleter> decompressor(
-      libdeflate_alloc_decompressor());
-  return decompressor.get();
-}
-
 // Unfilters `height` rows of `row_bytes`, each preceded by its filter byte in `filtered`, into
 // `pixels`. False on an invalid filter type.
 template <int Bpp>
 bool unfilter_image(const std::uint8_t* filtered, std::uint8_t* pixels, std::size_t row_bytes,
-                    std::size_t height) {
-  thread_local Bytes zero_row;
+                    std::size_t height, Bytes& zero_row) {
   if (zero_row.size() < row_bytes) zero_row.assign(row_bytes, 0);
   const std::uint8_t* prev = zero_row.data();
   for (std::size_t y = 0; y < height; ++y) {
@@ -44,14 +33,14 @@ bool unfilter_image(const std::uint8_t* filtered, std::uint8_t* pixels, std::siz
 }
 
 bool unfilter(int bpp, const std::uint8_t* filtered, std::uint8_t* pixels, std::size_t row_bytes,
-              std::size_t height) {
+              std::size_t height, Bytes& zero_row) {
   switch (bpp) {
-    case 1: return unfilter_image<1>(filtered, pixels, row_bytes, height);
-    case 2: return unfilter_image<2>(filtered, pixels, row_bytes, height);
-    case 3: return unfilter_image<3>(filtered, pixels, row_bytes, height);
-    case 4: return unfilter_image<4>(filtered, pixels, row_bytes, height);
-    case 6: return unfilter_image<6>(filtered, pixels, row_bytes, height);
-    case 8: return unfilter_image<8>(filtered, pixels, row_bytes, height);
+    case 1: return unfilter_image<1>(filtered, pixels, row_bytes, height, zero_row);
+    case 2: return unfilter_image<2>(filtered, pixels, row_bytes, height, zero_row);
+    case 3: return unfilter_image<3>(filtered, pixels, row_bytes, height, zero_row);
+    case 4: return unfilter_image<4>(filtered, pixels, row_bytes, height, zero_row);
+    case 6: return unfilter_image<6>(filtered, pixels, row_bytes, height, zero_row);
+    case 8: return unfilter_image<8>(filtered, pixels, row_bytes, height, zero_row);
     default: return false;
   }
 }
@@ -67,7 +56,7 @@ bool is_valid_type(const std::uint8_t* type) {
 }  // namespace
 
 bool decode_png_fast(std::span<const std::uint8_t> bytes, const DecodeOptions& options,
-                     Image& image) {
+                     Image& image, CodecScratch& scratch) {
   const std::uint8_t* const file = bytes.data();
   const std::size_t size = bytes.size();
   if (size < 8 + 25 || std::memcmp(file, png::kSignature.data(), 8) != 0) return false;
@@ -90,7 +79,7 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const DecodeOptions& o
   image.bit_depth = depth;
 
   // Walk the chunks to the end of the IDAT run (carried chunks are collected on success).
-  thread_local Bytes gathered;
+  Bytes& gathered = scratch.gathered;
   gathered.clear();
   const std::uint8_t* idat = nullptr;
   std::size_t idat_size = 0, idat_chunks = 0;
@@ -137,16 +126,16 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const DecodeOptions& o
     idat_size = gathered.size();
   }
 
-  // Inflate into this thread's scratch buffer (rows with their filter bytes), then unfilter
+  // Inflate into the scratch buffer (rows with their filter bytes), then unfilter
   // into the pixel buffer: separate buffers let the Up/Sub/Avg loops vectorise.
   const std::size_t row_bytes = image.row_bytes();
   const std::size_t filtered_size = (row_bytes + 1) * height;
-  thread_local Bytes filtered;
+  Bytes& filtered = scratch.filtered;
   filtered.resize(filtered_size);
   std::size_t produced = 0;
   libdeflate_result result;
   if (options.verify_checksums) {
-    result = libdeflate_zlib_decompress(thread_decompressor(), idat, idat_size, filtered.data(),
+    result = libdeflate_zlib_decompress(scratch.deflaters->inflater(), idat, idat_size, filtered.data(),
                                         filtered_size, &produced);
   } else {
     // The zlib header still has to be right, and the Adler-32 has to be there (libpng reads
@@ -156,7 +145,7 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const DecodeOptions& o
         ((idat[0] << 8) | idat[1]) % 31 != 0)
       return false;
     std::size_t consumed = 0;
-    result = libdeflate_deflate_decompress_ex(thread_decompressor(), idat + 2, idat_size - 2,
+    result = libdeflate_deflate_decompress_ex(scratch.deflaters->inflater(), idat + 2, idat_size - 2,
                                               filtered.data(), filtered_size, &consumed, &produced);
     if (result == LIBDEFLATE_SUCCESS && consumed + 4 > idat_size - 2) return false;
   }
@@ -164,7 +153,7 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const DecodeOptions& o
 
   image.pixels.resize(row_bytes * height);
   const int bpp = image.channels * (depth / 8);
-  if (!unfilter(bpp, filtered.data(), image.pixels.data(), row_bytes, height)) return false;
+  if (!unfilter(bpp, filtered.data(), image.pixels.data(), row_bytes, height, scratch.zero_row)) return false;
 
   if (depth == 16 && std::endian::native == std::endian::little) {
     auto* samples = reinterpret_cast<std::uint16_t*>(image.pixels.data());

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "codec/png_filter.hpp"
+#include "codec/scratch_deflaters.hpp"
 #include "codec/png_format.hpp"
 
 namespace imgflow {
@@ -40,10 +41,11 @@ std::uint64_t residual_cost(const std::uint8_t* row, std::size_t n) {
 // Fills `filtered` with (filter byte, row) pairs for rows [y_begin, y_end): PNG's input to
 // deflate. `strategy` is none or adaptive.
 template <int Bpp>
-void filter_rows(const Image& image, Filter strategy, int y_begin, int y_end, std::uint8_t* filtered) {
+void filter_rows(const Image& image, Filter strategy, int y_begin, int y_end, std::uint8_t* filtered,
+                 CodecScratch& scratch) {
   const std::size_t n = image.row_bytes();
   const bool swap16 = image.bit_depth == 16 && std::endian::native == std::endian::little;
-  thread_local Bytes rows, candidate;
+  Bytes &rows = scratch.rows, &candidate = scratch.candidate;
   if (rows.size() < 2 * n) rows.resize(2 * n);
   if (candidate.size() < n) candidate.resize(n);
   // Row y in file order: the pixels themselves, or for 16-bit a big-endian copy in one of two
@@ -88,14 +90,15 @@ void filter_rows(const Image& image, Filter strategy, int y_begin, int y_end, st
   }
 }
 
-void filter_rows(const Image& image, Filter strategy, int y_begin, int y_end, std::uint8_t* filtered) {
+void filter_rows(const Image& image, Filter strategy, int y_begin, int y_end, std::uint8_t* filtered,
+                 CodecScratch& scratch) {
   switch (image.channels * static_cast<int>(image.bytes_per_sample())) {
-    case 1: return filter_rows<1>(image, strategy, y_begin, y_end, filtered);
-    case 2: return filter_rows<2>(image, strategy, y_begin, y_end, filtered);
-    case 3: return filter_rows<3>(image, strategy, y_begin, y_end, filtered);
-    case 4: return filter_rows<4>(image, strategy, y_begin, y_end, filtered);
-    case 6: return filter_rows<6>(image, strategy, y_begin, y_end, filtered);
-    case 8: return filter_rows<8>(image, strategy, y_begin, y_end, filtered);
+    case 1: return filter_rows<1>(image, strategy, y_begin, y_end, filtered, scratch);
+    case 2: return filter_rows<2>(image, strategy, y_begin, y_end, filtered, scratch);
+    case 3: return filter_rows<3>(image, strategy, y_begin, y_end, filtered, scratch);
+    case 4: return filter_rows<4>(image, strategy, y_begin, y_end, filtered, scratch);
+    case 6: return filter_rows<6>(image, strategy, y_begin, y_end, filtered, scratch);
+    case 8: return filter_rows<8>(image, strategy, y_begin, y_end, filtered, scratch);
     default: throw std::invalid_argument("encode_png_fast: unsupported layout");
   }
 }
@@ -118,7 +121,7 @@ std::size_t raw_deflate_bound(std::size_t n) { return n + n / 8 + 1024; }
 // from the second byte with the first as its dictionary.
 std::size_t isal_deflate_range(std::span<const std::uint8_t> data, std::size_t begin, std::size_t end,
                                bool last, int level, std::uint8_t* out, std::size_t capacity,
-                               isal_zstream& stream) {
+                               isal_zstream& stream, Bytes& level_buffer) {
   std::size_t written = 0;
   if (begin == 0 && end > 0) {
     // BFINAL 0, BTYPE 00 (stored), padding to the byte; LEN 1, NLEN ~1 (little-endian); the byte.
@@ -136,7 +139,7 @@ std::size_t isal_deflate_range(std::span<const std::uint8_t> data, std::size_t b
       return written;
     }
   }
-  thread_local Bytes level_buffer(ISAL_DEF_LVL3_DEFAULT);
+  if (level_buffer.size() < ISAL_DEF_LVL3_DEFAULT) level_buffer.resize(ISAL_DEF_LVL3_DEFAULT);
   isal_deflate_init(&stream);
   stream.level = static_cast<std::uint32_t>(level);
   stream.level_buf = level_buffer.data();
@@ -164,13 +167,14 @@ namespace {
 // Deflates data[begin, end) as raw deflate, primed with the 32 KiB before `begin`, ending with
 // a sync flush (or the final block when `last`). Returns the bytes written to `out`.
 std::size_t isal_deflate_band(const std::uint8_t* data, std::size_t begin, std::size_t end,
-                              bool last, int level, std::uint8_t* out, std::size_t capacity) {
+                              bool last, int level, std::uint8_t* out, std::size_t capacity, Bytes& level_buffer) {
   isal_zstream stream;
-  return isal_deflate_range({data, end}, begin, end, last, level, out, capacity, stream);
+  return isal_deflate_range({data, end}, begin, end, last, level, out, capacity, stream, level_buffer);
 }
 
 // Appends the zlib stream of `data` to `out`.
-void zlib_isal(std::span<const std::uint8_t> data, int level, Bytes& out, const BandRunner& run_bands) {
+void zlib_isal(std::span<const std::uint8_t> data, int level, Bytes& out, const BandRunner& run_bands,
+               CodecScratch& scratch) {
   static constexpr std::uint8_t kFlags[] = {0x01, 0x01, 0x5E, 0x9C};
   out.push_back(0x78);
   out.push_back(kFlags[level]);
@@ -179,39 +183,36 @@ void zlib_isal(std::span<const std::uint8_t> data, int level, Bytes& out, const 
   if (bands == 1) {
     const std::size_t at = out.size();
     out.resize(at + raw_deflate_bound(data.size()));
+    if (scratch.band_levels.empty()) scratch.band_levels.resize(1);
     out.resize(at + isal_deflate_band(data.data(), 0, data.size(), true, level, out.data() + at,
-                                      out.size() - at));
+                                      out.size() - at, scratch.band_levels[0]));
   } else {
-    std::vector<Bytes> compressed(bands);
+    // Each band has its own output and working memory in the scratch, whichever thread runs it.
+    if (scratch.band_levels.size() < bands) scratch.band_levels.resize(bands);
+    if (scratch.band_outputs.size() < bands) scratch.band_outputs.resize(bands);
+    std::vector<Bytes>& compressed = scratch.band_outputs;
     const auto deflate_band = [&](std::size_t b) {
       const std::size_t begin = b * band_size, end = std::min(data.size(), begin + band_size);
       compressed[b].resize(raw_deflate_bound(end - begin));
       compressed[b].resize(isal_deflate_band(data.data(), begin, end, b + 1 == bands, level,
-                                             compressed[b].data(), compressed[b].size()));
+                                             compressed[b].data(), compressed[b].size(), scratch.band_levels[b]));
     };
     if (run_bands)
       run_bands(bands, deflate_band);
     else
       for (std::size_t b = 0; b < bands; ++b) deflate_band(b);
-    for (const Bytes& band : compressed) out.insert(out.end(), band.begin(), band.end());
+    for (std::size_t b = 0; b < bands; ++b) out.insert(out.end(), compressed[b].begin(), compressed[b].end());
   }
   const std::uint32_t adler = libdeflate_adler32(1, data.data(), data.size());
   out.resize(out.size() + 4);
   png::store_be32(out.data() + out.size() - 4, adler);
 }
 
-struct CompressorDeleter {
-  void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
-};
-
-void zlib_libdeflate(std::span<const std::uint8_t> data, int level, Bytes& out) {
-  thread_local std::array<std::unique_ptr<libdeflate_compressor, CompressorDeleter>, 13> compressors;
-  auto& compressor = compressors.at(static_cast<std::size_t>(level));
-  if (!compressor) compressor.reset(libdeflate_alloc_compressor(level));
-  if (!compressor) throw std::bad_alloc();
+void zlib_libdeflate(std::span<const std::uint8_t> data, int level, Bytes& out, CodecScratch& scratch) {
+  libdeflate_compressor* compressor = scratch.deflaters->deflater(level);
   const std::size_t at = out.size();
-  out.resize(at + libdeflate_zlib_compress_bound(compressor.get(), data.size()));
-  const std::size_t written = libdeflate_zlib_compress(compressor.get(), data.data(), data.size(),
+  out.resize(at + libdeflate_zlib_compress_bound(compressor, data.size()));
+  const std::size_t written = libdeflate_zlib_compress(compressor, data.data(), data.size(),
                                                        out.data() + at, out.size() - at);
   if (written == 0) throw std::runtime_error("libdeflate: output buffer too small");
   out.resize(at + written);
@@ -220,10 +221,11 @@ void zlib_libdeflate(std::span<const std::uint8_t> data, int level, Bytes& out) 
 // Neither choice wins everywhere: clean text pages compress best unfiltered (long runs of
 // paper), photos and noisy scans with adaptive filters. Deflate a few sample bands both ways
 // with the fastest deflater and keep the smaller.
-Filter choose_filter(const Image& image) {
+Filter choose_filter(const Image& image, CodecScratch& scratch) {
   constexpr int kBandRows = 16;
   const std::size_t n = image.row_bytes() + 1;
-  thread_local Bytes sample, compressed;
+  Bytes &sample = scratch.sample, &compressed = scratch.sample_deflated;
+  if (scratch.band_levels.empty()) scratch.band_levels.resize(1);
   std::size_t size[2] = {0, 0};
   for (const Filter strategy : {Filter::none, Filter::adaptive}) {
     sample.clear();
@@ -232,11 +234,12 @@ Filter choose_filter(const Image& image) {
       const int y1 = std::min(image.height, y0 + kBandRows);
       const std::size_t at = sample.size();
       sample.resize(at + n * static_cast<std::size_t>(y1 - y0));
-      filter_rows(image, strategy, y0, y1, sample.data() + at);
+      filter_rows(image, strategy, y0, y1, sample.data() + at, scratch);
     }
     compressed.resize(raw_deflate_bound(sample.size()));
     size[strategy == Filter::adaptive] =
-        isal_deflate_band(sample.data(), 0, sample.size(), true, 1, compressed.data(), compressed.size());
+        isal_deflate_band(sample.data(), 0, sample.size(), true, 1, compressed.data(), compressed.size(),
+                          scratch.band_levels[0]);
   }
   return size[1] < size[0] ? Filter::adaptive : Filter::none;
 }
@@ -252,14 +255,14 @@ const PngLevel* find_png_level(std::string_view name) {
 }
 
 void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& settings,
-                     const BandRunner& run_bands) {
+                     const BandRunner& run_bands, CodecScratch& scratch) {
   if (!image.has_encodable_layout())
     throw std::invalid_argument("encode_png_fast: unsupported layout");
 
-  thread_local Bytes filtered;
+  Bytes& filtered = scratch.filtered;
   filtered.resize((image.row_bytes() + 1) * static_cast<std::size_t>(image.height));
-  const Filter filter = settings.filter == Filter::automatic ? choose_filter(image) : settings.filter;
-  filter_rows(image, filter, 0, image.height, filtered.data());
+  const Filter filter = settings.filter == Filter::automatic ? choose_filter(image, scratch) : settings.filter;
+  filter_rows(image, filter, 0, image.height, filtered.data(), scratch);
 
   out.clear();
   out.insert(out.end(), png::kSignature.begin(), png::kSignature.end());
@@ -277,9 +280,9 @@ void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& s
   out.resize(idat_at + 8);
   std::memcpy(out.data() + idat_at + 4, "IDAT", 4);
   if (settings.deflater == Deflater::isal)
-    zlib_isal(filtered, std::clamp(settings.level, 1, 3), out, run_bands);
+    zlib_isal(filtered, std::clamp(settings.level, 1, 3), out, run_bands, scratch);
   else
-    zlib_libdeflate(filtered, std::clamp(settings.level, 1, 12), out);
+    zlib_libdeflate(filtered, std::clamp(settings.level, 1, 12), out, scratch);
   const std::size_t idat_length = out.size() - idat_at - 8;
   if (idat_length > 0x7FFFFFFF) throw std::runtime_error("compressed image over 2 GiB");
   png::store_be32(out.data() + idat_at, static_cast<std::uint32_t>(idat_length));
@@ -287,6 +290,15 @@ void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& s
   out.resize(out.size() + 4);
   png::store_be32(out.data() + out.size() - 4, crc);
   png::append_chunk(out, "IEND", {});
+}
+
+}  // namespace imgflow
+
+namespace imgflow {
+
+void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& settings, const BandRunner& run_bands) {
+  CodecScratch scratch;
+  encode_png_fast(image, out, settings, run_bands, scratch);
 }
 
 }  // namespace imgflow

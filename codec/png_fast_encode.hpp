@@ -6,6 +6,7 @@
 
 #include "codec/bytes.hpp"
 #include "codec/image.hpp"
+#include "codec/scratch.hpp"
 
 struct isal_zstream;
 
@@ -42,8 +43,10 @@ using BandRunner = std::function<void(std::size_t count, const std::function<voi
 /// contents. With ISA-L, an image of several MiB is deflated in 1 MiB bands, each primed with
 /// the previous band's last 32 KiB and ended by a sync flush, so the bands join into one zlib
 /// stream; `run_bands` may run them at once (serially when empty). The band split depends only
-/// on the image, so the bytes are the same however the bands run. The encoder keeps scratch
-/// buffers per thread: a runner must not start another encode on a thread that waits for bands.
+/// on the image, so the bytes are the same however the bands run. Working memory comes from
+/// `scratch` (each band has its own there); the overload without one makes its own.
+void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& settings,
+                     const BandRunner& run_bands, CodecScratch& scratch);
 void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& settings,
                      const BandRunner& run_bands = {});
 
@@ -53,6 +56,6 @@ void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& s
 /// since ISA-L 2.30's output once depended on where it lay: see the definition).
 std::size_t isal_deflate_range(std::span<const std::uint8_t> data, std::size_t begin, std::size_t end,
                                bool last, int level, std::uint8_t* out, std::size_t capacity,
-                               isal_zstream& stream);
+                               isal_zstream& stream, Bytes& level_buffer);
 
 }  // namespace imgflow

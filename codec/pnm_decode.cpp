@@ -66,7 +66,7 @@ class Reader {
 }  // namespace
 
 void decode_pnm(std::span<const std::uint8_t> bytes, const DecodeOptions& options, std::uint64_t, Image& image,
-                DecodeNotes& notes) {
+                DecodeNotes& notes, CodecScratch&) {
   const char kind = static_cast<char>(bytes[1]);
   const bool plain = kind <= '3', bitmap = kind == '1' || kind == '4';
   const int channels = kind == '3' || kind == '6' ? 3 : 1;

@@ -492,7 +492,7 @@ PageList list_tiff_pages(std::span<const std::uint8_t> bytes, const DecodeOption
 }
 
 void decode_tiff(std::span<const std::uint8_t> bytes, const DecodeOptions& options, std::uint64_t page, Image& image,
-                 DecodeNotes& notes) {
+                 DecodeNotes& notes, CodecScratch&) {
   MemoryFile file{bytes};
   TiffMessages messages;
   const TiffHandle tif = open_tiff(file, messages, options);

@@ -36,7 +36,7 @@ struct AnimDeleter {
 }  // namespace
 
 void decode_webp(std::span<const std::uint8_t> bytes, const DecodeOptions& options, std::uint64_t, Image& image,
-                 DecodeNotes& notes) {
+                 DecodeNotes& notes, CodecScratch&) {
   const WebPData data{bytes.data(), bytes.size()};
   WebPDemuxState state = WEBP_DEMUX_PARSE_ERROR;
   const std::unique_ptr<WebPDemuxer, DemuxDeleter> demux(WebPDemuxInternal(&data, 0, &state, WEBP_DEMUX_ABI_VERSION));

@@ -1,9 +1,11 @@
 #pragma once
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <vector>
 
 #include "codec/bytes.hpp"
+#include "codec/scratch.hpp"
 
 namespace imgflow {
 
@@ -32,6 +34,45 @@ class BufferPool {
   std::mutex mutex_;
   std::vector<Bytes> free_;
   std::size_t max_kept_;
+};
+
+/// Codec working memory for the stages, leased for one decode or encode and returned, so no two
+/// images ever share it and the steady state allocates none. Thread-safe.
+class ScratchPool {
+ public:
+  class Lease {
+   public:
+    Lease(ScratchPool& pool, std::unique_ptr<CodecScratch> scratch) : pool_(pool), scratch_(std::move(scratch)) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() { pool_.give_back(std::move(scratch_)); }
+    CodecScratch& operator*() const { return *scratch_; }
+
+   private:
+    ScratchPool& pool_;
+    std::unique_ptr<CodecScratch> scratch_;
+  };
+
+  Lease lease() {
+    std::unique_ptr<CodecScratch> scratch;
+    {
+      std::lock_guard lock(mutex_);
+      if (!free_.empty()) {
+        scratch = std::move(free_.back());
+        free_.pop_back();
+      }
+    }
+    if (!scratch) scratch = std::make_unique<CodecScratch>();
+    return {*this, std::move(scratch)};
+  }
+
+ private:
+  void give_back(std::unique_ptr<CodecScratch> scratch) {
+    std::lock_guard lock(mutex_);
+    free_.push_back(std::move(scratch));
+  }
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<CodecScratch>> free_;
 };
 
 }  // namespace imgflow

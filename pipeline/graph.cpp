@@ -79,7 +79,8 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
   RunStats stats;
   // Enough recycled buffers for every image in flight to hold its file, pixels and output.
   BufferPool pool(3 * config.resolved_max_in_flight());
-  const StageContext context{config, tables, pool};
+  ScratchPool scratch;
+  const StageContext context{config, tables, pool, scratch};
   const auto start = std::chrono::steady_clock::now();
 
   arena.execute([&] {

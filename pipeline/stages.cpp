@@ -27,10 +27,16 @@ namespace imgflow {
 
 namespace {
 
-// Runs one image's deflate bands on the TBB workers. Isolated: while this thread waits for the
-// other bands it may only run bands of this image. Without it, it could start another image's
-// encode from the flow graph, which reuses this thread's scratch buffers (the encoder's input
-// among them): outputs were corrupted now and then under load until this was added.
+bool is_newer(const struct stat& a, const struct stat& b) {
+  return a.st_mtim.tv_sec != b.st_mtim.tv_sec ? a.st_mtim.tv_sec > b.st_mtim.tv_sec
+                                              : a.st_mtim.tv_nsec > b.st_mtim.tv_nsec;
+}
+
+}  // namespace
+
+// Isolated: while this thread waits for the other bands it runs only bands of this image, not
+// another image's encode from the flow graph (which would hold this thread up for a whole
+// image; when the codec kept per-thread buffers it also corrupted outputs now and then).
 // For TSan (libtbb.so is uninstrumented) the hand-offs are stated: all before the spawn happens
 // before each band, each band before the join (a token per band keeps bands unordered).
 void run_bands_isolated(std::size_t count, const std::function<void(std::size_t)>& body) {
@@ -46,12 +52,6 @@ void run_bands_isolated(std::size_t count, const std::function<void(std::size_t)
   for (const char& token : done) tsan::acquire(&token);
 }
 
-bool is_newer(const struct stat& a, const struct stat& b) {
-  return a.st_mtim.tv_sec != b.st_mtim.tv_sec ? a.st_mtim.tv_sec > b.st_mtim.tv_sec
-                                              : a.st_mtim.tv_nsec > b.st_mtim.tv_nsec;
-}
-
-}  // namespace
 
 bool is_finished_output(const std::filesystem::path& output, const std::filesystem::path& input,
                         std::string_view stamp, Bytes& scratch) {
@@ -170,7 +170,8 @@ void decode_stage(Job& job, const StageContext& context) {
   const Bytes& file = job.shared_file ? *job.shared_file : job.file_bytes;
   DecodeNotes notes;
   try {
-    decode_image(file, context.config.decode, job.page_ref, job.image, notes);
+    const ScratchPool::Lease scratch = context.scratch.lease();
+    decode_image(file, context.config.decode, job.page_ref, job.image, notes, *scratch);
   } catch (const PixelLimitError&) {
     job.over_pixel_limit = true;
     throw;
@@ -223,7 +224,8 @@ void encode_stage(Job& job, const StageContext& context) {
     text.data.push_back(0);
     text.data.insert(text.data.end(), context.config.stamp.begin(), context.config.stamp.end());
   }
-  encode_png_fast(job.image, job.encoded, context.config.encode, run_bands_isolated);
+  const ScratchPool::Lease scratch = context.scratch.lease();
+  encode_png_fast(job.image, job.encoded, context.config.encode, run_bands_isolated, *scratch);
   context.pool.release(job.image.pixels);
   job.output_bytes = job.encoded.size();
 }

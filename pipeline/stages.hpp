@@ -1,5 +1,6 @@
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <vector>
 #include <string_view>
@@ -18,7 +19,12 @@ struct StageContext {
   const PipelineConfig& config;
   const LookupTables& tables;
   BufferPool& pool;
+  ScratchPool& scratch;  ///< the codecs' working memory
 };
+
+/// Runs one image's deflate bands on the TBB workers (the encoder's BandRunner), isolated so
+/// that a thread waiting for them runs nothing but them.
+void run_bands_isolated(std::size_t count, const std::function<void(std::size_t)>& body);
 
 /// The work of each graph node on one job. Each may throw std::exception; the graph turns that
 /// into the job's failure at that stage.

@@ -16,6 +16,8 @@
 #include "codec/png_codec.hpp"
 #include "codec/png_format.hpp"
 #include "codec/png_fast_decode.hpp"
+#include "pipeline/buffer_pool.hpp"
+#include "pipeline/stages.hpp"
 #include "codec/png_fast_encode.hpp"
 #include "support.hpp"
 
@@ -139,18 +141,22 @@ TEST_CASE("fast encoder output is the same whatever the thread count") {
   Bytes serial, parallel;
   {
     oneapi::tbb::task_arena one(1);
-    one.execute([&] { encode_png_fast(image, serial, find_png_level("default")->settings); });
+    one.execute([&] { encode_png_fast(image, serial, find_png_level("default")->settings, run_bands_isolated); });
   }
-  encode_png_fast(image, parallel, find_png_level("default")->settings);
+  encode_png_fast(image, parallel, find_png_level("default")->settings, run_bands_isolated);
+  Bytes by_serial_runner;
+  encode_png_fast(image, by_serial_runner, find_png_level("default")->settings);
+  CHECK(serial == by_serial_runner);
   CHECK(serial == parallel);
   CHECK(decode(serial).pixels == image.pixels);
 }
 
 // The pipeline encodes many images at once from a flow graph, and each encode runs its deflate
-// bands with a nested parallel_for. A thread waiting there must not pick up another image's
-// encode: that one would reuse this thread's scratch buffers under the first (it did: one
-// output in ten had a wrong Adler-32 under load). Many encodes from a flow graph on four
-// threads, each compared with its serial bytes.
+// bands with a nested parallel_for (run_bands_isolated), with working memory from a pool. An
+// encode must never share working memory with another (per-thread buffers once did: a thread
+// waiting for its bands picked up another image's encode, and one output in ten had a wrong
+// Adler-32 under load). Many encodes from a flow graph on four threads, as the pipeline runs
+// them, each compared with its serial bytes.
 TEST_CASE("fast encoder: concurrent encodes with nested bands each give their own bytes") {
   std::mt19937 rng(5);
   constexpr int kImages = 24;
@@ -166,12 +172,14 @@ TEST_CASE("fast encoder: concurrent encodes with nested bands each give their ow
   }
   const oneapi::tbb::global_control threads(oneapi::tbb::global_control::max_allowed_parallelism, 4);
   oneapi::tbb::task_arena four(4);
+  ScratchPool pool;
   for (int round = 0; round < 2; ++round) {
     std::vector<Bytes> got(kImages);
     four.execute([&] {
       oneapi::tbb::flow::graph graph;
       oneapi::tbb::flow::function_node<int> encode(graph, oneapi::tbb::flow::unlimited, [&](int i) {
-        encode_png_fast(images[i], got[i], settings);
+        const ScratchPool::Lease scratch = pool.lease();
+        encode_png_fast(images[i], got[i], settings, run_bands_isolated, *scratch);
       });
       for (int i = 0; i < kImages; ++i) encode.try_put(i);
       graph.wait_for_all();
@@ -215,8 +223,10 @@ TEST_CASE("ISA-L deflate: the same bytes wherever its stream state lies") {
     REQUIRE(isal_deflate(&stream) == COMP_OK);
     return std::vector<std::uint8_t>(out.begin(), out.begin() + stream.total_out);
   };
+  Bytes our_level_buffer;
   const auto ours = [&](isal_zstream& stream) {
-    const std::size_t n = isal_deflate_range(data, 0, data.size(), true, 2, out.data(), out.size(), stream);
+    const std::size_t n =
+        isal_deflate_range(data, 0, data.size(), true, 2, out.data(), out.size(), stream, our_level_buffer);
     return std::vector<std::uint8_t>(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n));
   };
   std::vector<std::size_t> odd_placements;
@@ -260,7 +270,8 @@ TEST_CASE("fast decoder equals libpng on every corpus PNG it accepts, and declin
       CAPTURE(entry.path().string());
       const auto bytes = test::file_bytes(entry.path());
       Image by_fast;
-      if (!decode_png_fast(bytes, {}, by_fast)) {
+      CodecScratch scratch;
+      if (!decode_png_fast(bytes, {}, by_fast, scratch)) {
         ++declined;
         continue;
       }

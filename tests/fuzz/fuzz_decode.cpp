@@ -87,7 +87,8 @@ std::string check_decoders(std::span<const std::uint8_t> bytes) {
     Image fast, slow;
     bool fast_ok = false;
     try {
-      fast_ok = decode_png_fast(bytes, options, fast);
+      CodecScratch scratch;
+      fast_ok = decode_png_fast(bytes, options, fast, scratch);
     } catch (const std::exception&) {
       return "the fast decoder threw instead of deferring to libpng";
     }
