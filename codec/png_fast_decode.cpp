@@ -155,11 +155,8 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const DecodeOptions& o
   const int bpp = image.channels * (depth / 8);
   if (!unfilter(bpp, filtered.data(), image.pixels.data(), row_bytes, height, scratch.zero_row)) return false;
 
-  if (depth == 16 && std::endian::native == std::endian::little) {
-    auto* samples = reinterpret_cast<std::uint16_t*>(image.pixels.data());
-    const std::size_t count = image.pixels.size() / 2;
-    for (std::size_t i = 0; i < count; ++i) samples[i] = static_cast<std::uint16_t>(samples[i] << 8 | samples[i] >> 8);
-  }
+  if (depth == 16 && std::endian::native == std::endian::little)
+    png::swap_byte_pairs(image.pixels.data(), image.pixels.data(), image.pixels.size());
   png::collect_carried_chunks(bytes, options.verify_checksums, image.metadata);
   return true;
 }

@@ -54,7 +54,7 @@ void filter_rows(const Image& image, Filter strategy, int y_begin, int y_end, st
     const std::uint8_t* row = image.pixels.data() + static_cast<std::size_t>(y) * n;
     if (!swap16) return row;
     std::uint8_t* copy = rows.data() + static_cast<std::size_t>((y - y_begin + 1) % 2) * n;
-    for (std::size_t i = 0; i < n; i += 2) copy[i] = row[i + 1], copy[i + 1] = row[i];
+    png::swap_byte_pairs(row, copy, n);
     return copy;
   };
   const std::uint8_t* prev = nullptr;

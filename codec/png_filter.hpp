@@ -70,5 +70,14 @@ void filter_row(int filter, const std::uint8_t* x, const std::uint8_t* prev, std
   }
 }
 
+// PNG stores 16-bit samples big-endian: swaps each byte pair of `bytes` bytes from `src` into
+// `dst` (which may be `src`), between file order and a little-endian machine's.
+inline void swap_byte_pairs(const std::uint8_t* src, std::uint8_t* dst, std::size_t bytes) {
+  for (std::size_t i = 0; i + 1 < bytes; i += 2) {
+    const std::uint8_t first = src[i];
+    dst[i] = src[i + 1];
+    dst[i + 1] = first;
+  }
+}
 
 }  // namespace imgflow::png
