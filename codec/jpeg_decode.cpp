@@ -170,11 +170,7 @@ void decode_jpeg(std::span<const std::uint8_t> bytes, const DecodeOptions& optio
     add_resolution(image, cinfo.X_density, cinfo.Y_density,
                    cinfo.density_unit == 2 ? ResolutionUnit::centimetre : ResolutionUnit::inch, notes);
   else if (exif.x_resolution > 0 && exif.y_resolution > 0)
-    add_resolution(image, exif.x_resolution, exif.y_resolution,
-                   exif.resolution_unit == 1   ? ResolutionUnit::none
-                   : exif.resolution_unit == 3 ? ResolutionUnit::centimetre
-                                               : ResolutionUnit::inch,
-                   notes);
+    add_exif_resolution(image, exif, notes);
   else if (cinfo.saw_JFIF_marker && cinfo.X_density && cinfo.Y_density)
     add_resolution(image, cinfo.X_density, cinfo.Y_density, ResolutionUnit::none, notes);
 

@@ -295,4 +295,12 @@ ExifFields read_exif(std::span<const std::uint8_t> exif) {
   return fields;
 }
 
+void add_exif_resolution(Image& image, const ExifFields& exif, DecodeNotes& notes) {
+  if (exif.x_resolution <= 0 || exif.y_resolution <= 0) return;
+  const ResolutionUnit unit = exif.resolution_unit == 1   ? ResolutionUnit::none
+                              : exif.resolution_unit == 3 ? ResolutionUnit::centimetre
+                                                          : ResolutionUnit::inch;
+  add_resolution(image, exif.x_resolution, exif.y_resolution, unit, notes);
+}
+
 }  // namespace imgflow

@@ -41,4 +41,7 @@ struct ExifFields {
 };
 ExifFields read_exif(std::span<const std::uint8_t> exif);
 
+/// add_resolution with EXIF's resolution and unit, when it has both values.
+void add_exif_resolution(Image& image, const ExifFields& exif, DecodeNotes& notes);
+
 }  // namespace imgflow

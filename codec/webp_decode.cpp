@@ -93,12 +93,7 @@ void decode_webp(std::span<const std::uint8_t> bytes, const DecodeOptions& optio
     exif = read_exif(block);
     WebPDemuxReleaseChunkIterator(&chunk);
   }
-  if (exif.x_resolution > 0 && exif.y_resolution > 0)
-    add_resolution(image, exif.x_resolution, exif.y_resolution,
-                   exif.resolution_unit == 1   ? ResolutionUnit::none
-                   : exif.resolution_unit == 3 ? ResolutionUnit::centimetre
-                                               : ResolutionUnit::inch,
-                   notes);
+  add_exif_resolution(image, exif, notes);
   if ((flags & ICCP_FLAG) && WebPDemuxGetChunk(demux.get(), "ICCP", 1, &chunk)) {
     add_icc_profile(image, {chunk.chunk.bytes, chunk.chunk.size}, notes);
     WebPDemuxReleaseChunkIterator(&chunk);

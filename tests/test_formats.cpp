@@ -194,6 +194,15 @@ TEST_CASE("formats corpus: each file's outcome, pages, size, depth, resolution a
   }
   CHECK(decoded >= 55);
   CHECK(rejected == 6);
+  // No library printed anything itself: every line on stderr is one of imgflow's.
+  std::istringstream lines(c.run.err);
+  for (std::string line; std::getline(lines, line);) {
+    CAPTURE(line);
+    const bool ours = line.rfind("error: ", 0) == 0 || line.rfind("warning: ", 0) == 0 ||
+                      line.find(" written, ") != std::string::npos || line.rfind("stage time", 0) == 0 ||
+                      line.rfind("bottleneck: ", 0) == 0 || line.find(" skipped (not read)") != std::string::npos;
+    CHECK(ours);
+  }
 }
 
 TEST_CASE("formats corpus: pixels equal another decoder's (djpeg, opj_decompress, dwebp, ImageMagick)") {
@@ -278,6 +287,33 @@ TEST_CASE("JPEG orientation 1-8 (set with exiftool) is applied once, as ImageMag
     const std::string name = "o" + std::to_string(o);
     const fs::path want = dir.path() / (name + "-ref.png");
     tool("convert", {(dir.path() / "in" / (name + ".jpg")).string(), "-auto-orient", want.string()});
+    CHECK(compare(pixels(dir.path() / "out" / (name + ".png")), pixels(want)).empty());
+  }
+}
+
+TEST_CASE("TIFF orientation (set with tiffset) is applied once; float samples are refused with the reason") {
+  test::TempDir dir;
+  fs::create_directories(dir.path() / "in");
+  cv::Mat image(10, 16, CV_8UC3);
+  for (int y = 0; y < 10; ++y)
+    for (int x = 0; x < 16; ++x) image.at<cv::Vec3b>(y, x) = {static_cast<uchar>(x * 15), static_cast<uchar>(y * 25), 60};
+  cv::imwrite((dir.path() / "base.png").string(), image);
+  for (const int o : {3, 6, 8}) {
+    const fs::path tiff = dir.path() / "in" / ("o" + std::to_string(o) + ".tif");
+    tool("convert", {(dir.path() / "base.png").string(), "-compress", "LZW", tiff.string()});
+    tool("tiffset", {"-s", "274", std::to_string(o), tiff.string()});
+  }
+  tool("convert", {(dir.path() / "base.png").string(), "-colorspace", "Gray", "-depth", "32", "-define",
+                   "quantum:format=floating-point", (dir.path() / "in" / "float.tif").string()});
+  const auto run = test::run_imgflow({dir.path() / "in", dir.path() / "out", "--brightness", "0"});
+  CHECK(run.exit_code == 1);
+  CHECK(run.err.find("error: " + (dir.path() / "in" / "float.tif").string() +
+                     ": decode: floating-point samples cannot be written as PNG") != std::string::npos);
+  for (const int o : {3, 6, 8}) {
+    CAPTURE(o);
+    const std::string name = "o" + std::to_string(o);
+    const fs::path want = dir.path() / (name + "-ref.png");
+    tool("convert", {(dir.path() / "in" / (name + ".tif")).string(), "-auto-orient", want.string()});
     CHECK(compare(pixels(dir.path() / "out" / (name + ".png")), pixels(want)).empty());
   }
 }
