@@ -34,6 +34,23 @@ bool is_newer(const struct stat& a, const struct stat& b) {
 
 }  // namespace
 
+namespace {
+
+// The bands' body as parallel_for's index form runs it: it holds this object by reference, so
+// `this` is the very object released before the spawn, and acquiring it comes before reading
+// any member.
+struct IsolatedBands {
+  const std::function<void(std::size_t)>& body;
+  std::vector<char>& done;
+  void operator()(std::size_t band) const {
+    tsan::acquire(this);
+    body(band);
+    tsan::release(&done[band]);
+  }
+};
+
+}  // namespace
+
 // Isolated: while this thread waits for the other bands it runs only bands of this image, not
 // another image's encode from the flow graph (which would hold this thread up for a whole
 // image; when the codec kept per-thread buffers it also corrupted outputs now and then).
@@ -41,17 +58,11 @@ bool is_newer(const struct stat& a, const struct stat& b) {
 // before each band, each band before the join (a token per band keeps bands unordered).
 void run_bands_isolated(std::size_t count, const std::function<void(std::size_t)>& body) {
   std::vector<char> done(count);
-  tsan::release(&body);
-  oneapi::tbb::this_task_arena::isolate([&] {
-    oneapi::tbb::parallel_for(std::size_t{0}, count, [&](std::size_t band) {
-      tsan::acquire(&body);
-      body(band);
-      tsan::release(&done[band]);
-    });
-  });
+  const IsolatedBands bands{body, done};
+  tsan::release(&bands);
+  oneapi::tbb::this_task_arena::isolate([&] { oneapi::tbb::parallel_for(std::size_t{0}, count, bands); });
   for (const char& token : done) tsan::acquire(&token);
 }
-
 
 bool is_finished_output(const std::filesystem::path& output, const std::filesystem::path& input,
                         std::string_view stamp, Bytes& scratch) {
