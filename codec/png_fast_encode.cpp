@@ -187,20 +187,22 @@ void zlib_isal(std::span<const std::uint8_t> data, int level, Bytes& out, const 
     out.resize(at + isal_deflate_band(data.data(), 0, data.size(), true, level, out.data() + at,
                                       out.size() - at, scratch.band_levels[0]));
   } else {
-    // Each band has its own output and working memory in the scratch, whichever thread runs it.
-    if (scratch.band_levels.size() < bands) scratch.band_levels.resize(bands);
+    // Each band has its own output in the scratch, each worker its own ISA-L working memory.
+    const std::size_t workers = run_bands.run ? std::max<std::size_t>(1, run_bands.workers) : 1;
+    if (scratch.band_levels.size() < workers) scratch.band_levels.resize(workers);
     if (scratch.band_outputs.size() < bands) scratch.band_outputs.resize(bands);
     std::vector<Bytes>& compressed = scratch.band_outputs;
-    const auto deflate_band = [&](std::size_t b) {
+    const auto deflate_band = [&](std::size_t b, std::size_t worker) {
       const std::size_t begin = b * band_size, end = std::min(data.size(), begin + band_size);
       compressed[b].resize(raw_deflate_bound(end - begin));
       compressed[b].resize(isal_deflate_band(data.data(), begin, end, b + 1 == bands, level,
-                                             compressed[b].data(), compressed[b].size(), scratch.band_levels[b]));
+                                             compressed[b].data(), compressed[b].size(),
+                                             scratch.band_levels.at(worker)));
     };
-    if (run_bands)
-      run_bands(bands, deflate_band);
+    if (run_bands.run)
+      run_bands.run(bands, deflate_band);
     else
-      for (std::size_t b = 0; b < bands; ++b) deflate_band(b);
+      for (std::size_t b = 0; b < bands; ++b) deflate_band(b, 0);
     for (std::size_t b = 0; b < bands; ++b) out.insert(out.end(), compressed[b].begin(), compressed[b].end());
   }
   const std::uint32_t adler = libdeflate_adler32(1, data.data(), data.size());

@@ -35,14 +35,21 @@ std::span<const PngLevel> png_levels();
 inline constexpr std::string_view kDefaultPngLevel = "default";
 const PngLevel* find_png_level(std::string_view name);
 
-/// Runs body(0) .. body(count - 1), which are independent, in any order and possibly at once,
-/// and returns when all have finished. The codec schedules nothing itself: the caller says how.
-using BandRunner = std::function<void(std::size_t count, const std::function<void(std::size_t)>& body)>;
+/// How the encoder's independent bands run; the codec schedules nothing itself. `run(count,
+/// body)` calls body(band, worker) for every band from 0 to count - 1, in any order and possibly
+/// at once, and returns when all have finished; `worker` (below `workers`) names who runs the
+/// band, and no worker runs two bands at once, so each worker's working memory is reused band
+/// after band. Without `run`, the bands run one after another as worker 0.
+struct BandRunner {
+  using Body = std::function<void(std::size_t band, std::size_t worker)>;
+  std::size_t workers = 1;
+  std::function<void(std::size_t count, const Body& body)> run;
+};
 
 /// Encodes `image` (same layout and depth, metadata chunks first) into `out`, replacing its
 /// contents. With ISA-L, an image of several MiB is deflated in 1 MiB bands, each primed with
 /// the previous band's last 32 KiB and ended by a sync flush, so the bands join into one zlib
-/// stream; `run_bands` may run them at once (serially when empty). The band split depends only
+/// stream; `run_bands` may run them at once. The band split depends only
 /// on the image, so the bytes are the same however the bands run. Working memory comes from
 /// `scratch` (each band has its own there); the overload without one makes its own.
 void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& settings,

@@ -20,7 +20,7 @@ struct CodecScratch {
   Bytes zero_row;          ///< the row above the first
   Bytes rows, candidate;   ///< the encoder's big-endian copies of 16-bit rows; a trial filter
   Bytes sample, sample_deflated;  ///< the encoder's trial bands for its filter choice
-  std::vector<Bytes> band_levels;  ///< ISA-L's working memory, one per band deflated at once
+  std::vector<Bytes> band_levels;  ///< ISA-L's working memory, one per worker deflating bands
   std::vector<Bytes> band_outputs;  ///< each band's deflated bytes
 
   /// libdeflate's (de)compressor objects, made on first use.

@@ -40,11 +40,11 @@ namespace {
 // `this` is the very object released before the spawn, and acquiring it comes before reading
 // any member.
 struct IsolatedBands {
-  const std::function<void(std::size_t)>& body;
+  const BandRunner::Body& body;
   std::vector<char>& done;
   void operator()(std::size_t band) const {
     tsan::acquire(this);
-    body(band);
+    body(band, static_cast<std::size_t>(oneapi::tbb::this_task_arena::current_thread_index()));
     tsan::release(&done[band]);
   }
 };
@@ -56,12 +56,16 @@ struct IsolatedBands {
 // image; when the codec kept per-thread buffers it also corrupted outputs now and then).
 // For TSan (libtbb.so is uninstrumented) the hand-offs are stated: all before the spawn happens
 // before each band, each band before the join (a token per band keeps bands unordered).
-void run_bands_isolated(std::size_t count, const std::function<void(std::size_t)>& body) {
+static void run_bands_isolated(std::size_t count, const BandRunner::Body& body) {
   std::vector<char> done(count);
   const IsolatedBands bands{body, done};
   tsan::release(&bands);
   oneapi::tbb::this_task_arena::isolate([&] { oneapi::tbb::parallel_for(std::size_t{0}, count, bands); });
   for (const char& token : done) tsan::acquire(&token);
+}
+
+BandRunner isolated_band_runner() {
+  return {static_cast<std::size_t>(oneapi::tbb::this_task_arena::max_concurrency()), run_bands_isolated};
 }
 
 bool is_finished_output(const std::filesystem::path& output, const std::filesystem::path& input,
@@ -236,7 +240,7 @@ void encode_stage(Job& job, const StageContext& context) {
     text.data.insert(text.data.end(), context.config.stamp.begin(), context.config.stamp.end());
   }
   const ScratchPool::Lease scratch = context.scratch.lease();
-  encode_png_fast(job.image, job.encoded, context.config.encode, run_bands_isolated, *scratch);
+  encode_png_fast(job.image, job.encoded, context.config.encode, isolated_band_runner(), *scratch);
   context.pool.release(job.image.pixels);
   job.output_bytes = job.encoded.size();
 }

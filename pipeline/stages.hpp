@@ -9,6 +9,7 @@
 #include "kernels/lookup_table.hpp"
 #include "pipeline/buffer_pool.hpp"
 #include "pipeline/config.hpp"
+#include "codec/png_fast_encode.hpp"
 #include "pipeline/job.hpp"
 
 namespace imgflow {
@@ -22,9 +23,10 @@ struct StageContext {
   ScratchPool& scratch;  ///< the codecs' working memory
 };
 
-/// Runs one image's deflate bands on the TBB workers (the encoder's BandRunner), isolated so
-/// that a thread waiting for them runs nothing but them.
-void run_bands_isolated(std::size_t count, const std::function<void(std::size_t)>& body);
+/// The encoder's BandRunner for the calling task arena: one image's deflate bands on its TBB
+/// workers, each named by its thread index, isolated so that a thread waiting for them runs
+/// nothing but them.
+BandRunner isolated_band_runner();
 
 /// The work of each graph node on one job. Each may throw std::exception; the graph turns that
 /// into the job's failure at that stage.

@@ -318,6 +318,30 @@ TEST_CASE("TIFF orientation (set with tiffset) is applied once; float samples ar
   }
 }
 
+TEST_CASE("a WebP's ICC profile (set with webpmux) is carried") {
+  test::TempDir dir;
+  fs::create_directories(dir.path() / "in");
+  const fs::path profile = dir.path() / "profile.icc", plain = dir.path() / "plain.webp";
+  const auto icc = test::run_program("/usr/bin/exiftool", {"-b", "-ICC_Profile", (formats_dir() / "Pillow__hopper.iccprofile.tif").string()});
+  REQUIRE(icc.out.size() == 3144);
+  std::ofstream(profile, std::ios::binary).write(icc.out.data(), static_cast<std::streamsize>(icc.out.size()));
+  tool("cwebp", {"-quiet", "-lossless", (formats_dir() / "wuffs__hippopotamus.ppm").string(), "-o", plain.string()});
+  tool("webpmux", {"-set", "icc", profile.string(), plain.string(), "-o", (dir.path() / "in" / "icc.webp").string()});
+  REQUIRE(test::run_imgflow({dir.path() / "in", dir.path() / "out"}).exit_code == 0);
+  // This profile is the sRGB one libpng calls "known incorrect": it travels as an sRGB chunk
+  // with the rendering intent its header gives (bytes 64-67).
+  const auto intent = static_cast<std::uint8_t>(icc.out[67]);
+  CHECK(intent == 1);
+  CHECK(chunk(dir.path() / "out" / "icc.png", "sRGB") == std::vector<std::uint8_t>{intent});
+  CHECK(libpng_warnings(dir.path() / "out" / "icc.png").empty());
+  // Without the profile, no colour chunk at all.
+  fs::remove(dir.path() / "in" / "icc.webp");
+  fs::copy_file(plain, dir.path() / "in" / "plain.webp");
+  REQUIRE(test::run_imgflow({dir.path() / "in", dir.path() / "out2"}).exit_code == 0);
+  CHECK(chunk(dir.path() / "out2" / "plain.png", "sRGB").empty());
+  CHECK(chunk(dir.path() / "out2" / "plain.png", "iCCP").empty());
+}
+
 TEST_CASE("multi-page TIFF made with tiffcp: a file per page, bilevel G4 stays 1-bit, a damaged page fails alone") {
   test::TempDir dir;
   const fs::path work = dir.path() / "work", in = dir.path() / "in";

@@ -141,9 +141,9 @@ TEST_CASE("fast encoder output is the same whatever the thread count") {
   Bytes serial, parallel;
   {
     oneapi::tbb::task_arena one(1);
-    one.execute([&] { encode_png_fast(image, serial, find_png_level("default")->settings, run_bands_isolated); });
+    one.execute([&] { encode_png_fast(image, serial, find_png_level("default")->settings, isolated_band_runner()); });
   }
-  encode_png_fast(image, parallel, find_png_level("default")->settings, run_bands_isolated);
+  encode_png_fast(image, parallel, find_png_level("default")->settings, isolated_band_runner());
   Bytes by_serial_runner;
   encode_png_fast(image, by_serial_runner, find_png_level("default")->settings);
   CHECK(serial == by_serial_runner);
@@ -152,7 +152,7 @@ TEST_CASE("fast encoder output is the same whatever the thread count") {
 }
 
 // The pipeline encodes many images at once from a flow graph, and each encode runs its deflate
-// bands with a nested parallel_for (run_bands_isolated), with working memory from a pool. An
+// bands with a nested parallel_for (isolated_band_runner()), with working memory from a pool. An
 // encode must never share working memory with another (per-thread buffers once did: a thread
 // waiting for its bands picked up another image's encode, and one output in ten had a wrong
 // Adler-32 under load). Many encodes from a flow graph on four threads, as the pipeline runs
@@ -179,7 +179,7 @@ TEST_CASE("fast encoder: concurrent encodes with nested bands each give their ow
       oneapi::tbb::flow::graph graph;
       oneapi::tbb::flow::function_node<int> encode(graph, oneapi::tbb::flow::unlimited, [&](int i) {
         const ScratchPool::Lease scratch = pool.lease();
-        encode_png_fast(images[i], got[i], settings, run_bands_isolated, *scratch);
+        encode_png_fast(images[i], got[i], settings, isolated_band_runner(), *scratch);
       });
       for (int i = 0; i < kImages; ++i) encode.try_put(i);
       graph.wait_for_all();
