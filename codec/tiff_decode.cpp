@@ -473,6 +473,26 @@ void add_tiff_metadata(TIFF* tif, const Layout& l, Image& image, DecodeNotes& no
   }
 }
 
+// The next-directory offset stored after the directory at `offset` (classic TIFF or BigTIFF),
+// or 0 when the file ends first.
+std::uint64_t next_directory_offset(std::span<const std::uint8_t> b, std::uint64_t offset) {
+  if (b.size() < 8) return 0;
+  const bool little = b[0] == 'I';
+  const bool big = (little ? b[2] : b[3]) == 43;
+  const auto read = [&](std::uint64_t at, int bytes) -> std::uint64_t {
+    if (at > b.size() || static_cast<std::uint64_t>(bytes) > b.size() - at) return 0;
+    std::uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) {
+      const std::uint64_t byte = b[at + static_cast<std::uint64_t>(little ? bytes - 1 - i : i)];
+      v = v << 8 | byte;
+    }
+    return v;
+  };
+  const std::uint64_t count = read(offset, big ? 8 : 2);
+  if (count > (std::uint64_t{1} << 32)) return 0;
+  return big ? read(offset + 8 + 20 * count, 8) : read(offset + 2 + 12 * count, 4);
+}
+
 }  // namespace
 
 PageList list_tiff_pages(std::span<const std::uint8_t> bytes, const DecodeOptions& options) {
@@ -480,14 +500,21 @@ PageList list_tiff_pages(std::span<const std::uint8_t> bytes, const DecodeOption
   TiffMessages messages;
   const TiffHandle tif = open_tiff(file, messages, options);
   PageList list;
+  std::vector<std::uint64_t> directories;
   do {
-    if (!is_reduced_resolution(tif.get())) list.pages.push_back(TIFFCurrentDirOffset(tif.get()));
+    directories.push_back(TIFFCurrentDirOffset(tif.get()));
+    if (!is_reduced_resolution(tif.get())) list.pages.push_back(directories.back());
     if (list.pages.size() > kMaxPages) throw DecodeError("more than " + std::to_string(kMaxPages) + " pages");
   } while (TIFFReadDirectory(tif.get()));
+  // libtiff stops at a directory it has already read without saying so: say it.
+  if (const std::uint64_t next = next_directory_offset(bytes, directories.back());
+      !messages.error[0] && next != 0 && std::find(directories.begin(), directories.end(), next) != directories.end())
+    std::snprintf(messages.error, sizeof messages.error, "the next directory (at offset %llu) loops back to an earlier one",
+                  static_cast<unsigned long long>(next));
   const char* damage = messages.error[0] ? messages.error : nullptr;
   for (int i = 0; !damage && i < messages.warning_count; ++i)  // libtiff warns of an IFD loop
     if (std::strstr(messages.warnings[i], "loop")) damage = messages.warnings[i];
-  if (damage) list.damage = "the page chain is damaged after page " + std::to_string(list.pages.size()) + ": " + damage;
+  if (damage) list.damage = std::string("the page chain is damaged: ") + damage;
   return list;
 }
 

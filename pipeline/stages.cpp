@@ -120,7 +120,7 @@ void split_pages(Job& job, const StageContext& context, std::vector<Job*>& out) 
     if (!job.only_pages.empty()) return std::find(job.only_pages.begin(), job.only_pages.end(), page) != job.only_pages.end();
     return selection.takes(page);
   };
-  if (job.outcome != Outcome::pending || job.page_refs.size() <= 1) {
+  if (job.outcome != Outcome::pending || (job.page_refs.size() <= 1 && job.skip_reason.empty())) {
     if (job.outcome == Outcome::pending && !wanted(1)) {
       job.outcome = Outcome::skipped;
       job.skip_reason = "none of the selected pages (the file has 1 page)";
@@ -147,8 +147,8 @@ void split_pages(Job& job, const StageContext& context, std::vector<Job*>& out) 
     Job& p = job.pages.emplace_back();
     p.index = job.index;
     p.input = job.input;
-    p.output = page_output_path(job.output, page);
-    p.page = page;
+    p.output = count > 1 ? page_output_path(job.output, page) : job.output;  // one page: its plain name
+    p.page = count > 1 ? page : 0;
     p.page_count = count;
     p.page_ref = job.page_refs[static_cast<std::size_t>(page - 1)];
     p.file_job = &job;
@@ -158,7 +158,7 @@ void split_pages(Job& job, const StageContext& context, std::vector<Job*>& out) 
       p.spans[static_cast<std::size_t>(Stage::read)] = job.spans[static_cast<std::size_t>(Stage::read)];
       p.input_bytes = job.input_bytes;
     }
-    if (context.config.taken_outputs && context.config.taken_outputs->count(p.output)) {
+    if (p.output != job.output && context.config.taken_outputs && context.config.taken_outputs->count(p.output)) {
       p.fail(Stage::write, "its output " + p.output.string() + " is also the output of another input");
     } else if (context.config.skip_existing) {
       Bytes scratch = context.pool.acquire();

@@ -521,8 +521,10 @@ TEST_CASE("hostile files of every format: refused with one line naming file and 
     CHECK(run.err.find("error: " + (in / name).string() + ": decode: ") != std::string::npos);
     CHECK_FALSE(fs::exists(dir.path() / "out" / fs::path(name).replace_extension(".png")));
   }
-  // The IFD loop: libtiff stops at the repeated directory; its one page is written once.
+  // The IFD loop: its one page is written once, and the loop reported after it.
   CHECK(fs::exists(dir.path() / "out" / "ifd-loop.png"));
+  CHECK(run.err.find("error: " + (in / "ifd-loop.tif").string() + ": after page 1: decode: the page chain is damaged: "
+                     "the next directory (at offset 8) loops back to an earlier one") != std::string::npos);
   CHECK(run.max_rss_kb < 200 * 1024);  // no forged size was allocated (14000x14000 is 196 MB)
   // Refused by what the data can hold, before any allocation.
   CHECK(run.err.find("128 bytes of image data (inside the file) cannot hold a 14000x14000 page") != std::string::npos);
