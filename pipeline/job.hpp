@@ -49,6 +49,7 @@ struct Job {
   std::vector<Job> pages;             ///< the page jobs of a paged file (never resized once made)
   Job* file_job = nullptr;            ///< a page job's file
   std::size_t pages_left = 0;         ///< page jobs of this file not yet at the sink (sink only)
+  std::string page_chain_damage;      ///< list_pages' reason the chain breaks after page_refs
   std::string skip_reason;            ///< why a job was skipped, when not a finished output
 
   /// What the decoder said besides the pixels (warnings, dropped metadata, frames).

@@ -100,7 +100,7 @@ void list_pages_stage(Job& job, const StageContext& context) {
     PageList list = list_pages(job.file_bytes, context.config.decode);
     job.page_refs = std::move(list.pages);
     job.page_count = static_cast<int>(job.page_refs.size());
-    job.skip_reason = std::move(list.damage);  // handed to split_pages
+    job.page_chain_damage = std::move(list.damage);
   } catch (const DecodeError& e) {
     job.fail(Stage::decode, e.what());
   }
@@ -120,7 +120,7 @@ void split_pages(Job& job, const StageContext& context, std::vector<Job*>& out) 
     if (!job.only_pages.empty()) return std::find(job.only_pages.begin(), job.only_pages.end(), page) != job.only_pages.end();
     return selection.takes(page);
   };
-  if (job.outcome != Outcome::pending || (job.page_refs.size() <= 1 && job.skip_reason.empty())) {
+  if (job.outcome != Outcome::pending || (job.page_refs.size() <= 1 && job.page_chain_damage.empty())) {
     if (job.outcome == Outcome::pending && !wanted(1)) {
       job.outcome = Outcome::skipped;
       job.skip_reason = "none of the selected pages (the file has 1 page)";
@@ -129,8 +129,7 @@ void split_pages(Job& job, const StageContext& context, std::vector<Job*>& out) 
     out.push_back(&job);
     return;
   }
-  const std::string damage = std::move(job.skip_reason);
-  job.skip_reason.clear();
+  const std::string& damage = job.page_chain_damage;
   std::vector<int> selected;
   for (int page = 1; page <= count; ++page)
     if (wanted(page)) selected.push_back(page);
