@@ -1,14 +1,41 @@
 #include "app/cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <unistd.h>
+
+#include "app/cli_docs.hpp"
+#include "app/versions.hpp"
 
 namespace imgflow {
 namespace {
+
+constexpr const char* kExitStatusText =
+    "Exit status: 0 every image written or skipped; 1 some image failed or some input could not "
+    "be listed or read; 2 usage error, or the run could not start or go on (missing input, "
+    "OUTPUT_DIR unwritable, the same as an input directory, disk full, read-only filesystem, "
+    "OUTPUT_DIR or an input directory removed mid-run); 128+N stopped by signal N: 129 SIGHUP, "
+    "130 SIGINT, 143 SIGTERM (the images in flight finish and the summary is printed; a second "
+    "signal quits at once). Outputs appear only complete; rerun with --skip-existing to finish "
+    "the job.";
+
+const ManPageExtra kManPageExtra{
+    ".B imgflow\n[\\fIOPTIONS\\fR] \\fIINPUT\\fR... \\fIOUTPUT_DIR\\fR\n.br\n"
+    ".B imgflow\n[\\fIOPTIONS\\fR] \\fB\\-\\-files\\-from\\fR \\fIFILE\\fR [\\fIINPUT_DIR\\fR] \\fIOUTPUT_DIR\\fR\n",
+    {{"EXIT STATUS", kExitStatusText},
+     {"ENVIRONMENT",
+      "NO_COLOR: when set (to anything), messages are not coloured (--color=always overrides). "
+      "SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_MIN, SLURM_ARRAY_TASK_STEP, SLURM_ARRAY_TASK_COUNT, "
+      "JOB_COMPLETION_INDEX: read by --shard auto."},
+     {"FILES",
+      "While an output is written it is a hidden temporary beside its final name (.NAME.imgflow-tmp.TOKEN), "
+      "renamed into place only when complete; temporaries left by a killed run are removed by the next run."},
+     {"SEE ALSO", "imgflow-merge(1)"}}};
 
 std::optional<double> parse_number(const std::string& text) {
   double value = 0;
@@ -67,6 +94,64 @@ AdjustmentChain chain_in_command_line_order(
   return chain;
 }
 
+// Whole numbers in a range, with a message that names the range in words (CLI11's own checks
+// print the limits of a double).
+CLI::Validator whole_number(long long minimum) {
+  return CLI::Validator(
+      [minimum](std::string& text) -> std::string {
+        long long value = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc{} || end != text.data() + text.size()) return "'" + text + "' is not a whole number";
+        if (value < minimum) return "must be " + std::to_string(minimum) + " or more, got " + text;
+        return {};
+      },
+      minimum == 0 ? "N >= 0" : "N >= " + std::to_string(minimum), "whole number");
+}
+
+// The usage line names the positionals the cp way: INPUT... OUTPUT_DIR.
+class Formatter : public CLI::Formatter {
+ public:
+  std::string make_usage(const CLI::App* app, std::string name) const override {
+    return "Usage: " + (name.empty() ? app->get_name() : name) + " [OPTIONS] INPUT... OUTPUT_DIR\n" +
+           "       " + (name.empty() ? app->get_name() : name) + " [OPTIONS] --files-from FILE [INPUT_DIR] OUTPUT_DIR\n";
+  }
+};
+
+// The edit distance between two flag names, for "did you mean".
+std::size_t distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// "--brightnes" -> "--brightness": the closest known long flag for each unknown one typed.
+void suggest_flags(const CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> known;
+  for (const CLI::Option* option : app.get_options())
+    for (const std::string& name : option->get_lnames()) known.push_back("--" + name);
+  for (int i = 1; i < argc; ++i) {
+    std::string_view typed(argv[i]);
+    if (typed == "--") break;
+    if (!typed.starts_with("--")) continue;
+    typed = typed.substr(0, typed.find('='));
+    if (std::find(known.begin(), known.end(), typed) != known.end()) continue;
+    const std::string* best = nullptr;
+    std::size_t best_distance = 3;  // at most two typos
+    for (const std::string& name : known)
+      if (const std::size_t d = distance(typed, name); d < best_distance) best = &name, best_distance = d;
+    if (best) std::fprintf(stderr, "%.*s: unknown flag; did you mean %s?\n", static_cast<int>(typed.size()), typed.data(), best->c_str());
+  }
+}
+
 }  // namespace
 
 std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
@@ -74,25 +159,37 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   bool skip_checksums = false;
   std::string png_level(kDefaultPngLevel);
   CLI::App app{
-      "imgflow: apply point adjustments (exactly as the Go library bild does) to every image in "
-      "INPUT_DIR and write PNGs to OUTPUT_DIR, in parallel through a oneTBB flow graph.",
+      "imgflow: apply point adjustments (exactly as the Go library bild does) to images and write "
+      "PNGs to OUTPUT_DIR, in parallel through a oneTBB flow graph. Each INPUT is an image file or "
+      "a directory of images (PNG, JPEG, TIFF with every page, JPEG 2000, WebP, GIF, BMP, PNM; the "
+      "format is read from the content); OUTPUT_DIR is created if missing and mirrors each "
+      "directory's tree.",
       "imgflow"};
-  app.set_version_flag("--version", "imgflow " IMGFLOW_VERSION);
+  app.set_version_flag("--version", version_text("imgflow"));
+  app.formatter(std::make_shared<Formatter>());
   app.get_formatter()->column_width(34);
 
-  app.add_option("INPUT_DIR", options.input_dir,
-                 "Directory of images: PNG, JPEG, TIFF (every page), JPEG 2000, WebP, GIF, BMP, PNM; "
-                 "the format is read from the content")
+  std::vector<std::string> paths;
+  app.add_option("PATHS", paths,
+                 "INPUT... OUTPUT_DIR: image files and directories, then the output directory (with "
+                 "--files-from: at most one INPUT_DIR the list's paths are relative to)")
+      ->type_name("")
       ->required();
-  app.add_option("OUTPUT_DIR", options.output_dir, "Where the PNGs go (created if missing)")->required();
 
   const auto adjustment_flags = add_adjustment_flags(app);
 
   app.add_flag("-r,--recursive", options.recursive, "Walk subdirectories and mirror the tree under OUTPUT_DIR");
+  app.add_flag("-L,--follow-symlinks", options.follow_symlinks,
+               "Follow symbolic links to directories (default: not followed, like find -P; links "
+               "to files are always read through). Each directory is listed once: a loop is "
+               "reported and skipped");
   app.add_flag("--skip-existing", options.pipeline.skip_existing,
-               "Leave finished outputs alone: complete, valid PNGs newer than their input and "
-               "written by imgflow with the same adjustments (default: overwrite). Resumes an "
-               "interrupted run");
+               "Leave finished outputs alone: complete, valid PNGs written by imgflow with the same "
+               "adjustments from the same input (size, modification time and content hash recorded "
+               "in the output; clocks are not compared). A file imgflow did not write is left "
+               "alone too, and counted (default: overwrite everything). Resumes an interrupted run");
+  app.add_flag("--overwrite-foreign", options.pipeline.overwrite_foreign,
+               "With --skip-existing, replace files in OUTPUT_DIR that imgflow did not write");
   app.add_flag("--fail-fast", options.pipeline.fail_fast,
                "Stop at the first image that fails (default: report it and go on)");
   app.add_option("--failures", options.failures_file,
@@ -101,11 +198,13 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
                  "backslashes escaped as \\t \\n \\\\)")
       ->type_name("FILE");
   app.add_option("--files-from", options.files_from,
-                 "Process only the inputs listed in FILE (first tab-separated column, e.g. a "
-                 "--failures file, whose page=N fields select pages; paths inside INPUT_DIR, or "
-                 "relative to it; # starts a comment)")
-      ->type_name("FILE")
-      ->check(CLI::ExistingFile);
+                 "Process the inputs listed in FILE ('-': standard input): first tab-separated "
+                 "column, e.g. a --failures file, whose page=N fields select pages; paths inside "
+                 "INPUT_DIR or relative to it (to the current directory without INPUT_DIR); # "
+                 "starts a comment")
+      ->type_name("FILE");
+  app.add_flag("-0,--null", options.null_separated,
+               "The --files-from list is separated by NUL bytes, paths taken as they are (find -print0)");
   app.add_flag("--strip", options.pipeline.strip_metadata,
                "Drop colour-space and resolution chunks (iCCP sRGB gAMA cHRM cICP pHYs sBIT); by "
                "default they are kept: copied from PNG inputs, made from other formats' resolution "
@@ -122,15 +221,15 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   app.add_flag("-n,--dry-run", options.dry_run, "List what would be written, write nothing");
   app.add_option("-j,--threads", options.pipeline.threads, "Worker threads for the whole process, 0 = all cores")
       ->default_val(0)
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number(0));
   app.add_option("--max-in-flight", options.pipeline.max_in_flight,
                  "Images in memory at once, 0 = 2 x threads")
       ->default_val(0)
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number(0));
   app.add_option("--max-pixels", options.pipeline.decode.max_pixels,
                  "Refuse images with more pixels than this")
       ->default_val(options.pipeline.decode.max_pixels)
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1));
   auto* skip_checksums_flag =
       app.add_flag("--skip-checksums", skip_checksums,
                    "Do not verify PNG chunk CRCs and zlib Adler-32 (faster; damage can go unnoticed)");
@@ -169,24 +268,56 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later --shard overrides a script's
   bool no_progress = false;
   app.add_flag("--no-progress", no_progress,
-               "No live progress line (it is shown only when stderr is a terminal, and never with -q)");
+               "No progress (on a terminal a live line; elsewhere, such as a Slurm log, a plain line "
+               "every --progress-interval seconds; never with -q)");
+  app.add_option("--progress-interval", options.progress_interval,
+                 "Seconds between progress lines when stderr is not a terminal, 0 = none")
+      ->default_val(options.progress_interval)
+      ->check(whole_number(0));
+  std::string color = "auto";
+  app.add_option("--color", color,
+                 "Colour in messages: auto (when stderr is a terminal and NO_COLOR is not set), always, never")
+      ->default_val(color)
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  bool man_page = false, completion = false;
+  app.add_flag("--generate-man-page", man_page, "Print the man page (roff) and exit")->group("");
+  app.add_flag("--generate-bash-completion", completion, "Print the bash completion script and exit")->group("");
   bool quiet_flag = false, verbose_flag = false;
   auto* quiet = app.add_flag("-q,--quiet", quiet_flag, "Print errors only");
   auto* verbose = app.add_flag("-v,--verbose", verbose_flag, "Print a line per image");
   quiet->excludes(verbose);
 
-  app.footer(
-      "Exit status: 0 all images written or skipped, 1 some image failed, 2 usage error or the "
-      "run could not go on (missing input directory, unwritable output directory, disk full, "
-      "read-only filesystem), 130/143 interrupted by SIGINT/SIGTERM (a second one quits at "
-      "once). Outputs appear only complete; rerun with --skip-existing to finish the job.");
+  app.footer(kExitStatusText);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);  // prints help, version or the error with a usage hint
+    if (dynamic_cast<const CLI::ExtrasError*>(&e)) suggest_flags(app, argc, argv);
     return code == 0 ? 0 : 2;
   }
+  if (man_page) {
+    std::fputs(man_page_text(app, kManPageExtra).c_str(), stdout);
+    return 0;
+  }
+  if (completion) {
+    std::fputs(bash_completion_text(app).c_str(), stdout);
+    return 0;
+  }
+  const auto usage_error = [](const std::string& message) {
+    std::fprintf(stderr, "error: %s\nRun with --help for more information.\n", message.c_str());
+    return 2;
+  };
+  if (options.files_from.empty()) {
+    if (paths.size() < 2) return usage_error("expected INPUT... OUTPUT_DIR (at least one input, then the output directory)");
+  } else if (paths.size() > 2) {
+    return usage_error("with --files-from, give at most one INPUT_DIR, then OUTPUT_DIR");
+  }
+  if (options.null_separated && options.files_from.empty()) return usage_error("--null applies to a --files-from list");
+  options.output_dir = paths.back();
+  paths.pop_back();
+  options.inputs.assign(paths.begin(), paths.end());
+  options.color = color == "always" ? ColorMode::always : color == "never" ? ColorMode::never : ColorMode::automatic;
 
   options.chain = chain_in_command_line_order(app, adjustment_flags);
   options.pipeline.pages = *PageSelection::parse(pages);

@@ -7,7 +7,7 @@
 #include <opencv2/imgproc.hpp>
 #include <string>
 
-#include "pipeline/file_io.hpp"
+#include "files/file_io.hpp"
 #include "codec/png_codec.hpp"
 
 namespace fs = std::filesystem;

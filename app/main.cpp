@@ -1,7 +1,13 @@
 // imgflow: point adjustments over a directory of images through a oneTBB flow graph.
+#include <fcntl.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <fmt/format.h>
 #include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include <atomic>
 #include <csignal>
@@ -19,9 +25,10 @@
 #include "app/report.hpp"
 #include "kernels/lookup_table.hpp"
 #include "codec/decode.hpp"
-#include "pipeline/file_io.hpp"
+#include "files/file_io.hpp"
+#include "files/resume.hpp"
 #include "pipeline/graph.hpp"
-#include "pipeline/listing.hpp"
+#include "files/listing.hpp"
 
 namespace fs = std::filesystem;
 using namespace imgflow;
@@ -30,7 +37,16 @@ namespace {
 
 constexpr int kExitOk = 0, kExitSomeFailed = 1, kExitCannotRun = 2;
 
-// SIGINT/SIGTERM: the first asks the graph to stop feeding images (those in flight finish and
+// Descriptors 0-2 must be open before anything else is: a file opened while one is closed would
+// take its number, and messages written to "stderr" would land in an output image.
+void make_standard_descriptors_safe() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    if (::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd) ::_exit(kExitCannotRun);
+  }
+}
+
+// SIGINT/SIGTERM/SIGHUP (the terminal or ssh session gone): the first asks the graph to stop feeding images (those in flight finish and
 // the summary is printed); a second one quits at once. Either way no output appears under its
 // final name unless complete: unfinished ones are hidden temporaries, removed by the next run.
 RunControl run_control;
@@ -52,11 +68,32 @@ void install_signal_handlers() {
   action.sa_flags = SA_RESTART;
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGHUP, &action, nullptr);
+  // Output to a closed pipe (imgflow -n ... | head) is an error to report, not a silent death.
+  signal(SIGPIPE, SIG_IGN);
 }
 
-void set_up_logging(Verbosity verbosity) {
-  auto logger = spdlog::stderr_color_mt("imgflow");
-  logger->set_pattern("%^%v%$");
+// The message with control characters escaped, so that a file name can neither break a
+// message into two lines nor send escape sequences to the terminal.
+class EscapedMessage : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& message, const std::tm&, spdlog::memory_buf_t& out) override {
+    const std::string text = printable(std::string_view(message.payload.data(), message.payload.size()));
+    out.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<EscapedMessage>(); }
+};
+
+void set_up_logging(Verbosity verbosity, ColorMode color) {
+  // NO_COLOR (no-color.org): set and not empty means no colour unless asked for explicitly.
+  const char* no_color = std::getenv("NO_COLOR");
+  const auto mode = color == ColorMode::always                                        ? spdlog::color_mode::always
+                    : color == ColorMode::never || (no_color && *no_color != '\0') ? spdlog::color_mode::never
+                                                                                      : spdlog::color_mode::automatic;
+  auto logger = spdlog::stderr_color_mt("imgflow", mode);
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<EscapedMessage>('*').set_pattern("%^%*%$");
+  logger->set_formatter(std::move(formatter));
   logger->set_level(verbosity == Verbosity::quiet     ? spdlog::level::err
                     : verbosity == Verbosity::verbose ? spdlog::level::debug
                                                       : spdlog::level::info);
@@ -70,9 +107,9 @@ std::string check_output_directory(const fs::path& dir) {
   if (!fs::is_directory(dir))
     return "cannot create output directory " + dir.string() + (ec ? ": " + ec.message() : "");
   const auto probe = temporary_path_for(dir / "imgflow-probe");
-  FILE* file = std::fopen(probe.c_str(), "w");
-  if (!file) return "cannot write to output directory " + dir.string() + ": " + std::strerror(errno);
-  std::fclose(file);
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return "cannot write to output directory " + dir.string() + ": " + std::strerror(errno);
+  ::close(fd);
   fs::remove(probe, ec);
   return {};
 }
@@ -80,15 +117,14 @@ std::string check_output_directory(const fs::path& dir) {
 // One job per listed image. A job whose output another input already claims (a.jpg and
 // a.png both become a.png) is failed up front rather than letting the two overwrite each other.
 std::vector<Job> make_jobs(const CliOptions& options, const Listing& listing) {
-  const std::vector<fs::path>& images = listing.images;
-  std::vector<Job> jobs(images.size());
+  std::vector<Job> jobs(listing.files.size());
   std::map<fs::path, std::size_t> claimed;
-  for (std::size_t i = 0; i < images.size(); ++i) {
+  for (std::size_t i = 0; i < listing.files.size(); ++i) {
     Job& job = jobs[i];
     job.index = i;
-    job.input = options.input_dir / images[i];
-    job.output = options.output_dir / output_relative_path(images[i]);
-    if (const auto pages = listing.pages.find(images[i]); pages != listing.pages.end()) job.only_pages = pages->second;
+    job.input = listing.files[i].input();
+    job.output = options.output_dir / output_relative_path(listing.files[i].relative());
+    if (const auto pages = listing.pages.find(i); pages != listing.pages.end()) job.only_pages = pages->second;
     const auto [it, inserted] = claimed.emplace(job.output, i);
     if (!inserted)
       job.fail(Stage::write, "its output " + job.output.string() + " is also the output of " +
@@ -97,7 +133,7 @@ std::vector<Job> make_jobs(const CliOptions& options, const Listing& listing) {
   return jobs;
 }
 
-// The input file itself as an output: refuse the whole run (OUTPUT_DIR is INPUT_DIR).
+// The input file itself as an output (an image file given as INPUT with OUTPUT_DIR its folder).
 const Job* find_self_overwrite(const std::vector<Job>& jobs) {
   for (const Job& job : jobs) {
     std::error_code ec;
@@ -106,19 +142,33 @@ const Job* find_self_overwrite(const std::vector<Job>& jobs) {
   return nullptr;
 }
 
-// The images to process: INPUT_DIR's listing, or the paths named by --files-from, each error
-// reported.
+InputSpec input_spec(const CliOptions& options) {
+  return {options.inputs, options.files_from, options.null_separated ? '\0' : '\n',
+          {options.recursive, options.follow_symlinks, {}}};
+}
+
+// The directories the run reads from: INPUTs that are directories, or the list's root.
+std::vector<fs::path> input_directories(const CliOptions& options) {
+  std::vector<fs::path> directories;
+  std::error_code ec;
+  for (const fs::path& input : options.inputs)
+    if (fs::is_directory(input, ec)) directories.push_back(input);
+  if (!options.files_from.empty() && options.inputs.empty()) directories.push_back(".");
+  return directories;
+}
+
+// The images to process, each listing error reported.
 Listing list_inputs(const CliOptions& options) {
   Listing listing;
   try {
-    listing = list_run_inputs(options.input_dir, options.output_dir, options.recursive, options.files_from);
+    listing = list_run_inputs(input_spec(options), options.output_dir);
   } catch (const std::exception& e) {
     if (options.files_from.empty()) throw;  // only reading the list is an error of the listing
     listing.errors.push_back({options.files_from, e.what()});
   }
   for (const auto& error : listing.errors) {
     if (options.files_from.empty())
-      spdlog::error("error: {}: cannot list directory: {}", error.path.string(), error.reason);
+      spdlog::error("error: {}: cannot list: {}", error.path.string(), error.reason);
     else
       spdlog::error("error: {}: {}: {}", options.files_from.string(), error.path.string(), error.reason);
   }
@@ -135,28 +185,55 @@ struct Plan {
   std::set<fs::path> outputs;              ///< every listed image's output (pages must not take one)
 };
 
+// Refuses a run whose output directory is one of its input directories: its outputs would be
+// listed as inputs by the next run (and a PNG's output would be the PNG itself).
+std::string check_not_in_place(const CliOptions& options) {
+  std::error_code ec;
+  for (const fs::path& dir : input_directories(options))
+    if (fs::equivalent(dir, options.output_dir, ec))
+      return fmt::format("OUTPUT_DIR {} is the input directory {}: choose another OUTPUT_DIR (the next run "
+                         "would take this run's outputs for inputs)", options.output_dir.string(), dir.string());
+  return {};
+}
+
 // Lists the inputs and makes this shard's jobs, or returns the exit code of a run that cannot
 // start.
 std::variant<Plan, int> plan_run(const CliOptions& options) {
   std::error_code ec;
-  if (!fs::is_directory(options.input_dir, ec)) {
-    spdlog::error("error: input directory {} {}", options.input_dir.string(),
-                  fs::exists(options.input_dir, ec) ? "is not a directory" : "does not exist");
+  std::size_t missing = 0;
+  for (const fs::path& input : options.inputs) missing += !fs::exists(input, ec);
+  if (options.files_from.empty() && missing == options.inputs.size()) {
+    spdlog::error("error: {} {}", options.inputs.size() == 1 ? "input" : "none of the inputs exists:",
+                  options.inputs.size() == 1 ? options.inputs[0].string() + " does not exist" : options.inputs[0].string() + " ...");
+    return kExitCannotRun;
+  }
+  if (!options.files_from.empty() && !options.inputs.empty() && !fs::is_directory(options.inputs[0], ec)) {
+    spdlog::error("error: input directory {} {}", options.inputs[0].string(),
+                  fs::exists(options.inputs[0], ec) ? "is not a directory" : "does not exist");
+    return kExitCannotRun;
+  }
+  if (const std::string problem = check_not_in_place(options); !problem.empty()) {
+    spdlog::error("error: {}", problem);
     return kExitCannotRun;
   }
   Listing listing = list_inputs(options);
-  if (!options.files_from.empty() && listing.images.empty() && !listing.errors.empty()) return kExitCannotRun;
+  if (!options.files_from.empty() && listing.files.empty() && !listing.errors.empty()) return kExitCannotRun;
 
   Plan plan{make_jobs(options, listing), 0, std::move(listing.errors), std::move(listing.skipped), {}};
   for (const Job& job : plan.jobs) plan.outputs.insert(job.output);
-  for (const SkippedFile& file : plan.skipped_files)
-    spdlog::debug("skipped {}: {}", (options.input_dir / file.path).string(), file.reason);
+  for (const SkippedFile& file : plan.skipped_files) {
+    if (file.notable)
+      spdlog::warn("warning: {}: skipped: {}{}", file.path.string(), file.reason,
+                   file.reason.find("not followed") != std::string::npos ? " (-L follows)" : "");
+    else
+      spdlog::debug("skipped {}: {}", file.path.string(), file.reason);
+  }
   if (const Job* job = find_self_overwrite(plan.jobs)) {
     spdlog::error("error: refusing to overwrite input file {}: choose an OUTPUT_DIR other than "
-                  "the input directory", job->input.string());
+                  "the input's directory", job->input.string());
     return kExitCannotRun;
   }
-  if (plan.jobs.empty()) spdlog::warn("warning: no image files in {}", options.input_dir.string());
+  if (plan.jobs.empty()) spdlog::warn("warning: no image files to process");
   plan.listed = plan.jobs.size();
   if (options.shard.count > 1) {
     // After the collision check, which must see the whole listing to be the same in every shard.
@@ -167,20 +244,35 @@ std::variant<Plan, int> plan_run(const CliOptions& options) {
   return plan;
 }
 
+// How to retry what failed: rerunning the same command with --skip-existing redoes exactly what
+// is not finished; a failure list can name just those inputs.
+std::string retry_line(const CliOptions& options) {
+  std::string line = "to retry: rerun the same command with --skip-existing";
+  const auto directories = input_directories(options);
+  if (!options.failures_file.empty() && options.files_from.empty() && options.inputs.size() == 1 &&
+      directories.size() == 1)
+    line += fmt::format(", or only the failed ones: imgflow --files-from {} {} {} ...", options.failures_file.string(),
+                        options.inputs[0].string(), options.output_dir.string());
+  return line;
+}
+
 // After the graph: the summary lines, then the failure list, trace and report files. Returns
 // the exit code. (`stats` is not const: the quantiles sort the stage timings.)
 int finish_run(const CliOptions& options, const PipelineConfig& config, const Plan& plan, RunStats& stats) {
   spdlog::info(summary_line(stats, config));
+  if (stats.foreign)
+    spdlog::warn("warning: {} output{} left alone: file{} imgflow did not write (--overwrite-foreign replaces them)",
+                 stats.foreign, stats.foreign == 1 ? "" : "s", stats.foreign == 1 ? "" : "s");
   if (const std::string line = skipped_files_line(plan.skipped_files); !line.empty()) spdlog::info(line);
-  spdlog::info(stage_line(stats));
-  spdlog::info(bottleneck_line(stats));
+  spdlog::debug(stage_line(stats));
+  spdlog::debug(bottleneck_line(stats));
   if (const std::string stop = stop_line(run_control.reason(), stats, first_signal.load()); !stop.empty())
     spdlog::error(stop);
 
   int exit_code = stats.failed || !plan.listing_errors.empty() ? kExitSomeFailed : kExitOk;
   const auto write_text = [&](const fs::path& file, std::string_view what, const std::string& text) {
     try {
-      write_file_atomically(file, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, config.sync);
+      write_output_file(file, text, config.sync);
     } catch (const std::exception& e) {
       spdlog::error("error: {}: cannot write the {}: {}", file.string(), what, e.what());
       exit_code = kExitCannotRun;
@@ -188,11 +280,18 @@ int finish_run(const CliOptions& options, const PipelineConfig& config, const Pl
   };
   if (!options.failures_file.empty())
     write_text(options.failures_file, "failure list", failure_list(plan.jobs, plan.listing_errors));
+  if (stats.failed || !plan.listing_errors.empty()) spdlog::info(retry_line(options));
   if (!options.trace_file.empty()) write_text(options.trace_file, "trace", trace_events(plan.jobs));
   switch (run_control.reason()) {
     case StopReason::interrupted: exit_code = 128 + first_signal.load(); break;
-    case StopReason::output_unusable: exit_code = kExitCannotRun; break;
+    case StopReason::output_unusable:
+    case StopReason::input_gone: exit_code = kExitCannotRun; break;
     default: break;
+  }
+  // Jobs the graph never fed although nothing asked it to stop: a defect, never a success.
+  if (run_control.reason() == StopReason::none && stats.not_started) {
+    spdlog::error("error: internal error: {} images were never processed", stats.not_started);
+    exit_code = kExitCannotRun;
   }
   if (!options.report_file.empty())
     write_text(options.report_file, "report",
@@ -206,11 +305,17 @@ int run(const CliOptions& options) {
   Plan& plan = std::get<Plan>(planned);
 
   if (options.dry_run) {
+    // The listing is data: standard output, a line per image (names escaped like messages).
+    std::string lines;
     for (const Job& job : plan.jobs)
-      spdlog::info("{} -> {}{}", job.input.string(), job.output.string(),
-                   job.outcome == Outcome::failed ? " (refused: " + job.error + ")" : "");
+      lines += printable(job.input.string() + " -> " + job.output.string() +
+                         (job.outcome == Outcome::failed ? " (refused: " + job.error + ")" : "")) + "\n";
+    if (std::fwrite(lines.data(), 1, lines.size(), stdout) != lines.size() || std::fflush(stdout) != 0) {
+      spdlog::error("error: cannot write the listing to standard output: {}", std::strerror(errno));
+      return kExitCannotRun;
+    }
     spdlog::info("dry run: {} images, adjustments {}", plan.jobs.size(), to_string(options.chain));
-    return kExitOk;
+    return plan.listing_errors.empty() ? kExitOk : kExitSomeFailed;
   }
   if (const std::string problem = check_output_directory(options.output_dir); !problem.empty()) {
     spdlog::error("error: {}", problem);
@@ -225,15 +330,20 @@ int run(const CliOptions& options) {
   const LookupTables tables = build_tables(options.chain);
   PipelineConfig config = options.pipeline;
   config.taken_outputs = &plan.outputs;
-  config.stamp = "imgflow " + to_string(options.chain);
+  config.stamp = std::string(kStampPrefix) + to_string(options.chain);
+  config.output_dir = options.output_dir;
+  config.input_dirs = input_directories(options);
   spdlog::debug("adjustments: {}", to_string(options.chain));
   install_signal_handlers();
   std::set<fs::path> written_directories;
-  ProgressLine progress(options.progress && options.verbosity != Verbosity::quiet, plan.jobs.size());
+  ProgressLine progress(options.progress && options.verbosity != Verbosity::quiet, plan.jobs.size(),
+                        std::chrono::seconds(options.progress_interval));
   RunStats stats = run_pipeline(plan.jobs, tables, config, run_control, [&](const Job& job) {
     progress.image_done(job.input_bytes, job.outcome == Outcome::failed);
     if (job.outcome == Outcome::failed)
       progress.print_above([&] { spdlog::error(failure_line(job)); });
+    else if (job.foreign_output)
+      progress.print_above([&] { spdlog::warn("warning: {}: skipped: {}", job_name(job), job.skip_reason); });
     else if (options.verbosity == Verbosity::verbose)
       progress.print_above([&] { spdlog::debug(job_line(job)); });
     if (job.frames > 1) progress.print_above([&] { spdlog::warn(animation_line(job)); });
@@ -249,10 +359,11 @@ int run(const CliOptions& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  make_standard_descriptors_safe();
   auto parsed = parse_command_line(argc, argv);
   if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
   const CliOptions& options = std::get<CliOptions>(parsed);
-  set_up_logging(options.verbosity);
+  set_up_logging(options.verbosity, options.color);
   try {
     return run(options);
   } catch (const std::exception& e) {

@@ -10,13 +10,16 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "pipeline/file_io.hpp"
-#include "pipeline/listing.hpp"
-#include "pipeline/stages.hpp"
+#include "files/file_io.hpp"
+#include "app/cli_docs.hpp"
+#include "app/versions.hpp"
+#include "files/listing.hpp"
+#include "files/resume.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -27,8 +30,24 @@ namespace {
 constexpr int kExitOk = 0, kExitIncomplete = 1, kExitCannotMerge = 2;
 
 std::string text_of(const fs::path& path) {
-  const auto bytes = read_file(path);
-  return {bytes.begin(), bytes.end()};
+  try {
+    const auto bytes = read_file(path);
+    return {bytes.begin(), bytes.end()};
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("{}: {}", path.string(), e.what()));
+  }
+}
+
+// A shard's report, parsed; a file that is not one says so with its name.
+json read_report(const fs::path& path) {
+  try {
+    json report = json::parse(text_of(path));
+    report.at("shard").at("index").get<std::size_t>();
+    report.at("settings").at("inputs");
+    return report;
+  } catch (const json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: not an imgflow report: {}", path.string(), e.what()));
+  }
 }
 
 // The reports named on the command line; a folder stands for the report*.json files in it.
@@ -48,10 +67,31 @@ std::vector<fs::path> expand(const std::vector<fs::path>& arguments) {
   return files;
 }
 
-// The same listing every shard made, from the settings they share.
+// The same listing every shard made, from the settings they share. Reports record absolute
+// paths and the directory the shards ran in, so this works from anywhere.
 Listing list_inputs(const json& settings) {
-  return list_run_inputs(settings.at("input_dir").get<std::string>(), settings.at("output_dir").get<std::string>(),
-                         settings.at("recursive").get<bool>(), settings.value("files_from", ""));
+  InputSpec spec;
+  for (const auto& input : settings.at("inputs")) spec.inputs.emplace_back(input.get<std::string>());
+  spec.files_from = settings.value("files_from", "");
+  if (spec.files_from == "-")
+    throw std::runtime_error("the shards read their list from standard input, which cannot be read again: give "
+                             "imgflow --files-from a file to merge such runs");
+  spec.separator = settings.value("null_separated", false) ? '\0' : '\n';
+  spec.walk.recursive = settings.at("recursive").get<bool>();
+  spec.walk.follow_symlinks = settings.value("follow_symlinks", false);
+  if (!spec.files_from.empty() && spec.inputs.empty()) spec.inputs.emplace_back(settings.value("working_dir", "."));
+  return list_run_inputs(spec, settings.at("output_dir").get<std::string>());
+}
+
+// Whether `output` is the finished result of `input` (as --skip-existing judges it).
+bool is_finished(const fs::path& input, const fs::path& output, const std::string& stamp, Bytes& scratch) {
+  try {
+    read_file(input, scratch);
+  } catch (const std::exception&) {
+    return false;
+  }
+  const std::string source = source_record(input, scratch);
+  return check_output(output, stamp, source, scratch) == OutputState::finished;
 }
 
 }  // namespace
@@ -69,8 +109,29 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option("--report", report_out, "Write the merged totals to FILE (JSON)")->type_name("FILE");
   app.footer("Exit status: 0 every input has a finished output, 1 some shard failed or some output is missing, "
-             "2 the reports cannot be merged.");
-  CLI11_PARSE(app, argc, argv);
+             "2 usage error, or the reports cannot be merged (a file missing or not a report, settings differing "
+             "between shards, the input cannot be listed).");
+  app.set_version_flag("--version", version_text("imgflow-merge"));
+  bool man_page = false, completion = false;
+  app.add_flag("--generate-man-page", man_page, "Print the man page (roff) and exit")->group("");
+  app.add_flag("--generate-bash-completion", completion, "Print the bash completion script and exit")->group("");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitCannotMerge;  // help and version: 0; usage errors: 2
+  }
+  // Absolute before the merge moves to the shards' working directory.
+  if (!failures_out.empty()) failures_out = fs::absolute(failures_out);
+  if (!report_out.empty()) report_out = fs::absolute(report_out);
+  if (man_page) {
+    fmt::print("{}", man_page_text(app, {".B imgflow\\-merge\n[\\fIOPTIONS\\fR] \\fIREPORT\\fR...\n",
+                                         {{"SEE ALSO", "imgflow(1)"}}}));
+    return kExitOk;
+  }
+  if (completion) {
+    fmt::print("{}", bash_completion_text(app));
+    return kExitOk;
+  }
 
   try {
     // Read every report; for a shard reported twice (a resumed array), the later run wins.
@@ -78,14 +139,14 @@ int main(int argc, char** argv) {
     std::size_t count = 0;
     json first;
     for (const fs::path& file : expand(arguments)) {
-      json report = json::parse(text_of(file));
+      json report = read_report(file);
       report["_file"] = file.string();
       const std::size_t index = report.at("shard").at("index"), n = report.at("shard").at("count");
       if (first.is_null()) {
         first = report;
         count = n;
       }
-      for (const char* key : {"input_dir", "output_dir", "adjustments", "recursive"})
+      for (const char* key : {"inputs", "output_dir", "adjustments", "recursive", "files_from"})
         if (report.at("settings").at(key) != first.at("settings").at(key))
           throw std::runtime_error(fmt::format("{}: setting {} differs from {}", file.string(), key,
                                                first.at("_file").get<std::string>()));
@@ -120,42 +181,54 @@ int main(int argc, char** argv) {
 
     // The union: a fresh listing, and a finished output for each input.
     const json& settings = first.at("settings");
-    const fs::path input = settings.at("input_dir").get<std::string>();
     const fs::path output = settings.at("output_dir").get<std::string>();
+    // Relative paths in the reports (a list's entries) are the shards' working directory's.
+    fs::current_path(settings.value("working_dir", fs::current_path().string()));
     const Listing listing = list_inputs(settings);
-    // The inputs the shards' own lists already name (relative to the input, natural order).
-    const std::vector<fs::path> already_listed = read_file_list(failure_lines, input).images;
+    // The inputs the shards' own lists already name (absolute, sorted).
+    std::set<fs::path> already_listed;
+    for (std::string_view lines = failure_lines; !lines.empty();) {
+      const std::string_view line = lines.substr(0, lines.find('\n'));
+      lines.remove_prefix(std::min(lines.size(), line.size() + 1));
+      if (!line.empty() && line[0] != '#')
+        already_listed.insert(fs::absolute(unescape_list_field(line.substr(0, line.find('\t')))).lexically_normal());
+    }
     std::size_t missing = 0;
     Bytes scratch;
-    for (const fs::path& relative : listing.images) {
-      const fs::path in = input / relative, out = output / output_relative_path(relative);
-      if (is_finished_output(out, in, settings.at("stamp").get<std::string>(), scratch)) continue;
+    for (const ListedFile& file : listing.files) {
+      const fs::path in = file.input(), out = output / output_relative_path(file.relative());
+      if (is_finished(in, out, settings.at("stamp").get<std::string>(), scratch)) continue;
       ++missing;
-      if (!std::binary_search(already_listed.begin(), already_listed.end(), relative, natural_path_less))
+      if (!already_listed.count(fs::absolute(in).lexically_normal()))
         failure_lines += fmt::format("{}\tmissing\tno finished output {}\n", escape_list_field(in.string()),
                                      escape_list_field(out.string()));
     }
-    if (listing.images.size() != first.at("counts").at("listed").get<std::size_t>())
-      problems.push_back(fmt::format("the input now lists {} files, the shards listed {}", listing.images.size(),
+    const std::size_t inputs = listing.files.size();
+    if (inputs != first.at("counts").at("listed").get<std::size_t>())
+      problems.push_back(fmt::format("the input now lists {} files, the shards listed {}", inputs,
                                      first.at("counts").at("listed").get<std::size_t>()));
-    if (missing) problems.push_back(fmt::format("{} of {} inputs have no finished output", missing, listing.images.size()));
+    if (missing) problems.push_back(fmt::format("{} of {} inputs have no finished output", missing, inputs));
 
     fmt::print("imgflow-merge: {} of {} shards reported; {} written, {} skipped, {} failed, {} not started; "
                "{} inputs, {} with a finished output; slowest shard {:.3f} s, {:.3f} s of CPU in all\n",
                shards.size(), count, totals["written"].get<std::size_t>(), totals["skipped"].get<std::size_t>(),
-               totals["failed"].get<std::size_t>(), totals["not_started"].get<std::size_t>(), listing.images.size(),
-               listing.images.size() - missing, wall_max, cpu);
+               totals["failed"].get<std::size_t>(), totals["not_started"].get<std::size_t>(), inputs,
+               inputs - missing, wall_max, cpu);
     for (const auto& problem : problems) fmt::print(stderr, "error: {}\n", problem);
 
     const auto write = [](const fs::path& file, const std::string& text) {
-      write_file_atomically(file, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+      try {
+        write_output_file(file, text);
+      } catch (const std::exception& e) {
+        throw std::runtime_error(fmt::format("{}: cannot write: {}", file.string(), e.what()));
+      }
     };
     if (!failures_out.empty()) write(failures_out, failure_lines);
     if (!report_out.empty()) {
       json merged{{"shards", count},
                   {"shards_reported", shards.size()},
                   {"counts", totals},
-                  {"inputs", listing.images.size()},
+                  {"inputs", inputs},
                   {"missing", missing},
                   {"slowest_shard_wall_s", wall_max},
                   {"cpu_s", cpu},

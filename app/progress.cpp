@@ -7,10 +7,12 @@
 
 namespace imgflow {
 
-ProgressLine::ProgressLine(bool enabled, std::size_t total)
-    : active_(enabled && total > 0 && ::isatty(STDERR_FILENO) == 1),
+ProgressLine::ProgressLine(bool enabled, std::size_t total, std::chrono::seconds interval)
+    : live_(::isatty(STDERR_FILENO) == 1),
+      interval_(live_ ? std::chrono::milliseconds(250) : std::chrono::steady_clock::duration(interval)),
       total_(total),
       start_(std::chrono::steady_clock::now()) {
+  active_ = enabled && total > 0 && interval_.count() > 0;
   if (active_) thread_ = std::thread([this] { run(); });
 }
 
@@ -29,8 +31,8 @@ void ProgressLine::finish() {
 
 void ProgressLine::run() {
   std::unique_lock lock(mutex_);
-  draw();  // at once, so that even a short run shows where it stands
-  while (!wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stop_; })) draw();
+  if (live_) draw();  // at once, so that even a short run shows where it stands
+  while (!wake_.wait_for(lock, interval_, [this] { return stop_; })) draw();
 }
 
 void ProgressLine::draw() {
@@ -46,14 +48,16 @@ void ProgressLine::draw() {
   }
   const std::size_t failed = failed_.load(std::memory_order_relaxed);
   const std::string line = fmt::format(
-      "\r\x1b[K{}/{} images ({:.0f}%)  {:.1f} images/s  {:.1f} MB/s  ETA {}{}", done, total_,
+      "{}{}/{} images ({:.0f}%)  {:.1f} images/s  {:.1f} MB/s  ETA {}{}{}", live_ ? "\r\x1b[K" : "progress: ", done, total_,
       100.0 * static_cast<double>(done) / static_cast<double>(total_), rate,
-      elapsed > 0 ? megabytes / elapsed : 0.0, eta, failed ? fmt::format("  {} failed", failed) : "");
+      elapsed > 0 ? megabytes / elapsed : 0.0, eta, failed ? fmt::format("  {} failed", failed) : "",
+      live_ ? "" : "\n");
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
 }
 
 void ProgressLine::clear_line() {
+  if (!live_) return;
   std::fputs("\r\x1b[K", stderr);
   std::fflush(stderr);
 }

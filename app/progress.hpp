@@ -8,14 +8,15 @@
 
 namespace imgflow {
 
-/// The live line on a terminal: done/total, images/s, MB/s read, ETA and failures, redrawn
-/// four times a second by its own thread from counters the sink bumps (relaxed atomics: the
-/// run never waits for it). Anything else printed to stderr while it runs goes through
-/// print_above(), so lines never mix.
+/// Progress: done/total, images/s, MB/s read, ETA and failures, from counters the sink bumps
+/// (relaxed atomics: the run never waits for it), drawn by its own thread. On a terminal a live
+/// line redrawn four times a second; elsewhere (a log file, a Slurm job's output) a plain line
+/// every `interval`. Anything else printed to stderr while it runs goes through print_above(),
+/// so lines never mix.
 class ProgressLine {
  public:
-  /// Shown only if `enabled` and stderr is a terminal.
-  ProgressLine(bool enabled, std::size_t total);
+  /// Shown only if `enabled`; off a terminal, only with a non-zero `interval`.
+  ProgressLine(bool enabled, std::size_t total, std::chrono::seconds interval);
   ~ProgressLine();
   ProgressLine(const ProgressLine&) = delete;
   ProgressLine& operator=(const ProgressLine&) = delete;
@@ -42,6 +43,8 @@ class ProgressLine {
   void clear_line();
 
   bool active_ = false;
+  bool live_ = false;  ///< on a terminal: redrawn in place
+  std::chrono::steady_clock::duration interval_;
   std::size_t total_ = 0;
   std::chrono::steady_clock::time_point start_;
   std::atomic<std::size_t> done_{0}, failed_{0};

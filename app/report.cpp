@@ -23,6 +23,25 @@ std::string reason(const Job& job) {
 
 }  // namespace
 
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte != 0x7f) {
+      out += c;
+      continue;
+    }
+    switch (c) {
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default: out += fmt::format("\\x{:02x}", byte);
+    }
+  }
+  return out;
+}
+
 std::string failure_line(const Job& job) {
   return fmt::format("error: {}: {}: {}", job_name(job), stage_name(job.failed_stage), reason(job));
 }
@@ -70,11 +89,11 @@ std::string summary_line(const RunStats& stats, const PipelineConfig& config) {
   const double per_second = wall > 0 ? 1.0 / wall : 0.0;
   return fmt::format(
       "{} written, {} skipped, {} failed{} in {:.3f} s ({:.1f} images/s, {:.1f} MB/s decoded; "
-      "{} threads, {} in flight)",
+      "{} threads, {} in flight); outputs in {}",
       stats.written, stats.skipped, stats.failed,
       stats.animations ? fmt::format(" ({} animated: first frame only)", stats.animations) : std::string(), wall, static_cast<double>(stats.written) * per_second,
       static_cast<double>(stats.decoded_bytes) / 1e6 * per_second, config.resolved_threads(),
-      config.resolved_max_in_flight());
+      config.resolved_max_in_flight(), config.output_dir.string());
 }
 
 std::string stage_line(const RunStats& stats) {
@@ -94,6 +113,7 @@ std::string stop_line(StopReason reason, const RunStats& stats, int signal) {
     case StopReason::interrupted: why = fmt::format("interrupted by {}", sigabbrev_np(signal) ? fmt::format("SIG{}", sigabbrev_np(signal)) : "a signal"); break;
     case StopReason::fail_fast: why = "stopped at the first failure (--fail-fast)"; break;
     case StopReason::output_unusable: why = "stopped: the output side cannot take any more files"; break;
+    case StopReason::input_gone: why = "stopped: an input directory has gone"; break;
   }
   return fmt::format("{}: {} image{} not started; rerun with --skip-existing to finish", why,
                      stats.not_started, stats.not_started == 1 ? "" : "s");

@@ -1,15 +1,20 @@
 #pragma once
 #include <string>
+#include <string_view>
 
 #include "pipeline/config.hpp"
 #include <vector>
 
 #include "pipeline/job.hpp"
-#include "pipeline/listing.hpp"
+#include "files/listing.hpp"
 #include "pipeline/metrics.hpp"
 #include "pipeline/run_control.hpp"
 
 namespace imgflow {
+
+/// `text` with control characters escaped (\n \t \r \xHH): one message stays one line, and a
+/// file name cannot send escape sequences to the terminal.
+std::string printable(std::string_view text);
 
 /// The one-line error for a failed image: "error: PATH: STAGE: REASON".
 std::string failure_line(const Job& job);

@@ -6,14 +6,16 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <ctime>
 #include <fstream>
 #include <thread>
 
 #include "kernels/adjustment.hpp"
-#include "pipeline/file_io.hpp"
+#include "files/file_io.hpp"
 
 namespace imgflow {
+namespace fs = std::filesystem;
 namespace {
 
 // File names and messages are bytes; the JSON must stay valid UTF-8 whatever they hold.
@@ -64,6 +66,13 @@ std::string utc_now() {
   return text;
 }
 
+// Paths as absolute ones, so that imgflow-merge finds them from any directory.
+std::vector<std::string> absolute_paths(const std::vector<fs::path>& paths) {
+  std::vector<std::string> out;
+  for (const fs::path& path : paths) out.push_back(fs::absolute(path).lexically_normal().string());
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json run_report(const CliOptions& options, const PipelineConfig& config, RunStats& stats,
@@ -71,8 +80,7 @@ nlohmann::json run_report(const CliOptions& options, const PipelineConfig& confi
                           int exit_code) {
   nlohmann::json skipped = nlohmann::json::array();
   for (const SkippedFile& file : skipped_files)
-    skipped.push_back({{"path", (options.input_dir / file.path).string()},
-                       {"reason", file.reason}});
+    skipped.push_back({{"path", file.path.string()}, {"reason", file.reason}});
   struct rusage usage {};
   ::getrusage(RUSAGE_SELF, &usage);
   const double wall = seconds(stats.wall);
@@ -98,8 +106,11 @@ nlohmann::json run_report(const CliOptions& options, const PipelineConfig& confi
        {{"host", host_name()}, {"cpu_model", cpu_model()}, {"cores", usable_cores()},
         {"hardware_threads", std::thread::hardware_concurrency()}}},
       {"settings",
-       {{"input_dir", options.input_dir.string()},
-        {"output_dir", options.output_dir.string()},
+       {{"inputs", absolute_paths(options.inputs)},
+        {"output_dir", fs::absolute(options.output_dir).lexically_normal().string()},
+        {"working_dir", fs::current_path().string()},
+        {"follow_symlinks", options.follow_symlinks},
+        {"null_separated", options.null_separated},
         {"adjustments", to_string(options.chain)},
         {"threads", config.resolved_threads()},
         {"max_in_flight", config.resolved_max_in_flight()},
@@ -112,8 +123,9 @@ nlohmann::json run_report(const CliOptions& options, const PipelineConfig& confi
         {"max_pixels", config.decode.max_pixels},
         {"strip_metadata", config.strip_metadata},
         {"fail_fast", config.fail_fast},
-        {"failures_file", options.failures_file.string()},
-        {"files_from", options.files_from.string()},
+        {"failures_file", options.failures_file.empty() ? "" : fs::absolute(options.failures_file).lexically_normal().string()},
+        {"files_from", options.files_from.empty() || options.files_from == "-" ? options.files_from.string()
+                                                                             : fs::absolute(options.files_from).lexically_normal().string()},
         {"stamp", config.stamp},
         {"sync", config.sync}}},
       {"shard", {{"index", options.shard.index}, {"count", options.shard.count}, {"origin", options.shard.origin}}},

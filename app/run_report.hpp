@@ -6,14 +6,14 @@
 
 #include "app/cli.hpp"
 #include "pipeline/job.hpp"
-#include "pipeline/listing.hpp"
+#include "files/listing.hpp"
 #include "pipeline/metrics.hpp"
 #include "pipeline/run_control.hpp"
 
 namespace imgflow {
 
 /// The version of the report's layout; raised when a field changes meaning or goes away.
-inline constexpr int kReportFormat = 1;
+inline constexpr int kReportFormat = 2;  // 2: settings.inputs (absolute) replaced input_dir
 
 /// The run report (fields documented in README.md, "Where does the time go?"). `config` is the
 /// configuration the graph ran with (the command line's, plus what the run derived from it).

@@ -30,6 +30,18 @@ std::uint64_t Structure::minimum_inflated_bytes() const {
 
 bool Chunk::crc_ok() const { return chunk_crc(type(), 4 + std::size_t{length}) == stored_crc(); }
 
+namespace {
+
+// A tEXt chunk's text into `text` when its keyword is `keyword`.
+void text_of(const Chunk& chunk, std::string_view keyword, std::string& text) {
+  const std::uint8_t* data = chunk.data();
+  if (chunk.length > keyword.size() && std::memcmp(data, keyword.data(), keyword.size()) == 0 &&
+      data[keyword.size()] == 0)
+    text.assign(reinterpret_cast<const char*>(data) + keyword.size() + 1, chunk.length - keyword.size() - 1);
+}
+
+}  // namespace
+
 Structure inspect(std::span<const std::uint8_t> bytes, bool check_crcs) {
   Structure s;
   s.signature = bytes.size() >= 8 && std::memcmp(bytes.data(), kSignature.data(), 8) == 0;
@@ -48,11 +60,9 @@ Structure inspect(std::span<const std::uint8_t> bytes, bool check_crcs) {
       s.interlace = data[12];
     } else if (chunk.is("IDAT")) {
       s.idat_bytes += chunk.length;
-    } else if (chunk.is("tEXt") && chunk.length > kSoftwareKeyword.size() &&
-               std::memcmp(data, kSoftwareKeyword.data(), kSoftwareKeyword.size()) == 0 &&
-               data[kSoftwareKeyword.size()] == 0) {
-      s.software.assign(reinterpret_cast<const char*>(data) + kSoftwareKeyword.size() + 1,
-                        chunk.length - kSoftwareKeyword.size() - 1);
+    } else if (chunk.is("tEXt")) {
+      text_of(chunk, kSoftwareKeyword, s.software);
+      text_of(chunk, kSourceKeyword, s.source);
     } else if (chunk.is("IEND")) {
       s.complete = true;
       return s;

@@ -100,6 +100,7 @@ struct Structure {
   bool complete = false;         ///< every chunk lies inside the file and IEND is reached
   std::string bad_crc_chunk;     ///< the first chunk whose CRC is wrong (when checked), else empty
   std::string software;          ///< the text of a tEXt chunk with keyword "Software", if any
+  std::string source;            ///< the text of a tEXt chunk with keyword "imgflow-source", if any
 
   /// Bytes the inflated image data must at least hold: a filter byte plus the packed samples
   /// of every row (interlaced images need a little more).
@@ -123,5 +124,7 @@ inline constexpr std::uint64_t kMaxDeflateRatio = 1032;
 
 /// The keyword of the tEXt chunk carrying imgflow's stamp on its outputs.
 inline constexpr std::string_view kSoftwareKeyword = "Software";
+/// The keyword of the tEXt chunk recording which input an output was made from (files/resume).
+inline constexpr std::string_view kSourceKeyword = "imgflow-source";
 
 }  // namespace imgflow::png

@@ -61,10 +61,13 @@ struct PageSelection {
 struct PipelineConfig {
   int threads = 0;               ///< worker threads for the whole process; 0 = all cores
   std::size_t max_in_flight = 0; ///< images alive between source and sink; 0 = 2 x threads
-  bool skip_existing = false;    ///< leave a finished output (complete, newer, same stamp) alone
+  bool skip_existing = false;    ///< leave a finished output (files/resume.hpp) alone
+  bool overwrite_foreign = false;  ///< under skip_existing, replace files imgflow did not write too
   bool strip_metadata = false;   ///< drop colour-space and resolution chunks instead of copying them
   bool fail_fast = false;        ///< stop feeding images after the first failure
   std::string stamp;             ///< text of the Software tEXt chunk on every output (see skip_existing)
+  std::filesystem::path output_dir;  ///< never re-created once gone: the run stops instead
+  std::vector<std::filesystem::path> input_dirs;  ///< one gone while images are read stops the run
   bool sync = true;              ///< fsync each output before renaming it into place
   DecodeOptions decode;          ///< pixel limit, checksum verification, strictness
   PageSelection pages;           ///< which pages of a file of several pages are written

@@ -67,6 +67,14 @@ auto timed_stage(flow::graph& graph, Stage stage, std::chrono::steady_clock::tim
   };
 }
 
+// Whether one of the input directories has disappeared (so every later read would fail too).
+bool an_input_is_gone(const PipelineConfig& config) {
+  std::error_code ec;
+  for (const auto& dir : config.input_dirs)
+    if (!std::filesystem::is_directory(dir, ec)) return true;
+  return false;
+}
+
 }  // namespace
 
 RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
@@ -153,6 +161,9 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
       if (job->outcome == Outcome::failed) {
         if (job->failed_stage == Stage::write && makes_output_unusable(job->error_code))
           control.request_stop(StopReason::output_unusable);
+        if (job->failed_stage == Stage::read && job->error_code == std::errc::no_such_file_or_directory &&
+            an_input_is_gone(config))
+          control.request_stop(StopReason::input_gone);
         if (config.fail_fast) control.request_stop(StopReason::fail_fast);
       }
       if (on_done) on_done(*job);

@@ -51,6 +51,8 @@ struct Job {
   std::size_t pages_left = 0;         ///< page jobs of this file not yet at the sink (sink only)
   std::string page_chain_damage;      ///< list_pages' reason the chain breaks after page_refs
   std::string skip_reason;            ///< why a job was skipped, when not a finished output
+  bool foreign_output = false;        ///< skipped: its output is a file imgflow did not write
+  std::string source;                 ///< what the input is (files/resume.hpp), recorded in the output
 
   /// What the decoder said besides the pixels (warnings, dropped metadata, frames).
   std::vector<std::string> warnings;

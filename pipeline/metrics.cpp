@@ -38,6 +38,7 @@ void RunStats::add(const Job& job) {
   input_bytes += job.input_bytes;
   animations += job.frames > 1;
   with_warnings += !job.warnings.empty();
+  foreign += job.foreign_output;
   decoded_bytes += job.decoded_bytes;
   output_bytes += job.output_bytes;
   std::chrono::nanoseconds ready = job.fed_at;  // when the image could have entered the stage

@@ -5,7 +5,7 @@
 namespace imgflow {
 
 /// Why a run stopped feeding new images before the end of the listing.
-enum class StopReason : int { none, interrupted, fail_fast, output_unusable };
+enum class StopReason : int { none, interrupted, fail_fast, output_unusable, input_gone };
 
 /// Shared between the graph, which polls it before feeding each image, and whoever may stop the
 /// run: a signal handler (so everything here is lock-free and async-signal-safe), or the sink

@@ -19,18 +19,14 @@
 #include <memory>
 
 #include "codec/decode.hpp"
-#include "pipeline/file_io.hpp"
+#include "files/file_io.hpp"
+#include "files/resume.hpp"
 #include "pipeline/tsan.hpp"
 #include "codec/png_format.hpp"
 
 namespace imgflow {
 
 namespace {
-
-bool is_newer(const struct stat& a, const struct stat& b) {
-  return a.st_mtim.tv_sec != b.st_mtim.tv_sec ? a.st_mtim.tv_sec > b.st_mtim.tv_sec
-                                              : a.st_mtim.tv_nsec > b.st_mtim.tv_nsec;
-}
 
 }  // namespace
 
@@ -68,29 +64,27 @@ BandRunner isolated_band_runner() {
   return {static_cast<std::size_t>(oneapi::tbb::this_task_arena::max_concurrency()), run_bands_isolated};
 }
 
-bool is_finished_output(const std::filesystem::path& output, const std::filesystem::path& input,
-                        std::string_view stamp, Bytes& scratch) {
-  struct stat out_info {}, in_info {};
-  if (::stat(output.c_str(), &out_info) != 0 || !S_ISREG(out_info.st_mode)) return false;
-  if (::stat(input.c_str(), &in_info) != 0 || !is_newer(out_info, in_info)) return false;
-  try {
-    read_file(output, scratch);
-  } catch (const std::exception&) {
-    return false;
-  }
-  const png::Structure s = png::inspect(scratch, /*check_crcs=*/true);
-  return s.header && s.complete && s.bad_crc_chunk.empty() && s.idat_bytes > 0 && s.software == stamp;
-}
-
 void read_stage(Job& job, const StageContext& context) {
   job.file_bytes = context.pool.acquire();
-  if (context.config.skip_existing &&
-      is_finished_output(job.output, job.input, context.config.stamp, job.file_bytes)) {
-    job.outcome = Outcome::skipped;
-    return;
-  }
   read_file(job.input, job.file_bytes);
   job.input_bytes = job.file_bytes.size();
+  job.source = source_record(job.input, job.file_bytes);
+}
+
+// Under skip_existing: a finished output is skipped; a file imgflow did not write is left alone
+// unless overwrite_foreign.
+static void judge_existing_output(Job& job, const StageContext& context) {
+  if (!context.config.skip_existing) return;
+  Bytes scratch = context.pool.acquire();
+  const OutputState state = check_output(job.output, context.config.stamp, job.source, scratch);
+  context.pool.release(scratch);
+  if (state == OutputState::finished) {
+    job.outcome = Outcome::skipped;
+  } else if (state == OutputState::foreign && !context.config.overwrite_foreign) {
+    job.outcome = Outcome::skipped;
+    job.foreign_output = true;
+    job.skip_reason = "its output " + job.output.string() + " was not written by imgflow: left alone";
+  }
 }
 
 void list_pages_stage(Job& job, const StageContext& context) {
@@ -126,6 +120,7 @@ void split_pages(Job& job, const StageContext& context, std::vector<Job*>& out) 
       job.skip_reason = "none of the selected pages (the file has 1 page)";
     }
     if (job.page_refs.size() == 1) job.page_ref = job.page_refs[0];
+    if (job.outcome == Outcome::pending) judge_existing_output(job, context);
     out.push_back(&job);
     return;
   }
@@ -153,16 +148,15 @@ void split_pages(Job& job, const StageContext& context, std::vector<Job*>& out) 
     p.file_job = &job;
     p.shared_file = job.shared_file;
     p.fed_at = job.fed_at;
+    p.source = job.source;
     if (job.pages.size() == 1) {  // the file's reading is counted once, with its first page
       p.spans[static_cast<std::size_t>(Stage::read)] = job.spans[static_cast<std::size_t>(Stage::read)];
       p.input_bytes = job.input_bytes;
     }
     if (p.output != job.output && context.config.taken_outputs && context.config.taken_outputs->count(p.output)) {
       p.fail(Stage::write, "its output " + p.output.string() + " is also the output of another input");
-    } else if (context.config.skip_existing) {
-      Bytes scratch = context.pool.acquire();
-      if (is_finished_output(p.output, p.input, context.config.stamp, scratch)) p.outcome = Outcome::skipped;
-      context.pool.release(scratch);
+    } else {
+      judge_existing_output(p, context);
     }
   }
   if (!damage.empty()) {
@@ -231,12 +225,16 @@ void adjust_stage(Job& job, const StageContext& context) {
 
 void encode_stage(Job& job, const StageContext& context) {
   job.encoded = context.pool.acquire();
-  if (!context.config.stamp.empty()) {
+  const auto add_text = [&](std::string_view keyword, std::string_view value) {
     AncillaryChunk& text = job.image.metadata.emplace_back();
     text.type = {'t', 'E', 'X', 't'};
-    text.data.assign(png::kSoftwareKeyword.begin(), png::kSoftwareKeyword.end());
+    text.data.assign(keyword.begin(), keyword.end());
     text.data.push_back(0);
-    text.data.insert(text.data.end(), context.config.stamp.begin(), context.config.stamp.end());
+    text.data.insert(text.data.end(), value.begin(), value.end());
+  };
+  if (!context.config.stamp.empty()) {
+    add_text(png::kSoftwareKeyword, context.config.stamp);
+    add_text(png::kSourceKeyword, job.source);
   }
   const ScratchPool::Lease scratch = context.scratch.lease();
   encode_png_fast(job.image, job.encoded, context.config.encode, isolated_band_runner(), *scratch);
@@ -245,13 +243,14 @@ void encode_stage(Job& job, const StageContext& context) {
 }
 
 void write_stage(Job& job, const StageContext& context) {
-  write_file_atomically(job.output, job.encoded, context.config.sync);
+  write_file_atomically(job.output, job.encoded, context.config.sync, context.config.output_dir);
 }
 
 bool makes_output_unusable(const std::error_code& error) {
   // A full disk or quota, or a read-only filesystem, fails every image the same way.
+  // So does the output directory gone (write_file_atomically never re-creates it: ENOENT).
   return error.category() == std::generic_category() &&
-         (error.value() == ENOSPC || error.value() == EDQUOT || error.value() == EROFS);
+         (error.value() == ENOSPC || error.value() == EDQUOT || error.value() == EROFS || error.value() == ENOENT);
 }
 
 void recycle_buffers(Job& job, const StageContext& context) {

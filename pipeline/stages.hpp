@@ -31,26 +31,19 @@ BandRunner isolated_band_runner();
 /// The work of each graph node on one job. Each may throw std::exception; the graph turns that
 /// into the job's failure at that stage.
 
-/// True if `output` is a finished result for `input`: a regular file newer than the input, a
-/// complete PNG (every chunk inside the file with a good CRC, image data, IEND) whose Software
-/// stamp equals `stamp`. Anything else (partial, damaged, foreign, stale) is redone.
-/// `scratch` receives the output's bytes.
-bool is_finished_output(const std::filesystem::path& output, const std::filesystem::path& input,
-                        std::string_view stamp, Bytes& scratch);
-
 /// Whether a write failure with this error would fail every other image too (disk full,
-/// quota exceeded, read-only filesystem), so the run should stop.
+/// quota exceeded, read-only filesystem, the output directory gone), so the run should stop.
 bool makes_output_unusable(const std::error_code& error);
 
-/// Skips the job if `skip_existing` is set and its output is finished (is_finished_output);
-/// otherwise reads the file.
+/// Reads the file, and records what it is (files/resume.hpp: source_record).
 void read_stage(Job& job, const StageContext& context);
 /// After reading: the file's pages (job.page_refs), for formats that have pages. A file that is
 /// not a readable image is left to decode_stage, which says why.
 void list_pages_stage(Job& job, const StageContext& context);
 /// Sends on `job` itself, or for a file of several pages one job per selected page (named by
-/// page_output_path; each checked for collisions and, under skip_existing, for a finished
-/// output), plus a failed one when the page chain is damaged. `out` receives the jobs.
+/// page_output_path; each checked for collisions), plus a failed one when the page chain
+/// is damaged. Under skip_existing every job sent on is skipped when its output is finished, or
+/// is a file imgflow did not write (unless overwrite_foreign). `out` receives the jobs.
 void split_pages(Job& job, const StageContext& context, std::vector<Job*>& out);
 /// The output of page `page` of a file of several pages: "scan.png" -> "scan-p0003.png".
 std::filesystem::path page_output_path(const std::filesystem::path& output, int page);

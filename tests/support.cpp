@@ -222,4 +222,10 @@ std::string describe_difference(const fs::path& got, const fs::path& expected) {
   return text + (differing ? std::to_string(differing) + " samples differ" : "identical");
 }
 
+std::vector<std::filesystem::path> relative_paths(const imgflow::Listing& listing) {
+  std::vector<std::filesystem::path> paths;
+  for (const auto& file : listing.files) paths.push_back(file.relative());
+  return paths;
+}
+
 }  // namespace imgflow::test

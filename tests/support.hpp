@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "files/listing.hpp"
 #include "kernels/lookup_table.hpp"
 
 namespace imgflow::test {
@@ -64,6 +65,9 @@ RunResult run_generator(const std::vector<std::string>& args);
 
 /// The rows of bild-tables.tsv: chain text -> 256 values.
 std::map<std::string, std::vector<int>> reference_tables();
+
+/// The relative paths of a listing's files, in order.
+std::vector<std::filesystem::path> relative_paths(const imgflow::Listing& listing);
 
 /// Every regular file below `dir`, as relative generic paths, sorted.
 std::vector<std::string> files_below(const std::filesystem::path& dir);

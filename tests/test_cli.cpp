@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "kernels/lookup_table.hpp"
-#include "pipeline/listing.hpp"
+#include "files/listing.hpp"
 #include "support.hpp"
 
 using namespace imgflow;
@@ -28,7 +28,9 @@ TEST_CASE("sample data: exact output set, pixels equal the default table, exit 0
   const auto run = test::run_imgflow({test::data_dir(), out.path()});
   CHECK(run.exit_code == 0);
   CHECK(run.err.find("7 written, 0 skipped, 0 failed") != std::string::npos);
-  CHECK(run.err.find("stage time") != std::string::npos);
+  // The default summary is short: one line saying where the outputs went (stage times with -v).
+  CHECK(run.err.find("; outputs in " + out.path().string() + "\n") != std::string::npos);
+  CHECK(run.err.find("stage time") == std::string::npos);
   REQUIRE(test::files_below(out.path()) == kSampleOutputs);
   const auto tables = build_tables(default_chain());
   for (const auto& name : kSampleOutputs) {
@@ -118,16 +120,21 @@ TEST_CASE("usage errors exit 2 with a clear message") {
            Case{{in, out / "o", "--gamma", "abc"}, "'abc' is not a number"},
            Case{{in, out / "o", "--brightness"}, "--brightness"},
            Case{{in, out / "o", "--sharpen", "1"}, "sharpen"},
-           Case{{in}, "OUTPUT_DIR is required"},
+           Case{{in}, "expected INPUT... OUTPUT_DIR"},
+           Case{{in, out / "o", "--brigtness", "0.1"}, "--brigtness: unknown flag; did you mean --brightness?"},
+           Case{{in, in, out / "o", "--files-from", "list"}, "with --files-from, give at most one INPUT_DIR"},
+           Case{{in, out / "o", "--null"}, "--null applies to a --files-from list"},
            Case{{in, out / "o", "-q", "-v"}, "excludes"},
-           Case{{in, out / "o", "--threads", "-1"}, "--threads"},
-           Case{{(out / "no-such-dir").string(), out / "o"}, "input directory " + (out / "no-such-dir").string() + " does not exist"},
-           Case{{in + "/page-0001.png", out / "o"}, "is not a directory"},
+           Case{{in, out / "o", "--threads", "-1"}, "--threads: must be 0 or more, got -1"},
+           Case{{in, out / "o", "--max-pixels", "0"}, "--max-pixels: must be 1 or more, got 0"},
+           Case{{(out / "no-such-dir").string(), out / "o"}, "input " + (out / "no-such-dir").string() + " does not exist"},
+           Case{{in + "/page-0001.png", out / "o", "--files-from", in + "/page-0001.png"}, "is not a directory"},
        }) {
     CAPTURE(c.message);
     const auto run = test::run_imgflow(c.args);
     CHECK(run.exit_code == 2);
     CHECK(run.err.find(c.message) != std::string::npos);
+    CHECK(run.err.find("e+308") == std::string::npos);  // no limits of a double in a message
     CHECK_FALSE(fs::exists(out / "o"));
   }
 }
@@ -149,13 +156,25 @@ TEST_CASE("an unwritable output location exits 2 before doing any work") {
   CHECK(run.err.find("cannot create output directory") != std::string::npos);
 }
 
-TEST_CASE("refuses to overwrite an input: OUTPUT_DIR equal to INPUT_DIR") {
+TEST_CASE("in-place runs are refused up front, so a run and its rerun agree (OUTPUT_DIR = an input directory)") {
   test::TempDir dir;
   copy_sample(dir / "p.png", "page-0001.png");
+  fs::copy_file(test::data_dir() / "page-0001.png", dir / "q.png");
   const auto before = test::file_bytes(dir / "p.png");
-  const auto run = test::run_imgflow({dir.path(), dir.path()});
-  CHECK(run.exit_code == 2);
-  CHECK(run.err.find("refusing to overwrite input file") != std::string::npos);
+  // The first run and every rerun (--skip-existing, as after a kill) get the same answer.
+  for (const auto& extra : {std::vector<std::string>{}, std::vector<std::string>{"--skip-existing"}}) {
+    std::vector<std::string> args{dir.path(), (dir / "." / "").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto run = test::run_imgflow(args);
+    CHECK(run.exit_code == 2);
+    CHECK(run.err.find("is the input directory " + dir.path().string() + ": choose another OUTPUT_DIR") != std::string::npos);
+  }
+  CHECK(test::file_bytes(dir / "p.png") == before);
+  CHECK(test::files_below(dir.path()) == std::vector<std::string>{"p.png", "q.png"});
+  // A PNG named on its own with its own folder as OUTPUT_DIR would be its own output: refused too.
+  const auto file = test::run_imgflow({(dir / "p.png").string(), dir.path()});
+  CHECK(file.exit_code == 2);
+  CHECK(file.err.find("refusing to overwrite input file " + (dir / "p.png").string()) != std::string::npos);
   CHECK(test::file_bytes(dir / "p.png") == before);
 }
 
@@ -249,7 +268,13 @@ TEST_CASE("--dry-run writes nothing and -q prints nothing on success") {
   test::TempDir dir;
   const auto dry = test::run_imgflow({test::data_dir(), dir / "out", "--dry-run"});
   CHECK(dry.exit_code == 0);
-  CHECK(dry.err.find("page-0001.png -> ") != std::string::npos);
+  // The listing is data: on stdout, a line per image; the count goes to stderr.
+  std::size_t lines = 0;
+  for (const char c : dry.out) lines += c == '\n';
+  CHECK(lines == 7);
+  CHECK(dry.out.find((test::data_dir() / "page-0001.png").string() + " -> " + (dir / "out" / "page-0001.png").string() + "\n") != std::string::npos);
+  CHECK(dry.err.find(" -> ") == std::string::npos);
+  CHECK(dry.err.find("dry run: 7 images") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "out"));
 
   const auto quiet = test::run_imgflow({test::data_dir(), dir / "out", "-q"});

@@ -3,9 +3,9 @@
 #include <set>
 
 #include "kernels/lookup_table.hpp"
-#include "pipeline/file_io.hpp"
+#include "files/file_io.hpp"
 #include "pipeline/graph.hpp"
-#include "pipeline/listing.hpp"
+#include "files/listing.hpp"
 #include "pipeline/stages.hpp"
 #include "support.hpp"
 
@@ -15,10 +15,10 @@ namespace fs = std::filesystem;
 TEST_CASE("graph: every job reaches the sink exactly once, failures included") {
   test::TempDir out;
   const auto listing = list_images(test::data_dir(), false, {});
-  REQUIRE(listing.images.size() == 7);
+  REQUIRE(listing.files.size() == 7);
 
   std::vector<Job> jobs;
-  for (const auto& rel : listing.images) {
+  for (const auto& rel : test::relative_paths(listing)) {
     Job job;
     job.index = jobs.size();
     job.input = test::data_dir() / rel;

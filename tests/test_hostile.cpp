@@ -18,7 +18,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "kernels/lookup_table.hpp"
-#include "pipeline/listing.hpp"
+#include "files/listing.hpp"
 #include "codec/png_format.hpp"
 #include "support.hpp"
 

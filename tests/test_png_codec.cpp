@@ -12,7 +12,7 @@
 #include <random>
 
 #include "codec/decode.hpp"
-#include "pipeline/file_io.hpp"
+#include "files/file_io.hpp"
 #include "codec/png_codec.hpp"
 #include "codec/png_format.hpp"
 #include "codec/png_fast_decode.hpp"

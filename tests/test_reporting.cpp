@@ -38,12 +38,15 @@ TEST_CASE("--report: the documented fields, with counts, stages and bottleneck e
   test::TempDir dir;
   const fs::path in = make_input(dir);
   const std::vector<std::string> args{in.string(), (dir / "out").string(), "--report", (dir / "report.json").string(),
-                                      "-j", "2"};
+                                      "-j", "2", "-v"};
   const auto run = test::run_imgflow(args);
   REQUIRE(run.exit_code == 1);
   const json report = load_json(dir / "report.json");
 
-  CHECK(report.at("report_format") == 1);
+  CHECK(report.at("report_format") == 2);
+  // Absolute paths, so that imgflow-merge finds them from any directory.
+  CHECK(report.at("settings").at("inputs") == json::array({fs::absolute(in).lexically_normal().string()}));
+  CHECK(report.at("settings").at("output_dir") == fs::absolute(dir / "out").lexically_normal().string());
   CHECK(report.at("imgflow_version").is_string());
   CHECK(report.at("command_line").size() == args.size() + 1);
   CHECK(report.at("command_line")[1] == in.string());

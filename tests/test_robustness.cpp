@@ -1,6 +1,8 @@
 // End-to-end: interrupted, killed and resumed runs, full and unusable output sides, and the
 // lists and flags that let a user finish a job (--skip-existing, --failures, --files-from).
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -11,7 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "pipeline/file_io.hpp"
+#include "files/file_io.hpp"
 #include "codec/png_format.hpp"
 #include "support.hpp"
 
@@ -111,7 +113,7 @@ TEST_CASE("SIGINT and SIGTERM: stop feeding, finish in-flight images, summary, e
     CHECK(result.exit_code == 128 + number);
     CHECK(result.err.find(number == SIGINT ? "interrupted by SIGINT" : "interrupted by SIGTERM") != std::string::npos);
     CHECK(result.err.find("images not started; rerun with --skip-existing") != std::string::npos);
-    CHECK(result.err.find("stage time") != std::string::npos);  // the summary was printed
+    CHECK(result.err.find(" written, ") != std::string::npos);  // the summary was printed
     CHECK(temporaries_below(out).empty());
     data.check_only_complete_outputs(out);
     CHECK(count_outputs(out) < data.names.size());
@@ -137,69 +139,107 @@ TEST_CASE("a second SIGINT quits at once, still with no partial file under a fin
   data.check_complete_set(out);
 }
 
-TEST_CASE("leftover temporaries of dead runs are removed, a live run's and fresh foreign ones are kept") {
+TEST_CASE("leftover temporaries: unlocked ones (their writer is gone) are removed; locked, fresh empty and foreign-named ones kept") {
   test::TempDir dir;
   const fs::path in = dir / "in", out = dir / "out";
   fs::create_directories(in);
   fs::copy_file(test::data_dir() / "page-0001.png", in / "a.png");
   fs::create_directories(out);
-  // A PID that existed and is gone now: a finished child's.
-  int dead_pid = 0;
-  {
-    test::Child child("/bin/true", {});
-    dead_pid = child.pid();
-    child.wait();
-  }
-  const auto temporary = [](std::string_view target, std::string_view host, long pid) {
-    std::string name(".");
-    name.append(target).append(kTemporaryMarker).append(host).append(".").append(std::to_string(pid));
-    return name;
-  };
-  const auto make = [&](const std::string& name) { std::ofstream(out / name) << "partial"; };
-  const std::string dead = temporary("a.png", host_name(), dead_pid),
-                    alive = temporary("b.png", host_name(), ::getpid()),
-                    fresh_foreign = temporary("c.png", "other-host", 12345),
-                    old_foreign = temporary("d.png", "other-host", 12346);
-  for (const auto& name : {dead, alive, fresh_foreign, old_foreign}) make(name);
-  fs::last_write_time(out / old_foreign, fs::file_time_type::clock::now() - 2h);
-  make(".e.png.imgflow-tmp.not-a-pid");  // not ours: never touched
+  const auto make = [&](const std::string& name, const char* text) { std::ofstream(out / name) << text; };
+  // Old-style names (host and PID) and new ones (a token) alike: only the lock tells.
+  const std::string dead_old = ".a.png.imgflow-tmp.somehost.12345", dead_new = ".b.png.imgflow-tmp.0123abcd-0",
+                    live = ".c.png.imgflow-tmp.feed-1", fresh_empty = ".d.png.imgflow-tmp.beef-2";
+  make(dead_old, "partial");
+  make(dead_new, "partial");
+  make(live, "partial");
+  make(fresh_empty, "");
+  make(".e.png.imgflow-temp.x", "partial");  // not our marker: never touched
+  // A live writer: this process holds the lock, as a running imgflow does while it writes.
+  const int fd = ::open((out / live).c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_EX) == 0);
 
   const auto run = test::run_imgflow({in.string(), out.string()});
+  ::close(fd);
   CHECK(run.exit_code == 0);
   CHECK(run.err.find("removed 2 unfinished temporary files") != std::string::npos);
-  CHECK(test::files_below(out) == std::vector<std::string>{alive, fresh_foreign, ".e.png.imgflow-tmp.not-a-pid", "a.png"});
+  CHECK(test::files_below(out) == std::vector<std::string>{live, fresh_empty, ".e.png.imgflow-temp.x", "a.png"});
 }
 
-TEST_CASE("--skip-existing redoes partial, damaged, foreign, stale and differently adjusted outputs") {
+TEST_CASE("temporary names fit NAME_MAX whatever the target's name, and differ between writes and processes") {
+  test::TempDir dir;
+  const std::string longest(255, 'x');
+  const fs::path a = temporary_path_for(dir / longest), b = temporary_path_for(dir / longest);
+  CHECK(a.filename().string().size() <= 255);
+  CHECK(a.parent_path() == dir.path());
+  CHECK(a != b);
+  CHECK(a.filename().string().find(kTemporaryMarker) != std::string::npos);
+  // A multi-byte character is never cut in half.
+  std::string accents;
+  while (accents.size() < 250) accents += "\xc3\xa9";  // é
+  const std::string name = temporary_path_for(dir / accents).filename().string();
+  CHECK(name.size() <= 255);
+  const std::size_t end = name.find(kTemporaryMarker);
+  CHECK((end - 1) % 2 == 0);  // the prefix after the leading '.' is whole characters
+}
+
+TEST_CASE("--skip-existing cannot be fooled: the output records its input (size, time, content hash); files imgflow did not write are left alone") {
   test::TempDir dir;
   const fs::path in = dir / "in", out = dir / "out";
   fs::create_directories(in);
-  for (const char* name : {"done", "partial", "damaged", "foreign", "stale", "other-chain", "not-png"})
+  for (const char* name : {"done", "partial", "damaged", "foreign", "not-png", "other-chain", "future", "replaced", "touched"})
     fs::copy_file(test::data_dir() / "page-0001.png", in / (std::string(name) + ".png"));
-  const auto past = fs::file_time_type::clock::now() - 1h;
-  for (const auto& entry : fs::directory_iterator(in)) fs::last_write_time(entry.path(), past);
+  const auto now = fs::file_time_type::clock::now();
+  for (const auto& entry : fs::directory_iterator(in)) fs::last_write_time(entry.path(), now - 1h);
+  fs::last_write_time(in / "future.png", now + 24h);  // a clock ahead of ours: never redone for that
   REQUIRE(test::run_imgflow({in.string(), out.string()}).exit_code == 0);
   const auto good = test::file_bytes(out / "done.png");
   const auto done_time = fs::last_write_time(out / "done.png");
+  const auto future_time = fs::last_write_time(out / "future.png");
 
+  const auto put = [&](const fs::path& path, std::vector<std::uint8_t> bytes) {
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  };
   auto bytes = good;
   bytes.resize(bytes.size() / 2);
-  std::ofstream(out / "partial.png", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  put(out / "partial.png", bytes);
   bytes = good;
   bytes[bytes.size() / 2] ^= 0x01;  // inside IDAT: its CRC no longer matches
-  std::ofstream(out / "damaged.png", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  fs::copy_file(test::data_dir() / "page-0001.png", out / "foreign.png", fs::copy_options::overwrite_existing);
-  fs::last_write_time(out / "stale.png", past - 1h);  // older than its input
+  put(out / "damaged.png", bytes);
+  fs::copy_file(test::data_dir() / "page-0002.png", out / "foreign.png", fs::copy_options::overwrite_existing);
+  std::ofstream(out / "not-png.png") << "hand-made notes";
   REQUIRE(test::run_imgflow({in.string(), (dir / "other").string(), "--invert"}).exit_code == 0);
   fs::copy_file(dir / "other" / "other-chain.png", out / "other-chain.png", fs::copy_options::overwrite_existing);
-  std::ofstream(out / "not-png.png") << "text";
+  // Replaced by a different page dated older than the output (cp -p, rsync -a, tar x).
+  fs::copy_file(test::data_dir() / "page-0002.png", in / "replaced.png", fs::copy_options::overwrite_existing);
+  fs::last_write_time(in / "replaced.png", now - 2h);
+  fs::last_write_time(in / "touched.png", now - 30min);  // same bytes, another time: redone (size, time and hash must all match)
+  const auto foreign = test::file_bytes(out / "foreign.png"), notes = test::file_bytes(out / "not-png.png");
 
   const auto run = test::run_imgflow({in.string(), out.string(), "--skip-existing", "-v"});
   CHECK(run.exit_code == 0);
-  CHECK(run.err.find("6 written, 1 skipped, 0 failed") != std::string::npos);
+  CHECK(run.err.find("5 written, 4 skipped, 0 failed") != std::string::npos);
   CHECK(run.err.find("skipped " + (in / "done.png").string()) != std::string::npos);
+  for (const char* name : {"foreign", "not-png"})
+    CHECK(run.err.find("warning: " + (in / name).string() + ".png: skipped: its output " + (out / name).string() +
+                       ".png was not written by imgflow: left alone") != std::string::npos);
+  CHECK(run.err.find("2 outputs left alone: files imgflow did not write (--overwrite-foreign replaces them)") != std::string::npos);
   CHECK(fs::last_write_time(out / "done.png") == done_time);
-  for (const auto& name : test::files_below(out)) CHECK_MESSAGE(test::file_bytes(out / name) == good, name);
+  CHECK(fs::last_write_time(out / "future.png") == future_time);
+  CHECK(test::file_bytes(out / "foreign.png") == foreign);
+  CHECK(test::file_bytes(out / "not-png.png") == notes);
+  // Each redone output is what a fresh run makes of its input now.
+  REQUIRE(test::run_imgflow({in.string(), (dir / "fresh").string()}).exit_code == 0);
+  for (const char* name : {"partial.png", "damaged.png", "other-chain.png", "replaced.png", "touched.png"})
+    CHECK_MESSAGE(test::file_bytes(out / name) == test::file_bytes(dir / "fresh" / name), name);
+
+  // Asked to, it replaces them; then everything is finished.
+  const auto forced = test::run_imgflow({in.string(), out.string(), "--skip-existing", "--overwrite-foreign"});
+  CHECK(forced.exit_code == 0);
+  CHECK(forced.err.find("2 written, 7 skipped, 0 failed") != std::string::npos);
+  const auto again = test::run_imgflow({in.string(), out.string(), "--skip-existing"});
+  CHECK(again.err.find("0 written, 9 skipped, 0 failed") != std::string::npos);
+  for (const auto& name : test::files_below(out)) CHECK_MESSAGE(test::file_bytes(out / name) == test::file_bytes(dir / "fresh" / name), name);
 }
 
 TEST_CASE("--failures lists failed inputs (path, stage, reason), --files-from retries exactly those") {

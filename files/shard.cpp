@@ -1,4 +1,4 @@
-#include "pipeline/shard.hpp"
+#include "files/shard.hpp"
 
 #include <fmt/format.h>
 

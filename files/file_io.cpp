@@ -1,0 +1,299 @@
+#include "files/file_io.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <system_error>
+
+namespace imgflow {
+namespace fs = std::filesystem;
+namespace {
+
+[[noreturn]] void throw_errno(const std::string& what, int error) {
+  throw std::system_error(error, std::generic_category(), what);
+}
+
+// Closes a descriptor on every path out of a scope.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  int release_and_close() {
+    const int result = ::close(fd_);
+    fd_ = -1;
+    return result;
+  }
+
+ private:
+  int fd_;
+};
+
+void write_all(int fd, std::span<const std::uint8_t> bytes, const std::function<void(int)>& on_error) {
+  for (std::size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return on_error(errno);
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+// The token that makes this process's temporary names its own: drawn once from the kernel's
+// random source (PIDs repeat across PID namespaces and hosts; 64 random bits do not).
+const std::string& process_token() {
+  static const std::string token = [] {
+    std::uint64_t value = 0;
+    if (::getrandom(&value, sizeof value, 0) != static_cast<ssize_t>(sizeof value))
+      value = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+              (static_cast<std::uint64_t>(::getpid()) << 32);
+    char text[17] = {};
+    std::to_chars(text, text + 16, value, 16);
+    return std::string(text);
+  }();
+  return token;
+}
+
+// The longest prefix of `name` of at most `limit` bytes that does not cut a UTF-8 sequence.
+std::string_view utf8_prefix(std::string_view name, std::size_t limit) {
+  if (name.size() <= limit) return name;
+  std::size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(name[end]) & 0xC0) == 0x80) --end;
+  return name.substr(0, end);
+}
+
+// The descriptor a path names when it is one of this process's own: /dev/stdout, /dev/stderr,
+// /dev/fd/N, /proc/self/fd/N. Writing there must share the descriptor (and its offset), not
+// reopen the file behind it.
+int own_descriptor(const fs::path& path) {
+  const std::string text = path.lexically_normal().string();
+  if (text == "/dev/stdout") return STDOUT_FILENO;
+  if (text == "/dev/stderr") return STDERR_FILENO;
+  for (const std::string_view prefix : {"/dev/fd/", "/proc/self/fd/"}) {
+    if (text.compare(0, prefix.size(), prefix) != 0) continue;
+    int fd = -1;
+    const char* begin = text.data() + prefix.size();
+    const auto [end, ec] = std::from_chars(begin, text.data() + text.size(), fd);
+    if (ec == std::errc{} && end == text.data() + text.size() && fd >= 0) return fd;
+  }
+  return -1;
+}
+
+// Reads to the end of `fd` into `bytes`, whose size is the expected length (the file may have
+// grown since, or report 0 like /proc).
+void read_to_end(int fd, Bytes& bytes) {
+  std::size_t done = 0;
+  for (;;) {
+    if (done == bytes.size()) bytes.resize(done + 65536);
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("cannot read", errno);
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  bytes.resize(done);
+}
+
+}  // namespace
+
+std::string_view file_kind(unsigned mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFSOCK: return "a socket";
+    case S_IFLNK: return "a symbolic link";
+    default: return "a special file";
+  }
+}
+
+const std::string& host_name() {
+  static const std::string name = [] {
+    char buffer[256] = {};
+    if (::gethostname(buffer, sizeof buffer - 1) != 0 || buffer[0] == '\0') return std::string("localhost");
+    return std::string(buffer);
+  }();
+  return name;
+}
+
+std::vector<std::uint8_t> read_file(const fs::path& path) {
+  Bytes bytes;
+  read_file(path, bytes);
+  return {bytes.begin(), bytes.end()};
+}
+
+void read_file(const fs::path& path, Bytes& bytes) {
+  // Never open what is not a regular file: a FIFO would block, a device never end.
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) throw_errno("cannot open", errno);
+  if (S_ISDIR(info.st_mode)) throw_errno("cannot read", EISDIR);
+  if (!S_ISREG(info.st_mode)) throw NotRegularFile("not a regular file: " + std::string(file_kind(info.st_mode)));
+  // O_NONBLOCK: should it have been swapped for a FIFO since, the open does not wait for a writer.
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (fd.get() < 0) throw_errno("cannot open", errno);
+  if (::fstat(fd.get(), &info) != 0) throw_errno("cannot stat", errno);
+  if (!S_ISREG(info.st_mode)) throw NotRegularFile("not a regular file: " + std::string(file_kind(info.st_mode)));
+
+  bytes.resize(static_cast<std::size_t>(info.st_size));
+  read_to_end(fd.get(), bytes);
+}
+
+void read_stream(int fd, Bytes& bytes) {
+  bytes.clear();
+  read_to_end(fd, bytes);
+}
+
+fs::path temporary_path_for(const fs::path& target) {
+  static std::atomic<std::uint64_t> counter{0};
+  char number[17] = {};
+  std::to_chars(number, number + 16, counter++, 16);
+  std::string suffix(kTemporaryMarker);
+  suffix.append(process_token()).append("-").append(number);
+  const std::string name = target.filename().string();
+  std::string temporary(".");
+  temporary.append(utf8_prefix(name, kNameMax - 1 - suffix.size())).append(suffix);
+  return target.parent_path() / temporary;
+}
+
+void write_file_atomically(const fs::path& target, std::span<const std::uint8_t> bytes, bool sync,
+                           const fs::path& root) {
+  const auto directory = target.parent_path();
+  if (!root.empty()) {
+    struct stat info {};
+    if (::stat(root.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
+      throw_errno("the output directory " + root.string() + " has gone", ENOENT);
+  }
+  if (!directory.empty()) {
+    std::error_code ec;  // a concurrent creation is fine; what matters is the result
+    fs::create_directories(directory, ec);
+    if (!fs::is_directory(directory)) {
+      // A file in the way reports EEXIST or ENOTDIR; say it plainly.
+      const int error = ec ? ec.value() : ENOTDIR;
+      throw_errno("cannot create directory " + directory.string(), error == EEXIST ? ENOTDIR : error);
+    }
+  }
+  const auto temporary = temporary_path_for(target);
+  FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644));
+  if (fd.get() < 0) {
+    const int error = errno;
+    if (error == ENOENT && !root.empty() && !fs::is_directory(root))
+      throw_errno("the output directory " + root.string() + " has gone", ENOENT);
+    throw_errno("cannot create a file in " + directory.string(), error);
+  }
+  // The lock tells a cleaning run that this file is being written; the kernel drops it if we die.
+  ::flock(fd.get(), LOCK_EX | LOCK_NB);
+  const auto abandon = [&temporary](const char* what, int error) {
+    ::unlink(temporary.c_str());
+    throw_errno(what, error);
+  };
+  write_all(fd.get(), bytes, [&](int error) { abandon("cannot write", error); });
+  if (sync && ::fdatasync(fd.get()) != 0) abandon("cannot flush to disk", errno);
+  if (::rename(temporary.c_str(), target.c_str()) != 0) abandon("cannot rename into place", errno);
+  if (fd.release_and_close() != 0) throw_errno("cannot write", errno);
+}
+
+void write_output_file(const fs::path& path, std::string_view text, bool sync) {
+  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+  const auto stream_to = [&](int fd) {
+    write_all(fd, bytes, [](int error) { throw_errno("cannot write", error); });
+  };
+  if (const int own = own_descriptor(path); own >= 0 && ::fcntl(own, F_GETFD) != -1) return stream_to(own);
+  fs::path target = path;
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) == 0 && S_ISLNK(info.st_mode)) {
+    // Follow the link (and any chain of links) to what it names; the link itself stays.
+    std::error_code ec;
+    target = fs::weakly_canonical(fs::absolute(path), ec);
+    if (ec) throw_errno("cannot follow the symbolic link", ec.value());
+    if (const int own = own_descriptor(target); own >= 0 && ::fcntl(own, F_GETFD) != -1) return stream_to(own);
+  }
+  if (::stat(target.c_str(), &info) == 0 && !S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode)) {
+    FileDescriptor fd(::open(target.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY));
+    if (fd.get() < 0) throw_errno("cannot open", errno);
+    stream_to(fd.get());
+    if (fd.release_and_close() != 0) throw_errno("cannot write", errno);
+    return;
+  }
+  write_file_atomically(target, bytes, sync);
+}
+
+void sync_directory(const fs::path& directory) {
+  FileDescriptor fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() >= 0) ::fsync(fd.get());
+}
+
+namespace {
+
+// Opens a stale temporary locked, or returns -1: a live writer holds the lock, or the file is
+// too fresh to judge.
+int lock_if_stale(const fs::path& path, std::chrono::seconds unlocked_age) {
+  if (path.filename().string().find(kTemporaryMarker) == std::string::npos) return -1;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) return -1;
+  struct stat info {};
+  const auto age = [&] {
+    return std::chrono::system_clock::now() - std::chrono::system_clock::from_time_t(info.st_mtim.tv_sec);
+  };
+  bool stale = false;
+  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0)
+      stale = info.st_size > 0 || age() > std::chrono::seconds(10);
+    else if (errno != EWOULDBLOCK)
+      stale = age() > unlocked_age;  // no locks on this filesystem: only age can tell
+  }
+  if (!stale) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+bool is_stale_temporary(const fs::path& path, std::chrono::seconds unlocked_age) {
+  const int fd = lock_if_stale(path, unlocked_age);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+CleanupResult remove_stale_temporaries(const fs::path& directory, bool recursive) {
+  CleanupResult result;
+  std::error_code ec;
+  const auto visit = [&](const fs::directory_entry& entry) {
+    std::error_code type_ec;
+    if (!entry.is_regular_file(type_ec)) return;
+    // Removed while locked, so no run can take the name up in between.
+    const FileDescriptor locked(lock_if_stale(entry.path(), std::chrono::hours(1)));
+    if (locked.get() < 0) return;
+    if (::unlink(entry.path().c_str()) == 0)
+      ++result.removed;
+    else if (errno != ENOENT)  // another run may have cleaned it first
+      result.errors.push_back(entry.path().string() + ": " + std::strerror(errno));
+  };
+  if (recursive) {
+    for (fs::recursive_directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) visit(*it);
+  } else {
+    for (fs::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) visit(*it);
+  }
+  return result;
+}
+
+}  // namespace imgflow

@@ -1,0 +1,87 @@
+#pragma once
+// Reading inputs and writing outputs the way a batch tool must on shared and network
+// filesystems: only regular files are read, outputs appear only complete, temporary names
+// fit any legal name and never clash between runs, and report-like files go wherever their
+// path leads (a pipe, /dev/stdout, a symlink's target).
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "codec/bytes.hpp"
+
+namespace imgflow {
+
+/// What kind of file a mode names, for messages: "a FIFO", "a character device", ...
+std::string_view file_kind(unsigned mode);
+
+/// A path that is not a regular file where one is needed (it is never opened for reading).
+struct NotRegularFile : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Reads a whole regular file (through symlinks). A FIFO, device or socket is refused before it
+/// is opened (NotRegularFile, "not a regular file: a FIFO"). Throws std::system_error whose
+/// what() is "cannot open: No such file or directory" and the like, and whose code() is the errno.
+std::vector<std::uint8_t> read_file(const std::filesystem::path& path);
+/// The same into `bytes` (replacing its contents, reusing its capacity).
+void read_file(const std::filesystem::path& path, Bytes& bytes);
+
+/// Reads a descriptor (standard input) to its end into `bytes`.
+void read_stream(int fd, Bytes& bytes);
+
+/// The marker in the names of files imgflow is still writing: `.NAME.imgflow-tmp.TOKEN`.
+inline constexpr std::string_view kTemporaryMarker = ".imgflow-tmp.";
+/// The longest file name every Linux filesystem takes (NAME_MAX).
+inline constexpr std::size_t kNameMax = 255;
+
+/// A fresh temporary name for writing `target`, in the same directory: hidden, within NAME_MAX
+/// whatever the target's name, and unique across concurrent runs, hosts and PID namespaces
+/// (a random token drawn once per process, and a counter).
+std::filesystem::path temporary_path_for(const std::filesystem::path& target);
+
+/// Writes `bytes` to `target` so that `target` is either untouched or complete: the data goes
+/// to a temporary file in the same directory (locked while it is written, see
+/// is_stale_temporary), is flushed to the device (fsync, unless `sync` is false) and is then
+/// renamed over `target`. Directories between `root` and the target are created, `root` itself
+/// never: when it has gone, std::system_error with ENOENT says so. On failure the temporary file
+/// is removed and std::system_error carries the errno (ENOSPC, EROFS, EACCES...) and a message
+/// naming the step that failed.
+void write_file_atomically(const std::filesystem::path& target, std::span<const std::uint8_t> bytes,
+                           bool sync = true, const std::filesystem::path& root = {});
+
+/// Writes a report-like file (a report, trace or list) wherever `path` leads: an existing FIFO,
+/// character device or socket (a pipe, /dev/stdout, a process substitution's /dev/fd/N) is
+/// written as a stream; a symlink is followed and its target written atomically, the link kept;
+/// anything else is written atomically (write_file_atomically).
+void write_output_file(const std::filesystem::path& path, std::string_view text, bool sync = true);
+
+/// Flushes a directory's entries (the renames into it) to the device. Errors are ignored: the
+/// files themselves are already complete.
+void sync_directory(const std::filesystem::path& directory);
+
+/// Whether `path` is an imgflow temporary that nobody is writing any more: its writer holds a
+/// lock on it while it writes (released by the kernel when the process dies, on any host that
+/// shares the filesystem's locks). An empty file younger than a few seconds is left alone (its
+/// writer may not have locked it yet); where the filesystem has no locks, a file counts as
+/// abandoned after `unlocked_age`.
+bool is_stale_temporary(const std::filesystem::path& path,
+                        std::chrono::seconds unlocked_age = std::chrono::hours(1));
+
+struct CleanupResult {
+  std::size_t removed = 0;
+  std::vector<std::string> errors;  ///< "PATH: reason" for files that could not be removed
+};
+
+/// Removes stale temporary files (see is_stale_temporary) in `directory`, and in its
+/// subdirectories when `recursive`.
+CleanupResult remove_stale_temporaries(const std::filesystem::path& directory, bool recursive);
+
+/// This machine's name (for reports).
+const std::string& host_name();
+
+}  // namespace imgflow

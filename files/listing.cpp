@@ -1,0 +1,318 @@
+#include "files/listing.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <system_error>
+#include <fts.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <set>
+
+#include "codec/formats.hpp"
+#include "files/file_io.hpp"
+
+namespace imgflow {
+namespace fs = std::filesystem;
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Compares two digit runs by value; equal values with different zero padding order by length.
+int compare_numbers(std::string_view a, std::string_view b) {
+  const auto significant = [](std::string_view s) {
+    const auto first = s.find_first_not_of('0');
+    return first == std::string_view::npos ? std::string_view{} : s.substr(first);
+  };
+  const auto sa = significant(a), sb = significant(b);
+  if (sa.size() != sb.size()) return sa.size() < sb.size() ? -1 : 1;
+  if (const int c = sa.compare(sb)) return c;
+  return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+}
+
+int compare_natural(std::string_view a, std::string_view b) {
+  std::size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (is_digit(a[i]) && is_digit(b[j])) {
+      std::size_t ie = i, je = j;
+      while (ie < a.size() && is_digit(a[ie])) ++ie;
+      while (je < b.size() && is_digit(b[je])) ++je;
+      if (const int c = compare_numbers(a.substr(i, ie - i), b.substr(j, je - j))) return c;
+      i = ie, j = je;
+    } else {
+      if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]) ? -1 : 1;
+      ++i, ++j;
+    }
+  }
+  if (i < a.size()) return 1;
+  if (j < b.size()) return -1;
+  return 0;
+}
+
+bool is_hidden(std::string_view name) { return !name.empty() && name[0] == '.'; }
+
+struct DeviceInode {
+  dev_t device;
+  ino_t inode;
+  auto operator<=>(const DeviceInode&) const = default;
+};
+
+DeviceInode identity(const struct stat& info) { return {info.st_dev, info.st_ino}; }
+
+// Closes an fts walk on every path out of a scope.
+struct FtsCloser {
+  void operator()(FTS* fts) const { fts_close(fts); }
+};
+
+// Adds a file the walk met (a regular file, or a link read through) as an input or a skip.
+void add_file(Listing& listing, const char* path, std::size_t relative_from, std::string_view name) {
+  const std::string_view relative = std::string_view(path).substr(relative_from);
+  if (is_hidden(name))
+    listing.skipped.push_back({path, "hidden file"});
+  else if (has_image_extension(fs::path(relative)))
+    listing.files.push_back({path, static_cast<std::uint32_t>(relative_from)});  // reading it says what is wrong
+  else
+    listing.skipped.push_back({path, skip_reason(fs::path(relative))});
+}
+
+// Walks one directory with fts (physical: links are not followed, so the walk is the tree;
+// logical with `follow_symlinks`, then each directory is entered once).
+void walk(const fs::path& root, const WalkOptions& options, const DeviceInode* skip_dir, Listing& listing) {
+  std::string root_text = root.string();
+  char* paths[] = {root_text.data(), nullptr};
+  const int mode = options.follow_symlinks ? FTS_LOGICAL : (FTS_PHYSICAL | FTS_COMFOLLOW);
+  const std::unique_ptr<FTS, FtsCloser> fts(fts_open(paths, mode | FTS_NOCHDIR, nullptr));
+  if (!fts) {
+    listing.errors.push_back({root, std::strerror(errno)});
+    return;
+  }
+  const std::size_t first = listing.files.size();
+  std::set<DeviceInode> entered;
+  for (FTSENT* entry; (entry = fts_read(fts.get())) != nullptr;) {
+    const std::string_view name(entry->fts_name, entry->fts_namelen);
+    // Paths below the root: the root's own text, a '/' unless it ends in one, then the rest.
+    const std::size_t relative_from = root_text.size() + (root_text.ends_with('/') ? 0 : 1);
+    const bool below = entry->fts_level > 0;
+    switch (entry->fts_info) {
+      case FTS_D:
+        if (below && (!options.recursive || is_hidden(name) ||
+                      (skip_dir && identity(*entry->fts_statp) == *skip_dir))) {
+          fts_set(fts.get(), entry, FTS_SKIP);
+        } else if (!entered.insert(identity(*entry->fts_statp)).second) {
+          listing.skipped.push_back({entry->fts_path, "a directory listed already by another path", true});
+          fts_set(fts.get(), entry, FTS_SKIP);
+        }
+        break;
+      case FTS_DC:
+        listing.skipped.push_back(
+            {entry->fts_path, "a directory loop: it leads back to " + std::string(entry->fts_cycle->fts_path), true});
+        break;
+      case FTS_DNR:
+      case FTS_ERR:
+      case FTS_NS:
+        listing.errors.push_back({entry->fts_path, std::strerror(entry->fts_errno)});
+        break;
+      case FTS_F:
+        if (below) add_file(listing, entry->fts_path, relative_from, name);
+        break;
+      case FTS_SL: {  // physical walk: a link, read through to a file, a directory not followed
+        struct stat target {};
+        if (::stat(entry->fts_path, &target) != 0)
+          listing.skipped.push_back({entry->fts_path, "a dangling symbolic link", true});
+        else if (S_ISREG(target.st_mode))
+          add_file(listing, entry->fts_path, relative_from, name);
+        else if (S_ISDIR(target.st_mode))
+          listing.skipped.push_back({entry->fts_path, "a symbolic link to a directory, not followed", !is_hidden(name) && options.recursive});
+        else
+          listing.skipped.push_back({entry->fts_path, "not a regular file: " + std::string(file_kind(target.st_mode)), true});
+        break;
+      }
+      case FTS_SLNONE:
+        listing.skipped.push_back({entry->fts_path, "a dangling symbolic link", true});
+        break;
+      case FTS_DEFAULT:  // a FIFO, device or socket: never opened
+        listing.skipped.push_back(
+            {entry->fts_path, "not a regular file: " + std::string(file_kind(entry->fts_statp->st_mode)), !is_hidden(name)});
+        break;
+      default:  // FTS_DP (leaving a directory), FTS_DOT
+        break;
+    }
+  }
+  if (errno != 0 && listing.files.size() == first && listing.errors.empty() && !fs::exists(root))
+    listing.errors.push_back({root, std::strerror(ENOENT)});
+  std::sort(listing.files.begin() + static_cast<std::ptrdiff_t>(first), listing.files.end(),
+            [](const ListedFile& a, const ListedFile& b) { return natural_path_less(a.relative(), b.relative()); });
+}
+
+}  // namespace
+
+bool natural_less(std::string_view a, std::string_view b) {
+  if (const int c = compare_natural(a, b)) return c < 0;
+  return a < b;  // e.g. "a01" and "a1" compare equal by value; keep the order total
+}
+
+bool natural_path_less(const fs::path& a, const fs::path& b) {
+  auto ia = a.begin(), ib = b.begin();
+  for (; ia != a.end() && ib != b.end(); ++ia, ++ib) {
+    if (natural_less(std::string_view(ia->native()), std::string_view(ib->native()))) return true;
+    if (natural_less(std::string_view(ib->native()), std::string_view(ia->native()))) return false;
+  }
+  return ia == a.end() && ib != b.end();
+}
+
+bool has_image_extension(const fs::path& path) {
+  const Format* format = format_of_name(path.filename().string());
+  return format && format->decode;
+}
+
+std::string skip_reason(const fs::path& path) {
+  const Format* format = format_of_name(path.filename().string());
+  if (format && !format->decode) return std::string(format->name) + ": " + std::string(format->advice);
+  return "not an image";
+}
+
+Listing list_inputs(const std::vector<fs::path>& inputs, const WalkOptions& options) {
+  Listing listing;
+  struct stat info {};
+  DeviceInode skip{};
+  const bool skipping = !options.skip_dir.empty() && ::stat(options.skip_dir.c_str(), &info) == 0;
+  if (skipping) skip = identity(info);
+  for (const fs::path& input : inputs) {
+    if (::stat(input.c_str(), &info) != 0) {
+      listing.errors.push_back({input, std::strerror(errno)});
+    } else if (S_ISDIR(info.st_mode)) {
+      walk(input, options, skipping ? &skip : nullptr, listing);
+    } else if (S_ISREG(info.st_mode)) {
+      // A file named on its own is an input whatever its name; its output goes to the top.
+      const std::string text = input.string();
+      const std::size_t name_at = text.size() - input.filename().string().size();
+      listing.files.push_back({text, static_cast<std::uint32_t>(name_at)});
+    } else {
+      listing.skipped.push_back({input, "not a regular file: " + std::string(file_kind(info.st_mode)), true});
+    }
+  }
+  std::sort(listing.skipped.begin(), listing.skipped.end(),
+            [](const SkippedFile& a, const SkippedFile& b) { return natural_path_less(a.path, b.path); });
+  return listing;
+}
+
+Listing list_images(const fs::path& root, bool recursive, const fs::path& skip_dir) {
+  return list_inputs({root}, {recursive, false, skip_dir});
+}
+
+fs::path output_relative_path(const fs::path& input_relative) {
+  fs::path out = input_relative;
+  out.replace_extension(".png");
+  return out;
+}
+
+Listing list_run_inputs(const InputSpec& spec, const fs::path& output_dir) {
+  if (!spec.files_from.empty()) {
+    Bytes bytes;
+    if (spec.files_from == "-")
+      read_stream(STDIN_FILENO, bytes);
+    else
+      read_file(spec.files_from, bytes);
+    const fs::path root = spec.inputs.empty() ? fs::path(".") : spec.inputs.front();
+    return read_file_list({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, root, spec.separator);
+  }
+  WalkOptions walk = spec.walk;
+  walk.skip_dir = output_dir;
+  return list_inputs(spec.inputs, walk);
+}
+
+std::string escape_list_field(std::string_view field) {
+  std::string out;
+  out.reserve(field.size());
+  for (const char c : field) {
+    switch (c) {
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\\': out += "\\\\"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string unescape_list_field(std::string_view field) {
+  std::string out;
+  out.reserve(field.size());
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    if (field[i] != '\\' || i + 1 == field.size()) {
+      out += field[i];
+      continue;
+    }
+    switch (const char next = field[++i]) {
+      case 't': out += '\t'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      default: out += next;  // "\\" and anything unknown: the character itself
+    }
+  }
+  return out;
+}
+
+Listing read_file_list(std::string_view text, const fs::path& root, char separator) {
+  Listing listing;
+  const fs::path root_normal = root.lexically_normal();
+  std::error_code ec;
+  const fs::path root_absolute = fs::absolute(root, ec).lexically_normal();
+  const auto inside = [](const fs::path& relative) {
+    return !relative.empty() && *relative.begin() != ".." && relative != ".";
+  };
+  // By relative path, in natural order, without duplicates: the pages asked for (none: all).
+  std::map<fs::path, std::vector<int>, bool (*)(const fs::path&, const fs::path&)> named(natural_path_less);
+  while (!text.empty()) {
+    const auto end = text.find(separator);
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+    if (separator == '\n') {
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.empty() || line[0] == '#') continue;
+    } else if (line.empty()) {
+      continue;
+    }
+    const std::string_view first = separator == '\n' ? line.substr(0, line.find('\t')) : line;
+    const fs::path path = fs::path(separator == '\n' ? unescape_list_field(first) : std::string(first)).lexically_normal();
+    fs::path relative;
+    if (path.is_absolute()) {
+      relative = path.lexically_relative(root_absolute);
+    } else if (const auto under_root = path.lexically_relative(root_normal);
+               root_normal != "." && inside(under_root)) {
+      relative = under_root;
+    } else {
+      relative = path;
+    }
+    if (!inside(relative) || relative.is_absolute()) {
+      listing.errors.push_back({path, root_normal == "." ? "not inside the current directory"
+                                                         : "not inside the input directory " + root.string()});
+      continue;
+    }
+    std::vector<int>& pages = named[relative];
+    if (separator != '\n') continue;
+    // Further fields: "page=N" selects a page (imgflow's --failures lists write one per page).
+    std::string_view rest = line.find('\t') == std::string_view::npos ? std::string_view{} : line.substr(line.find('\t'));
+    for (std::size_t at = rest.find("\tpage="); at != std::string_view::npos; at = rest.find("\tpage=", at + 1)) {
+      int page = 0;
+      const char* begin = rest.data() + at + 6;
+      const auto [page_end, error] = std::from_chars(begin, rest.data() + rest.size(), page);
+      if (error == std::errc{} && page >= 1 && (page_end == rest.data() + rest.size() || *page_end == '\t'))
+        pages.push_back(page);
+    }
+  }
+  const std::string prefix = root_normal == "." ? std::string{} : (root / "").string();
+  for (auto& [relative, pages] : named) {
+    if (!pages.empty()) listing.pages[listing.files.size()] = std::move(pages);
+    listing.files.push_back({prefix + relative.string(), static_cast<std::uint32_t>(prefix.size())});
+  }
+  return listing;
+}
+
+}  // namespace imgflow

@@ -1,0 +1,107 @@
+#pragma once
+#include <filesystem>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace imgflow {
+
+/// Natural order: runs of digits compare by value, so "page2.png" < "page10.png". Paths compare
+/// component by component. A strict weak order that is total on distinct strings.
+bool natural_less(std::string_view a, std::string_view b);
+bool natural_path_less(const std::filesystem::path& a, const std::filesystem::path& b);
+
+/// Whether the name ends like a format imgflow reads (codec/formats.hpp), in any letter case.
+bool has_image_extension(const std::filesystem::path& path);
+
+/// Why a file in the listed directory is not an input: the format it is named for and what to
+/// do ("PDF: rasterise it first ..."), or "not an image".
+std::string skip_reason(const std::filesystem::path& path);
+
+/// A directory that could not be read while listing, and why.
+struct ListingError {
+  std::filesystem::path path;
+  std::string reason;
+};
+
+/// A file the listing passed over, and why. `notable`: worth a line of its own at the default
+/// verbosity (a FIFO, a device, a loop, a dangling link), not just a count (a text file).
+struct SkippedFile {
+  std::filesystem::path path;
+  std::string reason;
+  bool notable = false;
+};
+
+/// One input: the path to read, and where its output goes below the output directory (the
+/// same text from `relative_from` on, extension not yet replaced).
+struct ListedFile {
+  std::string path;
+  std::uint32_t relative_from = 0;
+
+  std::filesystem::path input() const { return path; }
+  std::filesystem::path relative() const { return std::string_view(path).substr(relative_from); }
+};
+
+struct Listing {
+  std::vector<ListedFile> files;  ///< each INPUT's files in natural order, INPUTs in the order given
+  std::vector<ListingError> errors;
+  std::vector<SkippedFile> skipped;  ///< files that are not images imgflow reads
+  /// Pages a file list asked for, by position in `files` (only images listed with page=N fields).
+  std::map<std::size_t, std::vector<int>> pages;
+};
+
+/// How directories are walked.
+struct WalkOptions {
+  bool recursive = false;        ///< descend into subdirectories
+  bool follow_symlinks = false;  ///< follow symbolic links to directories (links to files always are)
+  std::filesystem::path skip_dir;  ///< never list this directory (the output, inside an input)
+};
+
+/// The inputs named: a regular file is one input whatever its name (its output goes straight
+/// into the output directory); a directory contributes its image files (named like a format
+/// imgflow reads), skipping hidden entries (names starting with '.') and `skip_dir`, with their
+/// paths below it mirrored under the output directory. Symbolic links to files are read through;
+/// links to directories are followed only with `follow_symlinks`, and then every directory is
+/// listed once: a loop, or a second way into a directory already listed, is skipped and
+/// reported (the walk is linear in the tree). FIFOs, devices, sockets and dangling links are
+/// never opened: skipped, notable. An unreadable directory is an error, not fatal.
+Listing list_inputs(const std::vector<std::filesystem::path>& inputs, const WalkOptions& options);
+
+/// One directory's listing (list_inputs with one input).
+Listing list_images(const std::filesystem::path& root, bool recursive, const std::filesystem::path& skip_dir);
+
+/// File lists (`--failures`, `--files-from`) are tab-separated lines; a field escapes tab,
+/// newline, carriage return and backslash as \t \n \r \\ so any file name fits on one line.
+std::string escape_list_field(std::string_view field);
+std::string unescape_list_field(std::string_view field);
+
+/// The images named in a file list, relative to `root` ("." for the current directory): a
+/// path printed with `root` in front (as imgflow's own lists and messages do), an absolute path
+/// under `root`, or a path relative to `root`. Lines (`separator` '\n') are tab-separated
+/// fields, escaped (escape_list_field); the first is the path, "page=N" selects a page; blank
+/// lines and lines starting with '#' are skipped. With `separator` '\0' (find -print0) each
+/// entry is a bare path, taken as it is. A path outside `root` goes to `errors`. The result is
+/// in natural order without duplicates.
+Listing read_file_list(std::string_view text, const std::filesystem::path& root, char separator = '\n');
+
+/// Where a run's inputs come from.
+struct InputSpec {
+  std::vector<std::filesystem::path> inputs;  ///< INPUT... (files and directories)
+  std::filesystem::path files_from;           ///< a file list instead ("-": standard input)
+  char separator = '\n';                      ///< the list's separator ('\0': NUL-separated)
+  WalkOptions walk;
+};
+
+/// The inputs of a run, as imgflow lists them: the images named in `files_from` when it is given
+/// (read_file_list, relative to the one INPUT directory, or to the current directory when none
+/// is given), otherwise list_inputs, skipping `output_dir` when it exists inside an input.
+/// imgflow and imgflow-merge both list through this, so a merge re-lists exactly what its shards
+/// listed. Throws (std::system_error) when `files_from` cannot be read.
+Listing list_run_inputs(const InputSpec& spec, const std::filesystem::path& output_dir);
+
+/// The output file for an input: same relative path, extension replaced by ".png".
+std::filesystem::path output_relative_path(const std::filesystem::path& input_relative);
+
+}  // namespace imgflow

@@ -1,0 +1,40 @@
+#include "files/resume.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <xxhash.h>
+
+#include "codec/png_format.hpp"
+#include "files/file_io.hpp"
+
+namespace imgflow {
+
+std::string source_record(std::uint64_t size, std::int64_t mtime_seconds, long mtime_nanoseconds,
+                          std::span<const std::uint8_t> contents) {
+  return fmt::format("size={} mtime={}.{:09d} xxh3={:016x}", size, mtime_seconds, mtime_nanoseconds,
+                     XXH3_64bits(contents.data(), contents.size()));
+}
+
+std::string source_record(const std::filesystem::path& input, std::span<const std::uint8_t> contents) {
+  struct stat info {};
+  if (::stat(input.c_str(), &info) != 0) info = {};
+  return source_record(contents.size(), info.st_mtim.tv_sec, info.st_mtim.tv_nsec, contents);
+}
+
+OutputState check_output(const std::filesystem::path& output, std::string_view software, std::string_view source,
+                         Bytes& scratch) {
+  struct stat info {};
+  if (::lstat(output.c_str(), &info) != 0) return errno == ENOENT ? OutputState::absent : OutputState::foreign;
+  if (!S_ISREG(info.st_mode)) return OutputState::foreign;  // a link, a directory, a FIFO: not ours
+  try {
+    read_file(output, scratch);
+  } catch (const std::exception&) {
+    return OutputState::foreign;  // unreadable: nothing says imgflow wrote it
+  }
+  const png::Structure s = png::inspect(scratch, /*check_crcs=*/true);
+  if (!s.software.starts_with(kStampPrefix)) return OutputState::foreign;
+  const bool valid = s.header && s.complete && s.bad_crc_chunk.empty() && s.idat_bytes > 0;
+  return valid && s.software == software && s.source == source ? OutputState::finished : OutputState::redo;
+}
+
+}  // namespace imgflow
