@@ -106,11 +106,16 @@ std::string check_output_directory(const fs::path& dir) {
   fs::create_directories(dir, ec);
   if (!fs::is_directory(dir))
     return "cannot create output directory " + dir.string() + (ec ? ": " + ec.message() : "");
-  const auto probe = temporary_path_for(dir / "imgflow-probe");
-  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  // An unnamed file (O_TMPFILE) proves it without a name to leave behind if killed right here;
+  // filesystems without it get a named probe.
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    const auto probe = temporary_path_for(dir / "imgflow-probe");
+    fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) ::unlink(probe.c_str());
+  }
   if (fd < 0) return "cannot write to output directory " + dir.string() + ": " + std::strerror(errno);
   ::close(fd);
-  fs::remove(probe, ec);
   return {};
 }
 

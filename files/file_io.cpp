@@ -217,11 +217,13 @@ void write_output_file(const fs::path& path, std::string_view text, bool sync) {
   if (const int own = own_descriptor(path); own >= 0 && ::fcntl(own, F_GETFD) != -1) return stream_to(own);
   fs::path target = path;
   struct stat info {};
-  if (::lstat(path.c_str(), &info) == 0 && S_ISLNK(info.st_mode)) {
-    // Follow the link (and any chain of links) to what it names; the link itself stays.
+  // Follow a link (and a chain of links, even to a file not there yet) to what it names; the
+  // links themselves stay.
+  for (int hops = 0; ::lstat(target.c_str(), &info) == 0 && S_ISLNK(info.st_mode); ++hops) {
     std::error_code ec;
-    target = fs::weakly_canonical(fs::absolute(path), ec);
-    if (ec) throw_errno("cannot follow the symbolic link", ec.value());
+    const fs::path next = fs::read_symlink(target, ec);
+    if (ec || hops == 40) throw_errno("cannot follow the symbolic link " + path.string(), ec ? ec.value() : ELOOP);
+    target = next.is_absolute() ? next : target.parent_path() / next;
     if (const int own = own_descriptor(target); own >= 0 && ::fcntl(own, F_GETFD) != -1) return stream_to(own);
   }
   if (::stat(target.c_str(), &info) == 0 && !S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode)) {

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <set>
 
@@ -80,71 +81,90 @@ void add_file(Listing& listing, const char* path, std::size_t relative_from, std
     listing.skipped.push_back({path, skip_reason(fs::path(relative))});
 }
 
-// Walks one directory with fts (physical: links are not followed, so the walk is the tree;
-// logical with `follow_symlinks`, then each directory is entered once).
-void walk(const fs::path& root, const WalkOptions& options, const DeviceInode* skip_dir, Listing& listing) {
-  std::string root_text = root.string();
-  char* paths[] = {root_text.data(), nullptr};
-  const int mode = options.follow_symlinks ? FTS_LOGICAL : (FTS_PHYSICAL | FTS_COMFOLLOW);
-  const std::unique_ptr<FTS, FtsCloser> fts(fts_open(paths, mode | FTS_NOCHDIR, nullptr));
-  if (!fts) {
-    listing.errors.push_back({root, std::strerror(errno)});
-    return;
+// Whether `path` (a link met below `root`) leads to one of the directories above it.
+bool leads_to_ancestor(const std::string& path, std::size_t root_length, const DeviceInode& target) {
+  struct stat info {};
+  for (fs::path up = fs::path(path).parent_path(); up.string().size() >= root_length; up = up.parent_path()) {
+    if (::stat(up.c_str(), &info) == 0 && identity(info) == target) return true;
+    if (!up.has_parent_path() || up == up.parent_path()) break;
   }
+  return false;
+}
+
+// Walks one directory with fts, physical (links are not followed, so the walk is the tree).
+// With `follow_symlinks`, a link to a directory is followed after the tree it is in (so that a
+// directory is listed under its own path rather than a link's), and each directory is entered
+// once: a loop, or a second way into a directory, is reported and skipped.
+void walk(const fs::path& root, const WalkOptions& options, const DeviceInode* skip_dir, Listing& listing) {
+  const std::string root_text = root.string();
+  // Paths below the root: the root's own text, a '/' unless it ends in one, then the rest.
+  const std::size_t relative_from = root_text.size() + (root_text.ends_with('/') ? 0 : 1);
   const std::size_t first = listing.files.size();
   std::set<DeviceInode> entered;
-  for (FTSENT* entry; (entry = fts_read(fts.get())) != nullptr;) {
-    const std::string_view name(entry->fts_name, entry->fts_namelen);
-    // Paths below the root: the root's own text, a '/' unless it ends in one, then the rest.
-    const std::size_t relative_from = root_text.size() + (root_text.ends_with('/') ? 0 : 1);
-    const bool below = entry->fts_level > 0;
-    switch (entry->fts_info) {
-      case FTS_D:
-        if (below && (!options.recursive || is_hidden(name) ||
-                      (skip_dir && identity(*entry->fts_statp) == *skip_dir))) {
-          fts_set(fts.get(), entry, FTS_SKIP);
-        } else if (!entered.insert(identity(*entry->fts_statp)).second) {
-          listing.skipped.push_back({entry->fts_path, "a directory listed already by another path", true});
-          fts_set(fts.get(), entry, FTS_SKIP);
+  std::deque<std::string> starts{root_text};  // the root, then the links to follow
+  while (!starts.empty()) {
+    std::string start = std::move(starts.front());
+    starts.pop_front();
+    char* paths[] = {start.data(), nullptr};
+    const std::unique_ptr<FTS, FtsCloser> fts(fts_open(paths, FTS_PHYSICAL | FTS_COMFOLLOW | FTS_NOCHDIR, nullptr));
+    if (!fts) {
+      listing.errors.push_back({start, std::strerror(errno)});
+      continue;
+    }
+    const bool at_root = start.size() == root_text.size();
+    for (FTSENT* entry; (entry = fts_read(fts.get())) != nullptr;) {
+      const std::string_view name(entry->fts_name, entry->fts_namelen);
+      const bool below = entry->fts_level > 0 || !at_root;
+      switch (entry->fts_info) {
+        case FTS_D:
+          if (below && (!options.recursive || is_hidden(name) ||
+                        (skip_dir && identity(*entry->fts_statp) == *skip_dir))) {
+            fts_set(fts.get(), entry, FTS_SKIP);
+          } else if (!entered.insert(identity(*entry->fts_statp)).second) {
+            const bool loop = leads_to_ancestor(entry->fts_path, root_text.size(), identity(*entry->fts_statp));
+            listing.skipped.push_back({entry->fts_path, loop ? "a directory loop: it leads back to " + fs::canonical(entry->fts_path).string()
+                                                             : "a directory listed already by another path",
+                                       true});
+            fts_set(fts.get(), entry, FTS_SKIP);
+          }
+          break;
+        case FTS_DNR:
+        case FTS_ERR:
+        case FTS_NS:
+          listing.errors.push_back({entry->fts_path, std::strerror(entry->fts_errno)});
+          break;
+        case FTS_F:
+          if (below) add_file(listing, entry->fts_path, relative_from, name);
+          break;
+        case FTS_SL: {  // a link: read through to a file; a directory followed later, or not at all
+          struct stat target {};
+          if (::stat(entry->fts_path, &target) != 0) {
+            listing.skipped.push_back({entry->fts_path, "a dangling symbolic link", true});
+          } else if (S_ISREG(target.st_mode)) {
+            add_file(listing, entry->fts_path, relative_from, name);
+          } else if (S_ISDIR(target.st_mode)) {
+            if (!options.recursive || is_hidden(name)) break;
+            if (options.follow_symlinks)
+              starts.emplace_back(entry->fts_path);
+            else
+              listing.skipped.push_back({entry->fts_path, "a symbolic link to a directory, not followed", true});
+          } else {
+            listing.skipped.push_back({entry->fts_path, "not a regular file: " + std::string(file_kind(target.st_mode)), true});
+          }
+          break;
         }
-        break;
-      case FTS_DC:
-        listing.skipped.push_back(
-            {entry->fts_path, "a directory loop: it leads back to " + std::string(entry->fts_cycle->fts_path), true});
-        break;
-      case FTS_DNR:
-      case FTS_ERR:
-      case FTS_NS:
-        listing.errors.push_back({entry->fts_path, std::strerror(entry->fts_errno)});
-        break;
-      case FTS_F:
-        if (below) add_file(listing, entry->fts_path, relative_from, name);
-        break;
-      case FTS_SL: {  // physical walk: a link, read through to a file, a directory not followed
-        struct stat target {};
-        if (::stat(entry->fts_path, &target) != 0)
+        case FTS_SLNONE:
           listing.skipped.push_back({entry->fts_path, "a dangling symbolic link", true});
-        else if (S_ISREG(target.st_mode))
-          add_file(listing, entry->fts_path, relative_from, name);
-        else if (S_ISDIR(target.st_mode))
-          listing.skipped.push_back({entry->fts_path, "a symbolic link to a directory, not followed", !is_hidden(name) && options.recursive});
-        else
-          listing.skipped.push_back({entry->fts_path, "not a regular file: " + std::string(file_kind(target.st_mode)), true});
-        break;
+          break;
+        case FTS_DEFAULT:  // a FIFO, device or socket: never opened
+          listing.skipped.push_back(
+              {entry->fts_path, "not a regular file: " + std::string(file_kind(entry->fts_statp->st_mode)), !is_hidden(name)});
+          break;
+        default:  // FTS_DP (leaving a directory), FTS_DOT, FTS_DC (physical walks have no cycles)
+          break;
       }
-      case FTS_SLNONE:
-        listing.skipped.push_back({entry->fts_path, "a dangling symbolic link", true});
-        break;
-      case FTS_DEFAULT:  // a FIFO, device or socket: never opened
-        listing.skipped.push_back(
-            {entry->fts_path, "not a regular file: " + std::string(file_kind(entry->fts_statp->st_mode)), !is_hidden(name)});
-        break;
-      default:  // FTS_DP (leaving a directory), FTS_DOT
-        break;
     }
   }
-  if (errno != 0 && listing.files.size() == first && listing.errors.empty() && !fs::exists(root))
-    listing.errors.push_back({root, std::strerror(ENOENT)});
   std::sort(listing.files.begin() + static_cast<std::ptrdiff_t>(first), listing.files.end(),
             [](const ListedFile& a, const ListedFile& b) { return natural_path_less(a.relative(), b.relative()); });
 }

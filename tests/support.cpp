@@ -22,6 +22,17 @@ namespace fs = std::filesystem;
 
 namespace imgflow::test {
 
+namespace {
+std::string skipped_because;
+}  // namespace
+
+void skip(const std::string& reason) {
+  skipped_because = reason;
+  MESSAGE("SKIPPED: " << reason);
+}
+
+const std::string& skip_reason() { return skipped_because; }
+
 fs::path shared_dir() {
   const fs::path dir = fs::weakly_canonical(IMGFLOW_SHARED_DIR);
   REQUIRE_MESSAGE(fs::is_directory(dir / "corpus"),

@@ -12,6 +12,13 @@
 
 namespace imgflow::test {
 
+/// The exit code of a test process whose case could not run here (CTest's SKIP_RETURN_CODE).
+inline constexpr int kSkipExitCode = 77;
+/// Marks the running case as not runnable here, with the reason; the case should return at once.
+/// The process then exits with kSkipExitCode (unless a check failed), so CTest says "skipped".
+void skip(const std::string& reason);
+const std::string& skip_reason();
+
 std::filesystem::path shared_dir();  ///< ../shared; fails the test if it is missing
 std::filesystem::path data_dir();    ///< the bundled sample pages
 

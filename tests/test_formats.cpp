@@ -292,7 +292,7 @@ TEST_CASE("JPEG orientation 1-8 (set with exiftool) is applied once, as ImageMag
   }
 }
 
-TEST_CASE("TIFF orientation (set with tiffset) is applied once; float samples are refused with the reason") {
+TEST_CASE("TIFF orientation (set with tiffset) is applied once, float samples are refused with the reason") {
   test::TempDir dir;
   fs::create_directories(dir.path() / "in");
   cv::Mat image(10, 16, CV_8UC3);

@@ -201,7 +201,7 @@ TEST_CASE("ISA-L deflate: the same bytes wherever its stream state lies") {
   constexpr std::size_t kStep = std::size_t{1} << 16, kSpan = std::size_t{1} << 32;
   void* region = ::mmap(nullptr, kSpan, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (region == MAP_FAILED) {
-    MESSAGE("SKIPPED: cannot reserve 4 GiB of address space");
+    test::skip("cannot reserve 4 GiB of address space");
     return;
   }
   auto* base = static_cast<std::uint8_t*>(region);

@@ -139,7 +139,7 @@ TEST_CASE("a second SIGINT quits at once, still with no partial file under a fin
   data.check_complete_set(out);
 }
 
-TEST_CASE("leftover temporaries: unlocked ones (their writer is gone) are removed; locked, fresh empty and foreign-named ones kept") {
+TEST_CASE("leftover temporaries: unlocked ones (their writer is gone) are removed, locked, fresh empty and foreign-named ones kept") {
   test::TempDir dir;
   const fs::path in = dir / "in", out = dir / "out";
   fs::create_directories(in);
@@ -183,7 +183,7 @@ TEST_CASE("temporary names fit NAME_MAX whatever the target's name, and differ b
   CHECK((end - 1) % 2 == 0);  // the prefix after the leading '.' is whole characters
 }
 
-TEST_CASE("--skip-existing cannot be fooled: the output records its input (size, time, content hash); files imgflow did not write are left alone") {
+TEST_CASE("--skip-existing cannot be fooled: the output records its input (size, time, content hash), files imgflow did not write are left alone") {
   test::TempDir dir;
   const fs::path in = dir / "in", out = dir / "out";
   fs::create_directories(in);
@@ -310,12 +310,12 @@ TEST_CASE("a file in the way of an output directory fails those images only, exi
 // root to switch; elsewhere the test says SKIPPED). The tree is made readable by everyone.
 TEST_CASE("permission denied: unreadable input, unwritable output folder, unwritable OUTPUT_DIR") {
   if (::geteuid() != 0) {
-    MESSAGE("SKIPPED: needs root to run imgflow as another user (root itself ignores permissions)");
+    test::skip("needs root to run imgflow as another user (root itself ignores permissions)");
     return;
   }
   if (test::run_program("/usr/bin/setpriv", {"--reuid=nobody", "--regid=nogroup", "--clear-groups", "/bin/true"})
           .exit_code != 0) {
-    MESSAGE("SKIPPED: setpriv cannot switch to the user nobody here");
+    test::skip("setpriv cannot switch to the user nobody here");
     return;
   }
   test::TempDir dir;
@@ -386,7 +386,7 @@ class SmallFilesystem {
 TEST_CASE("disk full: a clear error, the run stops early with exit 2, no partial file") {
   SmallFilesystem small("size=600k");
   if (!small.mounted()) {
-    MESSAGE("SKIPPED: this machine does not allow mounting a tmpfs (needs root or CAP_SYS_ADMIN)");
+    test::skip("this machine does not allow mounting a tmpfs (needs root or CAP_SYS_ADMIN)");
     return;
   }
   const Dataset& data = dataset();
@@ -405,7 +405,7 @@ TEST_CASE("disk full: a clear error, the run stops early with exit 2, no partial
 TEST_CASE("read-only output filesystem: exit 2 before any work") {
   SmallFilesystem readonly("size=1m,ro");
   if (!readonly.mounted()) {
-    MESSAGE("SKIPPED: this machine does not allow mounting a tmpfs (needs root or CAP_SYS_ADMIN)");
+    test::skip("this machine does not allow mounting a tmpfs (needs root or CAP_SYS_ADMIN)");
     return;
   }
   const auto run = test::run_imgflow({test::data_dir().string(), readonly.path().string()});

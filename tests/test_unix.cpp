@@ -1,0 +1,292 @@
+// End-to-end: imgflow as a Unix citizen. Special files, symlink loops, long and hostile names,
+// closed standard descriptors, reports to pipes, inputs as arguments and lists on stdin,
+// terminal manners, and folders that vanish mid-run. Anything that could hang runs under
+// coreutils' timeout, so a hang fails the test (exit 124) instead of stalling the suite.
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "files/file_io.hpp"
+#include "support.hpp"
+
+using namespace imgflow;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kTimedOut = 124;  // coreutils timeout's exit code
+
+// imgflow under a deadline.
+test::RunResult run_with_deadline(const std::vector<std::string>& args, int seconds = 60) {
+  std::vector<std::string> all{"-s", "KILL", std::to_string(seconds), test::imgflow_binary()};
+  all.insert(all.end(), args.begin(), args.end());
+  return test::run_program("/usr/bin/timeout", all);
+}
+
+// A shell script with imgflow as $0 and `args` as $1...: quoting stays the shell's problem,
+// never the test's.
+test::RunResult run_shell(const std::string& script, const std::vector<std::string>& args) {
+  std::vector<std::string> all{"-c", script, test::imgflow_binary()};
+  all.insert(all.end(), args.begin(), args.end());
+  return test::run_program("/bin/sh", all);
+}
+
+void copy_page(const fs::path& to, const char* sample = "page-0001.png") {
+  fs::create_directories(to.parent_path());
+  fs::copy_file(test::data_dir() / sample, to, fs::copy_options::overwrite_existing);
+}
+
+// Files below `dir` so far (none while it does not exist yet).
+std::size_t files_so_far(const fs::path& dir) {
+  std::error_code ec;
+  std::size_t n = 0;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) n += it->is_regular_file(ec);
+  return n;
+}
+
+std::size_t count_lines(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }
+
+}  // namespace
+
+TEST_CASE("special files are never opened: a FIFO named like an image and a link to /dev/zero are skipped, a line each") {
+  test::TempDir dir;
+  const fs::path in = dir / "in", out = dir / "out";
+  copy_page(in / "a.png");
+  REQUIRE(::mkfifo((in / "fifo.png").c_str(), 0644) == 0);
+  fs::create_symlink("/dev/zero", in / "zero.png");
+  const auto run = run_with_deadline({in.string(), out.string()}, 30);
+  CHECK(run.exit_code == 0);
+  CHECK(run.err.find("warning: " + (in / "fifo.png").string() + ": skipped: not a regular file: a FIFO\n") != std::string::npos);
+  CHECK(run.err.find("warning: " + (in / "zero.png").string() + ": skipped: not a regular file: a character device\n") !=
+        std::string::npos);
+  CHECK(run.err.find("2 files skipped (not read)") != std::string::npos);
+  CHECK(test::files_below(out) == std::vector<std::string>{"a.png"});
+
+  // Named as an argument: skipped the same way. Named in a list, where every entry is meant to
+  // be an image: failed, counted, exit 1.
+  const auto named = run_with_deadline({(in / "fifo.png").string(), (in / "a.png").string(), (dir / "out2").string()}, 30);
+  CHECK(named.exit_code == 0);
+  CHECK(named.err.find((in / "fifo.png").string() + ": skipped: not a regular file: a FIFO") != std::string::npos);
+  std::ofstream(dir / "list") << "fifo.png\nzero.png\na.png\n";
+  const auto listed = run_with_deadline({"--files-from", (dir / "list").string(), in.string(), (dir / "out3").string()}, 30);
+  CHECK(listed.exit_code == 1);
+  CHECK(listed.err.find("error: " + (in / "fifo.png").string() + ": read: not a regular file: a FIFO\n") != std::string::npos);
+  CHECK(listed.err.find("error: " + (in / "zero.png").string() + ": read: not a regular file: a character device\n") !=
+        std::string::npos);
+  CHECK(listed.err.find("1 written, 0 skipped, 2 failed") != std::string::npos);
+}
+
+TEST_CASE("symlink loops: not followed by default, with -L each directory is listed once, loops reported, never exponential") {
+  test::TempDir dir;
+  const fs::path in = dir / "in";
+  copy_page(in / "a.png");
+  copy_page(in / "sub" / "b.png");
+  fs::create_directory_symlink("..", in / "sub" / "up");
+  fs::create_directory_symlink("..", in / "sub" / "up2");  // two loops: 2^depth paths if followed naively
+  fs::create_directory_symlink("sub", in / "alias");        // a second way into sub
+  const auto plain = run_with_deadline({in.string(), (dir / "out").string(), "-r"}, 30);
+  CHECK(plain.exit_code == 0);
+  CHECK(test::files_below(dir / "out") == std::vector<std::string>{"a.png", "sub/b.png"});
+  CHECK(plain.err.find("warning: " + (in / "sub" / "up").string() +
+                       ": skipped: a symbolic link to a directory, not followed (-L follows)") != std::string::npos);
+
+  const auto followed = run_with_deadline({in.string(), (dir / "out-L").string(), "-r", "-L"}, 30);
+  CHECK(followed.exit_code == 0);
+  CHECK(test::files_below(dir / "out-L") == std::vector<std::string>{"a.png", "sub/b.png"});
+  CHECK(followed.err.find((in / "sub" / "up").string() + ": skipped: a directory loop: it leads back to " +
+                          fs::canonical(in).string()) != std::string::npos);
+  CHECK(followed.err.find((in / "sub" / "up2").string() + ": skipped: a directory loop") != std::string::npos);
+  CHECK(followed.err.find((in / "alias").string() + ": skipped: a directory listed already by another path") !=
+        std::string::npos);
+
+  // A deep chain of double links: linear with -L, so the dry run ends at once.
+  fs::path deep = dir / "deep";
+  for (int level = 0; level < 40; ++level) {
+    fs::create_directories(deep / "next");
+    fs::create_directory_symlink("next", deep / "a");
+    fs::create_directory_symlink("next", deep / "b");
+    deep /= "next";
+  }
+  copy_page(deep / "leaf.png");
+  const auto dry = run_with_deadline({(dir / "deep").string(), (dir / "out-deep").string(), "-r", "-L", "-n"}, 30);
+  CHECK(dry.exit_code == 0);
+  CHECK(count_lines(dry.out) == 1);
+}
+
+TEST_CASE("names: a 255-byte name is processed, control characters are escaped in messages and lists, so retries work") {
+  test::TempDir dir;
+  const fs::path in = dir / "in", out = dir / "out";
+  const std::string longest = std::string(251, 'n') + ".png";  // NAME_MAX exactly
+  copy_page(in / longest);
+  const std::string hostile = "bad\nname\x1b[31m.png";
+  std::ofstream(in / hostile) << "not an image";
+  const auto run = test::run_imgflow({in.string(), out.string(), "--failures", (dir / "failed.tsv").string()});
+  CHECK(run.exit_code == 1);
+  CHECK(test::files_below(out) == std::vector<std::string>{longest});
+  // One error, one line, no raw escape character reaching the terminal.
+  CHECK(run.err.find('\x1b') == std::string::npos);
+  CHECK(run.err.find("error: " + (in / "bad\\nname\\x1b[31m.png").string() + ": decode: ") != std::string::npos);
+  const auto list = test::file_bytes(dir / "failed.tsv");
+  const std::string text(list.begin(), list.end());
+  CHECK(count_lines(text) == 1);
+  CHECK(text.rfind((in / "bad\\nname\x1b[31m.png").string() + "\tdecode\t", 0) == 0);
+  // The retry reads the list back to exactly that file.
+  const auto retry = test::run_imgflow({"--files-from", (dir / "failed.tsv").string(), in.string(), out.string(), "-n"});
+  CHECK(retry.exit_code == 0);
+  CHECK(retry.out == (in / "bad\\nname\\x1b[31m.png").string() + " -> " + (out / "bad\\nname\\x1b[31m.png").string() + "\n");
+}
+
+TEST_CASE("closed standard descriptors: outputs are byte-identical to a normal run's, nothing lands in them") {
+  test::TempDir dir;
+  const fs::path in = dir / "in";
+  for (const char* name : {"page-0001.png", "page-0002.png", "page-0003.png", "scan-rgb-0001.png"}) copy_page(in / name, name);
+  std::ofstream(in / "broken.png") << "not an image";  // an error line to write somewhere
+  REQUIRE(test::run_imgflow({in.string(), (dir / "reference").string()}).exit_code == 1);
+  const auto reference = test::files_below(dir / "reference");
+  REQUIRE(reference.size() == 4);
+  for (const char* closing : {"2>&-", "1>&- 2>&-", "0<&- 1>&- 2>&-"}) {
+    CAPTURE(closing);
+    const fs::path out = dir / fmt::format("out-{}", std::strlen(closing));
+    const auto run = run_shell(fmt::format("exec \"$0\" \"$1\" \"$2\" -v {}", closing), {in.string(), out.string()});
+    CHECK(run.exit_code == 1);
+    REQUIRE(test::files_below(out) == reference);
+    for (const auto& name : reference)
+      CHECK_MESSAGE(test::file_bytes(out / name) == test::file_bytes(dir / "reference" / name), name);
+  }
+}
+
+TEST_CASE("report, trace and failure list go where the path leads: a pipe, /dev/stdout, a process substitution, a symlink's target") {
+  test::TempDir dir;
+  const fs::path in = dir / "in";
+  copy_page(in / "a.png");
+  std::ofstream(in / "broken.png") << "not an image";
+
+  // /dev/stdout into a pipe, for jq; the run's other output stays on stderr.
+  const auto piped = run_shell("\"$0\" \"$1\" \"$2\" --report /dev/stdout -q | cat", {in.string(), (dir / "o1").string()});
+  const auto report = nlohmann::json::parse(piped.out);
+  CHECK(report.at("counts").at("written") == 1);
+  CHECK(report.at("exit_code") == 1);
+  // /dev/stdout when stdout is a regular file (the test's capture): written there, not renamed over.
+  const auto direct = test::run_imgflow({in.string(), (dir / "o2").string(), "--failures", "/dev/stdout", "-q"});
+  CHECK(direct.exit_code == 1);
+  CHECK(direct.out.rfind((in / "broken.png").string() + "\tdecode\t", 0) == 0);
+  // A process substitution (bash): the run exits with the run's code, not 2.
+  const auto substituted = test::run_program(
+      "/bin/bash", {"-c", "\"$0\" \"$1\" \"$2\" --trace >(cat > \"$3\") -q; code=$?; wait; exit $code",
+                    test::imgflow_binary(), in.string(), (dir / "o3").string(), (dir / "trace.json").string()});
+  CHECK(substituted.exit_code == 1);
+  for (int i = 0; i < 100 && fs::file_size(dir / "trace.json") == 0; ++i) std::this_thread::sleep_for(50ms);
+  const auto trace_bytes = test::file_bytes(dir / "trace.json");
+  CHECK(nlohmann::json::parse(std::string(trace_bytes.begin(), trace_bytes.end())).at("traceEvents").size() > 0);
+  // A FIFO with a reader.
+  REQUIRE(::mkfifo((dir / "fifo").c_str(), 0644) == 0);
+  const auto fifo = run_shell("cat \"$3\" > \"$4\" & \"$0\" \"$1\" \"$2\" --failures \"$3\" -q; code=$?; wait; exit $code",
+                              {in.string(), (dir / "o4").string(), (dir / "fifo").string(), (dir / "from-fifo").string()});
+  CHECK(fifo.exit_code == 1);
+  CHECK(test::file_bytes(dir / "from-fifo").size() > 0);
+  CHECK(fs::is_fifo(dir / "fifo"));
+  // A symlink: its target is written (atomically), the link stays a link.
+  fs::create_directories(dir / "lists");
+  fs::create_symlink("lists/failed.tsv", dir / "latest.tsv");
+  const auto linked = test::run_imgflow({in.string(), (dir / "o5").string(), "--failures", (dir / "latest.tsv").string(), "-q"});
+  CHECK(linked.exit_code == 1);
+  CHECK(fs::is_symlink(dir / "latest.tsv"));
+  CHECK(test::file_bytes(dir / "lists" / "failed.tsv").size() > 0);
+}
+
+TEST_CASE("inputs as arguments: files and directories mixed, a shell glob, one file, --files-from - and NUL-separated lists") {
+  test::TempDir dir;
+  copy_page(dir / "loose" / "one.png");
+  copy_page(dir / "loose" / "two.png", "page-0002.png");
+  copy_page(dir / "tree" / "sub" / "three.png", "page-0003.png");
+  const fs::path out = dir / "out";
+  const auto mixed = test::run_imgflow({(dir / "loose" / "one.png").string(), (dir / "tree").string(), out.string(), "-r"});
+  CHECK(mixed.exit_code == 0);
+  CHECK(test::files_below(out) == std::vector<std::string>{"one.png", "sub/three.png"});
+  const auto glob = run_shell("\"$0\" \"$1\"/*.png \"$2\" -q", {(dir / "loose").string(), (dir / "glob").string()});
+  CHECK(glob.exit_code == 0);
+  CHECK(test::files_below(dir / "glob") == std::vector<std::string>{"one.png", "two.png"});
+  // A missing input among others: the rest is done, the run says so and exits 1.
+  const auto partly = test::run_imgflow({(dir / "loose" / "one.png").string(), (dir / "nope.png").string(), (dir / "o2").string()});
+  CHECK(partly.exit_code == 1);
+  CHECK(partly.err.find("error: " + (dir / "nope.png").string() + ": cannot list: No such file or directory") != std::string::npos);
+  CHECK(test::files_below(dir / "o2") == std::vector<std::string>{"one.png"});
+
+  // Names that break line-based lists: a tab, a backslash, a newline.
+  for (const char* name : {"tab\there.png", "back\\slash.png", "new\nline.png"}) copy_page(dir / "odd" / name);
+  const auto nul = run_shell("cd \"$1\" && find . -name '*.png' -print0 | \"$0\" --files-from - -0 \"$2\" -q",
+                             {(dir / "odd").string(), (dir / "o-nul").string()});
+  CHECK(nul.exit_code == 0);
+  CHECK(test::files_below(dir / "o-nul") == std::vector<std::string>{"back\\slash.png", "new\nline.png", "tab\there.png"});
+  const auto lines = run_shell("printf 'one.png\\ntwo.png\\n' | \"$0\" --files-from - \"$1\" \"$2\" -q",
+                               {(dir / "loose").string(), (dir / "o-stdin").string()});
+  CHECK(lines.exit_code == 0);
+  CHECK(test::files_below(dir / "o-stdin") == std::vector<std::string>{"one.png", "two.png"});
+}
+
+TEST_CASE("terminal manners: colour only on a terminal and never with NO_COLOR, plain progress lines in a log") {
+  test::TempDir dir;
+  const fs::path in = dir / "in";
+  std::ofstream((fs::create_directories(in), in / "broken.png")) << "not an image";
+  const auto always = test::run_imgflow({in.string(), (dir / "o1").string(), "--color", "always"});
+  CHECK(always.err.find("\x1b[") != std::string::npos);
+  const auto never = test::run_imgflow({in.string(), (dir / "o2").string(), "--color", "never"});
+  CHECK(never.err.find('\x1b') == std::string::npos);
+  // On a terminal (script(1) gives one): coloured by default, plain with NO_COLOR.
+  REQUIRE(fs::exists("/usr/bin/script"));  // util-linux, on every Debian system
+  {
+    const std::string command = fmt::format("'{}' '{}' '{}' --no-progress", test::imgflow_binary(), in.string(), (dir / "o3").string());
+    const auto tty = test::run_program("/usr/bin/script", {"-qec", command, "/dev/null"});
+    CHECK(tty.out.find("\x1b[") != std::string::npos);
+    const auto no_color = test::run_program("/usr/bin/env", {"NO_COLOR=1", "/usr/bin/script", "-qec", command, "/dev/null"});
+    CHECK(no_color.out.find("error: ") != std::string::npos);
+    CHECK(no_color.out.find("\x1b[") == std::string::npos);
+  }
+  // Off a terminal: a plain line every --progress-interval seconds (here 1 s), none with -q.
+  REQUIRE(test::run_generator({"-n", "40", "--size", "1200x1600", (dir / "many").string()}).exit_code == 0);
+  const auto logged = test::run_imgflow({(dir / "many").string(), (dir / "o4").string(), "-j", "1", "--progress-interval", "1",
+                                         "--png-level", "smallest"});
+  CHECK(logged.exit_code == 0);
+  CHECK(logged.err.find("progress: ") != std::string::npos);
+  CHECK(logged.err.find(" images (") != std::string::npos);
+  CHECK(logged.err.find('\r') == std::string::npos);
+  const auto quiet = test::run_imgflow({(dir / "many").string(), (dir / "o5").string(), "-q", "--progress-interval", "1"});
+  CHECK(quiet.err.empty());
+}
+
+TEST_CASE("folders that vanish mid-run: OUTPUT_DIR removed stops the run (exit 2) without re-creating it, and so does the input") {
+  test::TempDir dir;
+  const fs::path in = dir / "in";
+  REQUIRE(test::run_generator({"-n", "30", "--size", "1200x1600", in.string()}).exit_code == 0);
+  {
+    const fs::path out = dir / "out";
+    test::Child run(test::imgflow_binary(), {in.string(), out.string(), "-j", "1", "--png-level", "smallest"});
+    for (int i = 0; i < 600 && files_so_far(out) < 3; ++i) std::this_thread::sleep_for(20ms);
+    fs::remove_all(out);
+    const auto result = run.wait();
+    CHECK(result.exit_code == 2);
+    CHECK(result.err.find("the output directory " + out.string() + " has gone") != std::string::npos);
+    CHECK(result.err.find("stopped: the output side cannot take any more files") != std::string::npos);
+    CHECK(count_lines(result.err) < 12);  // a stop, not one error per image
+    CHECK_FALSE(fs::exists(out));
+  }
+  {
+    fs::copy(in, dir / "in2");
+    const fs::path out = dir / "out2";
+    test::Child run(test::imgflow_binary(), {(dir / "in2").string(), out.string(), "-j", "1", "--png-level", "smallest"});
+    for (int i = 0; i < 600 && files_so_far(out) < 3; ++i) std::this_thread::sleep_for(20ms);
+    fs::remove_all(dir / "in2");
+    const auto result = run.wait();
+    CHECK(result.exit_code == 2);
+    CHECK(result.err.find("stopped: an input directory has gone") != std::string::npos);
+    CHECK(count_lines(result.err) < 12);
+  }
+}
