@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "app/cli_docs.hpp"
+#include "app/shard_spec.hpp"
 #include "app/versions.hpp"
 
 namespace imgflow {

@@ -45,6 +45,7 @@ std::string_view stop_name(StopReason stop) {
     case StopReason::interrupted: return "interrupted";
     case StopReason::fail_fast: return "fail_fast";
     case StopReason::output_unusable: return "output_unusable";
+    case StopReason::input_gone: return "input_gone";
   }
   return "none";
 }

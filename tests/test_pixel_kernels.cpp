@@ -18,7 +18,7 @@ using namespace imgflow;
 TEST_CASE("orient_pixels matches OpenCV's flips and rotations for orientations 1-8, any pixel size") {
   std::mt19937 rng(7);
   for (const int channels : {1, 3, 4}) {
-    for (const auto [w, h] : {std::pair{1, 1}, std::pair{7, 3}, std::pair{3, 7}, std::pair{16, 9}}) {
+    for (const auto& [w, h] : {std::pair{1, 1}, std::pair{7, 3}, std::pair{3, 7}, std::pair{16, 9}}) {
       cv::Mat stored(h, w, CV_8UC(channels));
       for (auto it = stored.datastart; it != stored.dataend; ++it) *const_cast<uchar*>(it) = static_cast<uchar>(rng());
       for (int o = 1; o <= 8; ++o) {

@@ -1,4 +1,4 @@
-#include "files/shard.hpp"
+#include "app/shard_spec.hpp"
 
 #include <fmt/format.h>
 
