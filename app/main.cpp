@@ -13,7 +13,9 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <system_error>
@@ -119,32 +121,48 @@ std::string check_output_directory(const fs::path& dir) {
   return {};
 }
 
-// One job per listed image. A job whose output another input already claims (a.jpg and
-// a.png both become a.png) is failed up front rather than letting the two overwrite each other.
-std::vector<Job> make_jobs(const CliOptions& options, const Listing& listing) {
-  std::vector<Job> jobs(listing.files.size());
-  std::map<fs::path, std::size_t> claimed;
-  for (std::size_t i = 0; i < listing.files.size(); ++i) {
-    Job& job = jobs[i];
-    job.index = i;
-    job.input = listing.files[i].input();
-    job.output = options.output_dir / output_relative_path(listing.files[i].relative());
-    if (const auto pages = listing.pages.find(i); pages != listing.pages.end()) job.only_pages = pages->second;
-    const auto [it, inserted] = claimed.emplace(job.output, i);
-    if (!inserted)
-      job.fail(Stage::write, "its output " + job.output.string() + " is also the output of " +
-                                 jobs[it->second].input.string());
-  }
-  return jobs;
+// What a run works on: the listing, this shard's part of it, and what could not be listed.
+// Jobs are made from it one at a time as the graph takes them (make_job), so what a run holds
+// per listed file is its name (ListedFile) and 4 bytes of OutputIndex.
+struct Plan {
+  Listing listing;
+  std::optional<OutputIndex> outputs;  ///< of `listing`
+  std::size_t listed = 0;              ///< images in the whole listing (every shard)
+  std::size_t count = 0;               ///< images in this shard
+  Shard shard;
+
+  /// The listing position of this shard's k-th image.
+  std::size_t position(std::size_t k) const { return shard.index + k * shard.count; }
+};
+
+// The job for this shard's k-th image. A job whose output another input already claims (a.jpg
+// and a.png both become a.png) is failed up front rather than letting the two overwrite each
+// other.
+Job make_job(const CliOptions& options, const Plan& plan, std::size_t k) {
+  const std::size_t i = plan.position(k);
+  const ListedFile& file = plan.listing.files[i];
+  Job job;
+  job.index = i;
+  job.input = file.input();
+  job.output = options.output_dir / output_relative_path(file.relative());
+  if (const auto pages = plan.listing.pages.find(i); pages != plan.listing.pages.end()) job.only_pages = pages->second;
+  if (const auto first = plan.outputs->claimed_before(plan.listing, i))
+    job.fail(Stage::write, "its output " + job.output.string() + " is also the output of " +
+                               plan.listing.files[*first].input().string());
+  return job;
 }
 
-// The input file itself as an output (an image file given as INPUT with OUTPUT_DIR its folder).
-const Job* find_self_overwrite(const std::vector<Job>& jobs) {
-  for (const Job& job : jobs) {
+// An input file that would be its own output (an image named as INPUT, its folder as OUTPUT_DIR).
+std::optional<fs::path> find_self_overwrite(const CliOptions& options, const Listing& listing) {
+  for (const ListedFile& file : listing.files) {
+    if (file.relative_from == 0 || file.relative().has_parent_path()) {
+      // Below an INPUT directory, which check_not_in_place already proved is not OUTPUT_DIR.
+      if (options.files_from.empty()) continue;
+    }
     std::error_code ec;
-    if (fs::equivalent(job.input, job.output, ec)) return &job;
+    if (fs::equivalent(file.input(), options.output_dir / output_relative_path(file.relative()), ec)) return file.input();
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 InputSpec input_spec(const CliOptions& options) {
@@ -180,16 +198,6 @@ Listing list_inputs(const CliOptions& options) {
   return listing;
 }
 
-// What a run works on: this shard's jobs, how many images were listed in all, and what could
-// not be listed.
-struct Plan {
-  std::vector<Job> jobs;
-  std::size_t listed = 0;
-  std::vector<ListingError> listing_errors;
-  std::vector<SkippedFile> skipped_files;  ///< files in the input that are not images imgflow reads
-  std::set<fs::path> outputs;              ///< every listed image's output (pages must not take one)
-};
-
 // Refuses a run whose output directory is one of its input directories: its outputs would be
 // listed as inputs by the next run (and a PNG's output would be the PNG itself).
 std::string check_not_in_place(const CliOptions& options) {
@@ -221,31 +229,31 @@ std::variant<Plan, int> plan_run(const CliOptions& options) {
     spdlog::error("error: {}", problem);
     return kExitCannotRun;
   }
-  Listing listing = list_inputs(options);
+  Plan plan;
+  plan.listing = list_inputs(options);
+  const Listing& listing = plan.listing;
   if (!options.files_from.empty() && listing.files.empty() && !listing.errors.empty()) return kExitCannotRun;
-
-  Plan plan{make_jobs(options, listing), 0, std::move(listing.errors), std::move(listing.skipped), {}};
-  for (const Job& job : plan.jobs) plan.outputs.insert(job.output);
-  for (const SkippedFile& file : plan.skipped_files) {
+  for (const SkippedFile& file : listing.skipped) {
     if (file.notable)
       spdlog::warn("warning: {}: skipped: {}{}", file.path.string(), file.reason,
                    file.reason.find("not followed") != std::string::npos ? " (-L follows)" : "");
     else
       spdlog::debug("skipped {}: {}", file.path.string(), file.reason);
   }
-  if (const Job* job = find_self_overwrite(plan.jobs)) {
+  if (const auto input = find_self_overwrite(options, listing)) {
     spdlog::error("error: refusing to overwrite input file {}: choose an OUTPUT_DIR other than "
-                  "the input's directory", job->input.string());
+                  "the input's directory", input->string());
     return kExitCannotRun;
   }
-  if (plan.jobs.empty()) spdlog::warn("warning: no image files to process");
-  plan.listed = plan.jobs.size();
-  if (options.shard.count > 1) {
-    // After the collision check, which must see the whole listing to be the same in every shard.
-    std::erase_if(plan.jobs, [&](const Job& job) { return !options.shard.takes(job.index); });
+  if (listing.files.empty()) spdlog::warn("warning: no image files to process");
+  // The collision check sees the whole listing, so it is the same in every shard.
+  plan.outputs.emplace(listing);
+  plan.listed = listing.files.size();
+  plan.shard = options.shard;
+  plan.count = plan.listed > plan.shard.index ? (plan.listed - plan.shard.index + plan.shard.count - 1) / plan.shard.count : 0;
+  if (options.shard.count > 1)
     spdlog::info("shard {}/{} ({}): {} of {} images", options.shard.index, options.shard.count,
-                 options.shard.origin, plan.jobs.size(), plan.listed);
-  }
+                 options.shard.origin, plan.count, plan.listed);
   return plan;
 }
 
@@ -263,18 +271,23 @@ std::string retry_line(const CliOptions& options) {
 
 // After the graph: the summary lines, then the failure list, trace and report files. Returns
 // the exit code. (`stats` is not const: the quantiles sort the stage timings.)
-int finish_run(const CliOptions& options, const PipelineConfig& config, const Plan& plan, RunStats& stats) {
+int finish_run(const CliOptions& options, const PipelineConfig& config, const Plan& plan, RunStats& stats,
+               std::vector<Job>& accounts) {
+  // In listing order (the sink saw them in completion order), pages in page order.
+  std::sort(accounts.begin(), accounts.end(),
+            [](const Job& a, const Job& b) { return a.index != b.index ? a.index < b.index : a.page < b.page; });
   spdlog::info(summary_line(stats, config));
   if (stats.foreign)
     spdlog::warn("warning: {} output{} left alone: file{} imgflow did not write (--overwrite-foreign replaces them)",
                  stats.foreign, stats.foreign == 1 ? "" : "s", stats.foreign == 1 ? "" : "s");
-  if (const std::string line = skipped_files_line(plan.skipped_files); !line.empty()) spdlog::info(line);
+  if (const std::string line = skipped_files_line(plan.listing.skipped); !line.empty()) spdlog::info(line);
   spdlog::debug(stage_line(stats));
   spdlog::debug(bottleneck_line(stats));
   if (const std::string stop = stop_line(run_control.reason(), stats, first_signal.load()); !stop.empty())
     spdlog::error(stop);
 
-  int exit_code = stats.failed || !plan.listing_errors.empty() ? kExitSomeFailed : kExitOk;
+  const std::vector<ListingError>& listing_errors = plan.listing.errors;
+  int exit_code = stats.failed || !listing_errors.empty() ? kExitSomeFailed : kExitOk;
   const auto write_text = [&](const fs::path& file, std::string_view what, const std::string& text) {
     try {
       write_output_file(file, text, config.sync);
@@ -284,9 +297,9 @@ int finish_run(const CliOptions& options, const PipelineConfig& config, const Pl
     }
   };
   if (!options.failures_file.empty())
-    write_text(options.failures_file, "failure list", failure_list(plan.jobs, plan.listing_errors));
-  if (stats.failed || !plan.listing_errors.empty()) spdlog::info(retry_line(options));
-  if (!options.trace_file.empty()) write_text(options.trace_file, "trace", trace_events(plan.jobs));
+    write_text(options.failures_file, "failure list", failure_list(accounts, listing_errors));
+  if (stats.failed || !listing_errors.empty()) spdlog::info(retry_line(options));
+  if (!options.trace_file.empty()) write_text(options.trace_file, "trace", trace_events(accounts));
   switch (run_control.reason()) {
     case StopReason::interrupted: exit_code = 128 + first_signal.load(); break;
     case StopReason::output_unusable:
@@ -300,7 +313,7 @@ int finish_run(const CliOptions& options, const PipelineConfig& config, const Pl
   }
   if (!options.report_file.empty())
     write_text(options.report_file, "report",
-               to_text(run_report(options, config, stats, plan.listed, plan.skipped_files, run_control.reason(), exit_code)));
+               to_text(run_report(options, config, stats, plan.listed, plan.listing.skipped, run_control.reason(), exit_code)));
   return exit_code;
 }
 
@@ -312,15 +325,21 @@ int run(const CliOptions& options) {
   if (options.dry_run) {
     // The listing is data: standard output, a line per image (names escaped like messages).
     std::string lines;
-    for (const Job& job : plan.jobs)
+    for (std::size_t k = 0; k < plan.count; ++k) {
+      const Job job = make_job(options, plan, k);
       lines += printable(job.input.string() + " -> " + job.output.string() +
                          (job.outcome == Outcome::failed ? " (refused: " + job.error + ")" : "")) + "\n";
-    if (std::fwrite(lines.data(), 1, lines.size(), stdout) != lines.size() || std::fflush(stdout) != 0) {
+      if (lines.size() > (1 << 16) || k + 1 == plan.count) {
+        if (std::fwrite(lines.data(), 1, lines.size(), stdout) != lines.size()) break;
+        lines.clear();
+      }
+    }
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
       spdlog::error("error: cannot write the listing to standard output: {}", std::strerror(errno));
       return kExitCannotRun;
     }
-    spdlog::info("dry run: {} images, adjustments {}", plan.jobs.size(), to_string(options.chain));
-    return plan.listing_errors.empty() ? kExitOk : kExitSomeFailed;
+    spdlog::info("dry run: {} images, adjustments {}", plan.count, to_string(options.chain));
+    return plan.listing.errors.empty() ? kExitOk : kExitSomeFailed;
   }
   if (const std::string problem = check_output_directory(options.output_dir); !problem.empty()) {
     spdlog::error("error: {}", problem);
@@ -334,16 +353,22 @@ int run(const CliOptions& options) {
 
   const LookupTables tables = build_tables(options.chain);
   PipelineConfig config = options.pipeline;
-  config.taken_outputs = &plan.outputs;
+  config.output_taken = [&](const fs::path& output) {
+    return plan.outputs->taken(plan.listing, output.lexically_relative(options.output_dir));
+  };
   config.stamp = std::string(kStampPrefix) + to_string(options.chain);
   config.output_dir = options.output_dir;
   config.input_dirs = input_directories(options);
   spdlog::debug("adjustments: {}", to_string(options.chain));
   install_signal_handlers();
   std::set<fs::path> written_directories;
-  ProgressLine progress(options.progress && options.verbosity != Verbosity::quiet, plan.jobs.size(),
+  ProgressLine progress(options.progress && options.verbosity != Verbosity::quiet, plan.count,
                         std::chrono::seconds(options.progress_interval));
-  RunStats stats = run_pipeline(plan.jobs, tables, config, run_control, [&](const Job& job) {
+  // What outlives each job: the failed ones' accounts, for --failures; every one's with --trace.
+  std::vector<Job> accounts;
+  const auto make = [&](std::size_t k) { return make_job(options, plan, k); };
+  RunStats stats = run_pipeline(plan.count, make, tables, config, run_control, [&](const Job& job) {
+    if (job.outcome == Outcome::failed || !options.trace_file.empty()) accounts.push_back(job.account());
     progress.image_done(job.input_bytes, job.outcome == Outcome::failed);
     if (job.outcome == Outcome::failed)
       progress.print_above([&] { spdlog::error(failure_line(job)); });
@@ -358,7 +383,7 @@ int run(const CliOptions& options) {
   });
   progress.finish();
   for (const auto& directory : written_directories) sync_directory(directory);
-  return finish_run(options, config, plan, stats);
+  return finish_run(options, config, plan, stats, accounts);
 }
 
 }  // namespace

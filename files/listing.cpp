@@ -106,28 +106,54 @@ void walk(const fs::path& root, const WalkOptions& options, const DeviceInode* s
     std::string start = std::move(starts.front());
     starts.pop_front();
     char* paths[] = {start.data(), nullptr};
-    const std::unique_ptr<FTS, FtsCloser> fts(fts_open(paths, FTS_PHYSICAL | FTS_COMFOLLOW | FTS_NOCHDIR, nullptr));
+    const std::unique_ptr<FTS, FtsCloser> fts(fts_open(paths, FTS_PHYSICAL | FTS_COMFOLLOW | FTS_NOCHDIR | FTS_NOSTAT, nullptr));
     if (!fts) {
       listing.errors.push_back({start, std::strerror(errno)});
       continue;
     }
     const bool at_root = start.size() == root_text.size();
+    // A link: read through to a file; to a directory, followed later (-L) or not at all.
+    const auto on_link = [&](const char* path, std::string_view name) {
+      struct stat target {};
+      if (::stat(path, &target) != 0) {
+        listing.skipped.push_back({path, "a dangling symbolic link", true});
+      } else if (S_ISREG(target.st_mode)) {
+        add_file(listing, path, relative_from, name);
+      } else if (S_ISDIR(target.st_mode)) {
+        if (!options.recursive || is_hidden(name)) return;
+        if (options.follow_symlinks)
+          starts.emplace_back(path);
+        else
+          listing.skipped.push_back({path, "a symbolic link to a directory, not followed", true});
+      } else {
+        listing.skipped.push_back({path, "not a regular file: " + std::string(file_kind(target.st_mode)), true});
+      }
+    };
+    // A FIFO, device or socket: never opened.
+    const auto on_special = [&](const char* path, std::string_view name, unsigned mode) {
+      listing.skipped.push_back({path, "not a regular file: " + std::string(file_kind(mode)), !is_hidden(name)});
+    };
     for (FTSENT* entry; (entry = fts_read(fts.get())) != nullptr;) {
       const std::string_view name(entry->fts_name, entry->fts_namelen);
       const bool below = entry->fts_level > 0 || !at_root;
       switch (entry->fts_info) {
-        case FTS_D:
-          if (below && (!options.recursive || is_hidden(name) ||
-                        (skip_dir && identity(*entry->fts_statp) == *skip_dir))) {
+        case FTS_D: {
+          // FTS_NOSTAT leaves fts_statp unset: a directory's identity is looked up here.
+          struct stat info {};
+          if (::stat(entry->fts_path, &info) != 0) {
+            listing.errors.push_back({entry->fts_path, std::strerror(errno)});
             fts_set(fts.get(), entry, FTS_SKIP);
-          } else if (!entered.insert(identity(*entry->fts_statp)).second) {
-            const bool loop = leads_to_ancestor(entry->fts_path, root_text.size(), identity(*entry->fts_statp));
+          } else if (below && (!options.recursive || is_hidden(name) || (skip_dir && identity(info) == *skip_dir))) {
+            fts_set(fts.get(), entry, FTS_SKIP);
+          } else if (!entered.insert(identity(info)).second) {
+            const bool loop = leads_to_ancestor(entry->fts_path, root_text.size(), identity(info));
             listing.skipped.push_back({entry->fts_path, loop ? "a directory loop: it leads back to " + fs::canonical(entry->fts_path).string()
                                                              : "a directory listed already by another path",
                                        true});
             fts_set(fts.get(), entry, FTS_SKIP);
           }
           break;
+        }
         case FTS_DNR:
         case FTS_ERR:
         case FTS_NS:
@@ -136,30 +162,37 @@ void walk(const fs::path& root, const WalkOptions& options, const DeviceInode* s
         case FTS_F:
           if (below) add_file(listing, entry->fts_path, relative_from, name);
           break;
-        case FTS_SL: {  // a link: read through to a file; a directory followed later, or not at all
-          struct stat target {};
-          if (::stat(entry->fts_path, &target) != 0) {
-            listing.skipped.push_back({entry->fts_path, "a dangling symbolic link", true});
-          } else if (S_ISREG(target.st_mode)) {
+        case FTS_NSOK: {
+          // Not a directory, and not looked at by fts (FTS_NOSTAT keeps the listing of a huge flat
+          // directory small): a name that is no input and no possible link to a directory is
+          // passed over unseen; anything else is looked at here.
+          if (!below) break;
+          if (!options.recursive && (is_hidden(name) || !has_image_extension(fs::path(name)))) {
             add_file(listing, entry->fts_path, relative_from, name);
-          } else if (S_ISDIR(target.st_mode)) {
-            if (!options.recursive || is_hidden(name)) break;
-            if (options.follow_symlinks)
-              starts.emplace_back(entry->fts_path);
-            else
-              listing.skipped.push_back({entry->fts_path, "a symbolic link to a directory, not followed", true});
-          } else {
-            listing.skipped.push_back({entry->fts_path, "not a regular file: " + std::string(file_kind(target.st_mode)), true});
+            break;
           }
+          struct stat info {};
+          if (::lstat(entry->fts_path, &info) != 0)
+            listing.errors.push_back({entry->fts_path, std::strerror(errno)});
+          else if (S_ISREG(info.st_mode))
+            add_file(listing, entry->fts_path, relative_from, name);
+          else if (S_ISLNK(info.st_mode))
+            on_link(entry->fts_path, name);
+          else
+            on_special(entry->fts_path, name, info.st_mode);
           break;
         }
+        case FTS_SL:
+          on_link(entry->fts_path, name);
+          break;
         case FTS_SLNONE:
           listing.skipped.push_back({entry->fts_path, "a dangling symbolic link", true});
           break;
-        case FTS_DEFAULT:  // a FIFO, device or socket: never opened
-          listing.skipped.push_back(
-              {entry->fts_path, "not a regular file: " + std::string(file_kind(entry->fts_statp->st_mode)), !is_hidden(name)});
+        case FTS_DEFAULT: {
+          struct stat info {};
+          if (::lstat(entry->fts_path, &info) == 0) on_special(entry->fts_path, name, info.st_mode);
           break;
+        }
         default:  // FTS_DP (leaving a directory), FTS_DOT, FTS_DC (physical walks have no cycles)
           break;
       }
@@ -223,6 +256,50 @@ Listing list_inputs(const std::vector<fs::path>& inputs, const WalkOptions& opti
 
 Listing list_images(const fs::path& root, bool recursive, const fs::path& skip_dir) {
   return list_inputs({root}, {recursive, false, skip_dir});
+}
+
+namespace {
+
+// A file's output without its ".png": the relative path without its extension (as
+// fs::path::replace_extension sees it: from the file name's last '.', not a leading one).
+std::string_view output_stem(std::string_view relative) {
+  const std::size_t name = relative.rfind('/') == std::string_view::npos ? 0 : relative.rfind('/') + 1;
+  const std::size_t dot = relative.rfind('.');
+  if (dot == std::string_view::npos || dot <= name) return relative;
+  return relative.substr(0, dot);
+}
+
+std::string_view output_stem(const ListedFile& file) {
+  return output_stem(std::string_view(file.path).substr(file.relative_from));
+}
+
+}  // namespace
+
+OutputIndex::OutputIndex(const Listing& listing) : order_(listing.files.size()) {
+  for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<std::uint32_t>(i);
+  std::sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) {
+    const int c = output_stem(listing.files[a]).compare(output_stem(listing.files[b]));
+    return c != 0 ? c < 0 : a < b;
+  });
+}
+
+std::optional<std::size_t> OutputIndex::claimed_before(const Listing& listing, std::size_t i) const {
+  const std::string_view stem = output_stem(listing.files[i]);
+  const auto first = std::lower_bound(order_.begin(), order_.end(), stem, [&](std::uint32_t at, std::string_view key) {
+    return output_stem(listing.files[at]) < key;
+  });
+  if (first == order_.end() || *first == i) return std::nullopt;
+  return *first;
+}
+
+bool OutputIndex::taken(const Listing& listing, const fs::path& relative) const {
+  const std::string text = relative.string();
+  if (!text.ends_with(".png")) return false;
+  const std::string_view stem = std::string_view(text).substr(0, text.size() - 4);
+  const auto first = std::lower_bound(order_.begin(), order_.end(), stem, [&](std::uint32_t at, std::string_view key) {
+    return output_stem(listing.files[at]) < key;
+  });
+  return first != order_.end() && output_stem(listing.files[*first]) == stem;
 }
 
 fs::path output_relative_path(const fs::path& input_relative) {

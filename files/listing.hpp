@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -100,6 +101,24 @@ struct InputSpec {
 /// imgflow and imgflow-merge both list through this, so a merge re-lists exactly what its shards
 /// listed. Throws (std::system_error) when `files_from` cannot be read.
 Listing list_run_inputs(const InputSpec& spec, const std::filesystem::path& output_dir);
+
+/// Which listed file each output belongs to, from a sorted index over the listing (4 bytes a
+/// file): output names are never stored, only derived from the listing while comparing. Two
+/// files whose outputs are the same (a.jpg and a.png both become a.png) are found, and so is an
+/// output name some listed file already takes (a page's, "scan-p0003.png").
+class OutputIndex {
+ public:
+  /// The index of `listing`, which every call below must be given again, unchanged.
+  explicit OutputIndex(const Listing& listing);
+  /// The first listed file (in listing order) with the same output as file `i`, if another.
+  std::optional<std::size_t> claimed_before(const Listing& listing, std::size_t i) const;
+  /// Whether `relative` (an output's path below the output directory, ending ".png") is the
+  /// output of a listed file.
+  bool taken(const Listing& listing, const std::filesystem::path& relative) const;
+
+ private:
+  std::vector<std::uint32_t> order_;  ///< listing positions sorted by output, then position
+};
 
 /// The output file for an input: same relative path, extension replaced by ".png".
 std::filesystem::path output_relative_path(const std::filesystem::path& input_relative);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <charconv>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -71,8 +72,8 @@ struct PipelineConfig {
   bool sync = true;              ///< fsync each output before renaming it into place
   DecodeOptions decode;          ///< pixel limit, checksum verification, strictness
   PageSelection pages;           ///< which pages of a file of several pages are written
-  /// Every listed input's output: a page's output must not be one of them.
-  const std::set<std::filesystem::path>* taken_outputs = nullptr;
+  /// Whether an output path is some listed input's output: a page's output must not be one.
+  std::function<bool(const std::filesystem::path&)> output_taken;
   PngEncoderSettings encode = find_png_level(kDefaultPngLevel)->settings;
 
   /// `threads` with 0 resolved to the cores this process may use.

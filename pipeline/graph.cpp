@@ -77,7 +77,7 @@ bool an_input_is_gone(const PipelineConfig& config) {
 
 }  // namespace
 
-RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
+RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const LookupTables& tables,
                       const PipelineConfig& config, RunControl& control, const JobObserver& on_done) {
   const int threads = config.resolved_threads();
   // Bounds every TBB user in the process, OpenCV's TBB back end included.
@@ -90,23 +90,33 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
   ScratchPool scratch;
   const StageContext context{config, tables, pool, scratch};
   const auto start = std::chrono::steady_clock::now();
+  std::size_t fed = 0;
 
   arena.execute([&] {
     flow::graph g;
-    std::size_t next = 0;
+    std::size_t& next = fed;
 
     // The source only hands out jobs; reading and decoding happen in parallel nodes.
     flow::input_node<Job*> source(g, [&](oneapi::tbb::flow_control& flow) -> Job* {
       // input_node runs its body one call at a time, ordered inside libtbb.so (see tsan.hpp).
       tsan::acquire(&next);
       const tsan::ReleaseOnExit released{&g}, source_released{&next};
-      if (next == jobs.size() || control.stop_requested()) {
+      if (next == count || control.stop_requested()) {
         flow.stop();
         return nullptr;
       }
-      jobs[next].fed_at = std::chrono::steady_clock::now() - start;
-      tsan::release(&jobs[next]);
-      return &jobs[next++];
+      Job* job = nullptr;
+      try {
+        job = new Job(make_job(next));  // freed by the sink
+      } catch (const std::exception& e) {
+        job = new Job;
+        job->index = next;
+        job->fail(Stage::read, e.what());
+      }
+      ++next;
+      job->fed_at = std::chrono::steady_clock::now() - start;
+      tsan::release(job);
+      return job;
     });
     // Two bounds: files whose bytes are held (a file of many pages stays until its last page
     // is done), and pages between decode and the sink, whose pixels are held.
@@ -168,9 +178,13 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
       }
       if (on_done) on_done(*job);
       std::get<0>(ports).try_put(flow::continue_msg{});
+      // A job is freed here; a page job with its file, when the file's last page is done.
       Job* file = job->file_job;
-      if (!file || --file->pages_left == 0) {
-        if (file) file->shared_file.reset();
+      if (!file) {
+        delete job;
+        std::get<1>(ports).try_put(flow::continue_msg{});
+      } else if (--file->pages_left == 0) {
+        delete file;
         std::get<1>(ports).try_put(flow::continue_msg{});
       }
     });
@@ -207,9 +221,7 @@ RunStats run_pipeline(std::vector<Job>& jobs, const LookupTables& tables,
   });
 
   stats.wall = std::chrono::steady_clock::now() - start;
-  std::size_t fed = 0;
-  for (const Job& job : jobs) fed += job.outcome != Outcome::pending;
-  stats.not_started += jobs.size() - fed;  // never fed
+  stats.not_started += count - fed;  // never made
   return stats;
 }
 

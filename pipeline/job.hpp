@@ -81,6 +81,25 @@ struct Job {
   std::chrono::nanoseconds fed_at{};
   std::array<Span, kStageCount> spans{};
 
+  /// What is worth keeping of a finished job once it is freed (for the failure list and the
+  /// trace): its names, outcome, reason and timings; no buffers, pages or page references.
+  Job account() const {
+    Job kept;
+    kept.index = index;
+    kept.input = input;
+    kept.output = output;
+    kept.outcome = outcome;
+    kept.failed_stage = failed_stage;
+    kept.error = error;
+    kept.error_code = error_code;
+    kept.page = page;
+    kept.page_count = page_count;
+    kept.over_pixel_limit = over_pixel_limit;
+    kept.fed_at = fed_at;
+    kept.spans = spans;
+    return kept;
+  }
+
   void fail(Stage stage, std::string reason, std::error_code code = {}) {
     outcome = Outcome::failed;
     failed_stage = stage;

@@ -5,28 +5,62 @@
 
 namespace imgflow {
 
-std::chrono::nanoseconds Distribution::total() const {
-  std::chrono::nanoseconds sum{};
-  for (const auto d : samples) sum += d;
-  return sum;
+namespace {
+
+std::size_t bucket_of(std::chrono::nanoseconds value) {
+  const double ns = std::max<double>(1.0, static_cast<double>(value.count()));
+  return std::min(Distribution::kBuckets - 1,
+                  static_cast<std::size_t>(std::log2(ns) * Distribution::kBucketsPerOctave));
+}
+
+// The geometric middle of a bucket.
+std::chrono::nanoseconds bucket_middle(std::size_t bucket) {
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(
+      std::exp2((static_cast<double>(bucket) + 0.5) / Distribution::kBucketsPerOctave)));
+}
+
+}  // namespace
+
+void Distribution::add(std::chrono::nanoseconds value) {
+  min_ = count_ == 0 ? value : std::min(min_, value);
+  max_ = std::max(max_, value);
+  total_ += value;
+  ++count_;
+  if (buckets_.empty() && count_ <= kExactSamples) {
+    samples_.push_back(value);
+    sorted_ = false;
+    return;
+  }
+  if (buckets_.empty()) {  // from exact samples to the histogram, once
+    buckets_.assign(kBuckets, 0);
+    for (const auto sample : samples_) ++buckets_[bucket_of(sample)];
+    std::vector<std::chrono::nanoseconds>().swap(samples_);
+  }
+  ++buckets_[bucket_of(value)];
 }
 
 std::chrono::nanoseconds Distribution::mean() const {
-  return samples.empty() ? std::chrono::nanoseconds{} : total() / static_cast<long>(samples.size());
+  return count_ == 0 ? std::chrono::nanoseconds{} : total_ / static_cast<long>(count_);
 }
 
 std::chrono::nanoseconds Distribution::quantile(double q) {
-  if (samples.empty()) return {};
-  if (!sorted_) {
-    std::sort(samples.begin(), samples.end());
-    sorted_ = true;
-  }
+  if (count_ == 0) return {};
   // Nearest rank: the smallest sample with at least q of the samples at or below it.
-  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(samples.size())));
-  return samples[std::clamp<std::size_t>(rank, 1, samples.size()) - 1];
+  const std::size_t rank = std::clamp<std::size_t>(static_cast<std::size_t>(std::ceil(q * static_cast<double>(count_))), 1, count_);
+  if (buckets_.empty()) {
+    if (!sorted_) {
+      std::sort(samples_.begin(), samples_.end());
+      sorted_ = true;
+    }
+    return samples_[rank - 1];
+  }
+  std::size_t seen = 0;
+  for (std::size_t bucket = 0; bucket < kBuckets; ++bucket) {
+    seen += buckets_[bucket];
+    if (seen >= rank) return std::clamp(bucket_middle(bucket), min_, max_);
+  }
+  return max_;
 }
-
-std::chrono::nanoseconds Distribution::max() { return quantile(1.0); }
 
 void RunStats::add(const Job& job) {
   switch (job.outcome) {
@@ -45,8 +79,8 @@ void RunStats::add(const Job& job) {
   for (std::size_t s = 0; s < kStageCount; ++s) {
     const Job::Span& span = job.spans[s];
     if (span.duration.count() == 0) continue;
-    stages[s].busy.samples.push_back(span.duration);
-    stages[s].wait.samples.push_back(std::max(span.start - ready, std::chrono::nanoseconds{}));
+    stages[s].busy.add(span.duration);
+    stages[s].wait.add(std::max(span.start - ready, std::chrono::nanoseconds{}));
     ready = span.start + span.duration;
     threads_seen = std::max(threads_seen, span.thread + 1);
   }

@@ -153,7 +153,7 @@ void split_pages(Job& job, const StageContext& context, std::vector<Job*>& out) 
       p.spans[static_cast<std::size_t>(Stage::read)] = job.spans[static_cast<std::size_t>(Stage::read)];
       p.input_bytes = job.input_bytes;
     }
-    if (p.output != job.output && context.config.taken_outputs && context.config.taken_outputs->count(p.output)) {
+    if (p.output != job.output && context.config.output_taken && context.config.output_taken(p.output)) {
       p.fail(Stage::write, "its output " + p.output.string() + " is also the output of another input");
     } else {
       judge_existing_output(p, context);
