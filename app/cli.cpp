@@ -174,8 +174,7 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   app.add_option("PATHS", paths,
                  "INPUT... OUTPUT_DIR: image files and directories, then the output directory (with "
                  "--files-from: at most one INPUT_DIR the list's paths are relative to)")
-      ->type_name("")
-      ->required();
+      ->type_name("");
 
   const auto adjustment_flags = add_adjustment_flags(app);
 

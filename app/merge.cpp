@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   CLI::App app{"imgflow-merge: combine the reports and failure lists of an imgflow job array's shards, and check "
                "that every input has a finished output",
                "imgflow-merge"};
-  app.add_option("REPORTS", arguments, "The shards' --report files, or folders holding report*.json")->required();
+  app.add_option("REPORTS", arguments, "The shards' --report files, or folders holding report*.json");
   app.add_option("--failures", failures_out,
                  "Write every input without a finished output to FILE (PATH<TAB>STAGE<TAB>REASON): the "
                  "shards' failures, and files missing from the union; retry with --files-from FILE")
@@ -119,6 +119,10 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitCannotMerge;  // help and version: 0; usage errors: 2
+  }
+  if (arguments.empty() && !man_page && !completion) {
+    fmt::print(stderr, "error: no REPORTS given\nRun with --help for more information.\n");
+    return kExitCannotMerge;
   }
   // Absolute before the merge moves to the shards' working directory.
   if (!failures_out.empty()) failures_out = fs::absolute(failures_out);

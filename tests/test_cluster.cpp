@@ -106,6 +106,42 @@ TEST_CASE("a shard with a failed image makes the merge fail and lists it, the ot
         (in / "page-0002.png").string() + "\tdecode\tnot a readable image (unknown format or corrupt data)\n");
 }
 
+TEST_CASE("imgflow-merge: usage errors exit 2 as documented, --version names libraries, errors name files, shards run with relative paths merge from anywhere") {
+  test::TempDir dir;
+  for (const auto& [args, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{}, "no REPORTS given"}, {{"--no-such-flag", "x"}, "--no-such-flag"}, {{"--report"}, "--report"}}) {
+    CAPTURE(message);
+    const auto run = run_merge(args);
+    CHECK(run.exit_code == 2);
+    CHECK(run.err.find(message) != std::string::npos);
+  }
+  const auto version = run_merge({"--version"});
+  CHECK(version.exit_code == 0);
+  CHECK(version.out.rfind("imgflow-merge ", 0) == 0);
+  CHECK(version.out.find("libpng ") != std::string::npos);
+  std::ofstream(dir / "not-a-report.json") << "{ broken";
+  const auto broken = run_merge({(dir / "not-a-report.json").string()});
+  CHECK(broken.exit_code == 2);
+  CHECK(broken.err.find("error: " + (dir / "not-a-report.json").string() + ": not an imgflow report") != std::string::npos);
+  const auto missing = run_merge({(dir / "absent.json").string()});
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err.find("error: " + (dir / "absent.json").string() + ": cannot open") != std::string::npos);
+
+  // Shards run from `base` with relative paths; the merge runs from elsewhere and still finds them.
+  const fs::path base = dir / "base";
+  REQUIRE(test::run_generator({"-n", "5", "--size", "200x300", (base / "in").string()}).exit_code == 0);
+  for (const char* shard : {"0/2", "1/2"}) {
+    const auto run = test::run_program(
+        "/bin/sh", {"-c", "cd \"$1\" && \"$0\" in out --shard \"$2\" --report \"runs/report-$3.json\" -q",
+                    test::imgflow_binary(), base.string(), shard, std::string(1, shard[0])});
+    CHECK(run.exit_code == 0);
+  }
+  const auto merged = test::run_program(
+      "/bin/sh", {"-c", "cd / && \"$0\" \"$1\"", IMGFLOW_MERGE_BINARY, (base / "runs").string()});
+  CHECK(merged.exit_code == 0);
+  CHECK(merged.out.find("5 inputs, 5 with a finished output") != std::string::npos);
+}
+
 TEST_CASE("--shard errors are usage errors (exit 2) naming the problem") {
   auto run = test::run_imgflow({test::data_dir().string(), "/tmp/never-written", "--shard", "5/5"});
   CHECK(run.exit_code == 2);
