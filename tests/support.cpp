@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <cstdlib>
 #include <fstream>
 #include <opencv2/core.hpp>
@@ -237,6 +239,49 @@ std::vector<std::filesystem::path> relative_paths(const imgflow::Listing& listin
   std::vector<std::filesystem::path> paths;
   for (const auto& file : listing.files) paths.push_back(file.relative());
   return paths;
+}
+
+namespace {
+
+// One step of bild's adjustments on a value of a `max`-valued scale, clamped and truncated.
+double naive_step(const std::string& name, double param, double v, double max) {
+  double x = 0;
+  if (name == "brightness") x = v * (1 + param);
+  else if (name == "contrast") x = ((v / max - 0.5) * (1 + param) + 0.5) * max;
+  else if (name == "gamma") x = std::pow(v / max, 1 / param) * max;
+  else if (name == "invert") x = max - v;
+  else FAIL("expected_tables: no formula for " << name);
+  return std::trunc(std::clamp(std::isnan(x) ? 0.0 : x, 0.0, max));
+}
+
+template <typename T>
+std::vector<T> naive_table(const std::vector<std::pair<std::string, double>>& steps) {
+  const double max = std::numeric_limits<T>::max();
+  std::vector<T> table(static_cast<std::size_t>(max) + 1);
+  for (std::size_t v = 0; v < table.size(); ++v) {
+    double x = static_cast<double>(v);
+    for (const auto& [name, param] : steps) x = naive_step(name, param, x, max);
+    table[v] = static_cast<T>(x);
+  }
+  return table;
+}
+
+}  // namespace
+
+LookupTables expected_tables(const std::string& chain_text) {
+  std::vector<std::pair<std::string, double>> steps;
+  std::istringstream items(chain_text);
+  for (std::string item; std::getline(items, item, ',');) {
+    const auto equals = item.find('=');
+    steps.emplace_back(item.substr(0, equals), equals == std::string::npos ? 0.0 : std::stod(item.substr(equals + 1)));
+  }
+  LookupTables tables{naive_table<std::uint8_t>(steps), naive_table<std::uint16_t>(steps)};
+  const auto rows = reference_tables();
+  if (const auto row = rows.find(chain_text); row != rows.end()) {
+    REQUIRE_MESSAGE(std::vector<int>(tables.lut8.begin(), tables.lut8.end()) == row->second,
+                    "the test's formulas disagree with bild on " << chain_text);
+  }
+  return tables;
 }
 
 }  // namespace imgflow::test

@@ -70,6 +70,12 @@ inline const char* imgflow_binary() { return IMGFLOW_BINARY; }
 /// run_program on the imgflow-gen binary.
 RunResult run_generator(const std::vector<std::string>& args);
 
+/// The tables a chain such as "brightness=0.25,contrast=0.25" must give, made independently of
+/// the code under test: each step's formula written out here (bild's, at 8 and at 16 bits) and
+/// applied value by value, clamped then truncated as bild does. Where bild-tables.tsv has the
+/// chain, the 8-bit table is bild's own row, and the formulas are checked against it first.
+LookupTables expected_tables(const std::string& chain_text);
+
 /// The rows of bild-tables.tsv: chain text -> 256 values.
 std::map<std::string, std::vector<int>> reference_tables();
 

@@ -56,7 +56,7 @@ TEST_CASE("PngSuite: good files exact with the right layout, x*.png each reporte
   test::TempDir out;
   const auto run = test::run_imgflow({suite, out.path(), "-r", "--contrast", "0.5", "--gamma", "1.7"});
   CHECK(run.exit_code == 1);
-  const auto tables = build_tables(*parse_chain("contrast=0.5,gamma=1.7"));
+  const auto tables = test::expected_tables("contrast=0.5,gamma=1.7");
 
   std::vector<std::string> expected_files;
   std::size_t good = 0, bad = 0;
@@ -98,7 +98,7 @@ TEST_CASE("real-world PNGs: one exact output per input, exit 0") {
   CHECK(inputs.size() == 75);
   CHECK(test::files_below(out.path()) == inputs);
 
-  const auto tables = build_tables(default_chain());
+  const auto tables = test::expected_tables("brightness=0.25,contrast=0.25");
   std::size_t sixteen_bit = 0;
   for (const auto& name : inputs) {
     CAPTURE(name);
@@ -158,7 +158,7 @@ TEST_CASE("16-bit stays 16-bit: before and after of one corpus file") {
   CHECK(before.bit_depth == 16);
   CHECK(after.bit_depth == 16);
   CHECK(after.colour_type == 2);
-  const auto tables = build_tables(*parse_chain("brightness=0.1"));
+  const auto tables = test::expected_tables("brightness=0.1");
   // Exact against the 65536-entry table (check_adjusted picks it by the samples' depth).
   CHECK(test::check_adjusted(input, dir / "out" / "sample.png", tables) == "");
 }

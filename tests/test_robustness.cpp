@@ -3,12 +3,14 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include <fmt/format.h>
@@ -412,4 +414,61 @@ TEST_CASE("read-only output filesystem: exit 2 before any work") {
   CHECK(run.exit_code == 2);
   CHECK(run.err.find("cannot write to output directory " + readonly.path().string() + ": Read-only file system") !=
         std::string::npos);
+}
+
+TEST_CASE("outputs appear only by rename: inotify sees no final name created or written in place") {
+  test::TempDir dir;
+  const fs::path in = dir / "in", out = dir / "out";
+  fs::create_directories(in);
+  for (const auto& entry : fs::directory_iterator(test::data_dir()))
+    if (entry.path().extension() == ".png") fs::copy_file(entry.path(), in / entry.path().filename());
+  fs::create_directories(out);
+  const int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  REQUIRE(watch >= 0);
+  REQUIRE(::inotify_add_watch(watch, out.c_str(), IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO) >= 0);
+  const auto run = test::run_imgflow({in.string(), out.string()});
+  CHECK(run.exit_code == 0);
+  std::map<std::string, std::vector<std::uint32_t>> final_names;  // the events on each name without the marker
+  alignas(inotify_event) char buffer[1 << 16];
+  for (ssize_t n; (n = ::read(watch, buffer, sizeof buffer)) > 0;) {
+    for (char* at = buffer; at < buffer + n;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(at);
+      const std::string name = event->len ? event->name : "";
+      // (The unnamed O_TMPFILE probe shows up as "#INODE".)
+      if (!name.empty() && name[0] != '#' && name.find(kTemporaryMarker) == std::string::npos)
+        final_names[name].push_back(event->mask);
+      at += sizeof(inotify_event) + event->len;
+    }
+  }
+  ::close(watch);
+  std::string seen;
+  for (const auto& [name, mask] : final_names) seen += name + " ";
+  CAPTURE(seen);
+  REQUIRE(final_names.size() == 7);
+  for (const auto& [name, masks] : final_names) {
+    CAPTURE(name);
+    // First the rename; never a creation or a write under the final name. (The writer closes
+    // the file after renaming it, holding its lock until then: one IN_CLOSE_WRITE may follow.)
+    CHECK(masks.front() == IN_MOVED_TO);
+    for (const std::uint32_t mask : masks) CHECK((mask & (IN_CREATE | IN_MODIFY)) == 0);
+  }
+}
+
+TEST_CASE("one image in flight with a file of five pages among others: every page and file written, exit 0") {
+  test::TempDir dir;
+  const fs::path in = dir / "in";
+  fs::create_directories(in);
+  for (const char* name : {"page-0001.png", "page-0002.png", "scan-rgb-0001.png"})
+    fs::copy_file(test::data_dir() / name, in / name);
+  fs::copy_file(test::shared_dir() / "corpus" / "formats" / "TwelveMonkeys__fivepages-scan-causingerrors.tif", in / "fax.tif");
+  for (const char* in_flight : {"1", "2"}) {
+    CAPTURE(in_flight);
+    const fs::path out = dir / (std::string("out-") + in_flight);
+    const auto run = test::run_imgflow({in.string(), out.string(), "--max-in-flight", in_flight, "-j", "2"});
+    CHECK(run.exit_code == 0);
+    CHECK(run.err.find("8 written, 0 skipped, 0 failed") != std::string::npos);
+    CHECK(test::files_below(out) == std::vector<std::string>{"fax-p0001.png", "fax-p0002.png", "fax-p0003.png", "fax-p0004.png",
+                                                             "fax-p0005.png", "page-0001.png", "page-0002.png",
+                                                             "scan-rgb-0001.png"});
+  }
 }
