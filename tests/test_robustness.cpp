@@ -11,6 +11,7 @@
 #include <csignal>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include <fmt/format.h>
@@ -102,9 +103,9 @@ TEST_CASE("kill -9 at several points, then --skip-existing: the complete, byte-i
   CHECK(temporaries_below(out).empty());
 }
 
-TEST_CASE("SIGINT and SIGTERM: stop feeding, finish in-flight images, summary, exit 130 and 143") {
+TEST_CASE("SIGINT, SIGTERM and SIGHUP (ssh dropped): stop feeding, finish in-flight images, summary, exit 130, 143 and 129") {
   const Dataset& data = dataset();
-  for (const int number : {SIGINT, SIGTERM}) {
+  for (const int number : {SIGINT, SIGTERM, SIGHUP}) {
     CAPTURE(number);
     test::TempDir dir;
     const fs::path out = dir / "out";
@@ -113,7 +114,7 @@ TEST_CASE("SIGINT and SIGTERM: stop feeding, finish in-flight images, summary, e
     run.signal(number);
     const auto result = run.wait();
     CHECK(result.exit_code == 128 + number);
-    CHECK(result.err.find(number == SIGINT ? "interrupted by SIGINT" : "interrupted by SIGTERM") != std::string::npos);
+    CHECK(result.err.find(fmt::format("interrupted by SIG{}", sigabbrev_np(number))) != std::string::npos);
     CHECK(result.err.find("images not started; rerun with --skip-existing") != std::string::npos);
     CHECK(result.err.find(" written, ") != std::string::npos);  // the summary was printed
     CHECK(temporaries_below(out).empty());
@@ -471,4 +472,26 @@ TEST_CASE("one image in flight with a file of five pages among others: every pag
                                                              "fax-p0005.png", "page-0001.png", "page-0002.png",
                                                              "scan-rgb-0001.png"});
   }
+}
+
+TEST_CASE("two runs that are each PID 1 of their own PID namespace, on one host, into one folder: no shared temporary names") {
+  if (test::run_program("/usr/bin/unshare", {"--pid", "--fork", "/bin/true"}).exit_code != 0) {
+    test::skip("cannot make a PID namespace here (needs root or user namespaces)");
+    return;
+  }
+  const Dataset& data = dataset();
+  test::TempDir dir;
+  const fs::path out = dir / "out";
+  // The same inputs into the same folder at once: every output name is written by both.
+  std::vector<std::unique_ptr<test::Child>> runs;
+  for (int i = 0; i < 2; ++i)
+    runs.push_back(std::make_unique<test::Child>(
+        "/usr/bin/unshare", std::vector<std::string>{"--pid", "--fork", test::imgflow_binary(), data.in.string(), out.string(), "-j", "1"}));
+  for (auto& run : runs) {
+    const auto result = run->wait();
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.find("error") == std::string::npos);
+  }
+  data.check_complete_set(out);
+  CHECK(temporaries_below(out).empty());
 }
