@@ -29,6 +29,10 @@ class FileDescriptor {
   explicit FileDescriptor(int fd) : fd_(fd) {}
   FileDescriptor(const FileDescriptor&) = delete;
   FileDescriptor& operator=(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
   ~FileDescriptor() {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -190,7 +194,13 @@ void write_file_atomically(const fs::path& target, std::span<const std::uint8_t>
     }
   }
   const auto temporary = temporary_path_for(target);
-  FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644));
+  // Preferably an unnamed file (O_TMPFILE), locked and filled before it gets its temporary name:
+  // a named temporary then always has its content and, while its writer lives, its lock. Where
+  // the filesystem has no O_TMPFILE (NFS), a named one, created exclusively and locked at once.
+  const std::string dir_text = directory.empty() ? std::string(".") : directory.string();
+  FileDescriptor fd(::open(dir_text.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
+  const bool unnamed = fd.get() >= 0;
+  if (!unnamed) fd = FileDescriptor(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644));
   if (fd.get() < 0) {
     const int error = errno;
     if (error == ENOENT && !root.empty() && !fs::is_directory(root))
@@ -199,12 +209,23 @@ void write_file_atomically(const fs::path& target, std::span<const std::uint8_t>
   }
   // The lock tells a cleaning run that this file is being written; the kernel drops it if we die.
   ::flock(fd.get(), LOCK_EX | LOCK_NB);
-  const auto abandon = [&temporary](const char* what, int error) {
-    ::unlink(temporary.c_str());
+  bool named = !unnamed;
+  const auto abandon = [&](const char* what, int error) {
+    if (named) ::unlink(temporary.c_str());
     throw_errno(what, error);
   };
   write_all(fd.get(), bytes, [&](int error) { abandon("cannot write", error); });
   if (sync && ::fdatasync(fd.get()) != 0) abandon("cannot flush to disk", errno);
+  if (unnamed) {
+    const std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, temporary.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      const int error = errno;
+      if (error == ENOENT && !root.empty() && !fs::is_directory(root))
+        throw_errno("the output directory " + root.string() + " has gone", ENOENT);
+      throw_errno("cannot name the file written in " + directory.string(), error);
+    }
+    named = true;
+  }
   if (::rename(temporary.c_str(), target.c_str()) != 0) abandon("cannot rename into place", errno);
   if (fd.release_and_close() != 0) throw_errno("cannot write", errno);
 }

@@ -5,7 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <system_error>
-#include <fts.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,18 +65,13 @@ struct DeviceInode {
 
 DeviceInode identity(const struct stat& info) { return {info.st_dev, info.st_ino}; }
 
-// Closes an fts walk on every path out of a scope.
-struct FtsCloser {
-  void operator()(FTS* fts) const { fts_close(fts); }
-};
-
 // Adds a file the walk met (a regular file, or a link read through) as an input or a skip.
 void add_file(Listing& listing, const char* path, std::size_t relative_from, std::string_view name) {
   const std::string_view relative = std::string_view(path).substr(relative_from);
   if (is_hidden(name))
     listing.skipped.push_back({path, "hidden file"});
   else if (has_image_extension(fs::path(relative)))
-    listing.files.push_back({path, static_cast<std::uint32_t>(relative_from)});  // reading it says what is wrong
+    listing.add(path, relative_from);  // reading it says what is wrong
   else
     listing.skipped.push_back({path, skip_reason(fs::path(relative))});
 }
@@ -91,112 +86,101 @@ bool leads_to_ancestor(const std::string& path, std::size_t root_length, const D
   return false;
 }
 
-// Walks one directory with fts, physical (links are not followed, so the walk is the tree).
-// With `follow_symlinks`, a link to a directory is followed after the tree it is in (so that a
-// directory is listed under its own path rather than a link's), and each directory is entered
-// once: a loop, or a second way into a directory, is reported and skipped.
+// Whether a directory can be opened for listing (errno set when not). recursive_directory_iterator
+// ends the whole walk when it cannot enter a subdirectory, so each is tried first.
+bool can_list(const char* path) {
+  DIR* dir = ::opendir(path);
+  if (!dir) return false;
+  ::closedir(dir);
+  return true;
+}
+
+// Walks one directory with std::filesystem::recursive_directory_iterator, physical (links are
+// not followed, so the walk is the tree). With `follow_symlinks`, a link to a directory is
+// walked after the tree it is in (so that a directory is listed under its own path rather than
+// a link's), and each directory is entered once: a loop, or a second way into a directory, is
+// reported and skipped.
 void walk(const fs::path& root, const WalkOptions& options, const DeviceInode* skip_dir, Listing& listing) {
   const std::string root_text = root.string();
   // Paths below the root: the root's own text, a '/' unless it ends in one, then the rest.
   const std::size_t relative_from = root_text.size() + (root_text.ends_with('/') ? 0 : 1);
   const std::size_t first = listing.files.size();
   std::set<DeviceInode> entered;
+  // Enters a directory once; says why not otherwise.
+  const auto enter = [&](const std::string& path) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0) {
+      listing.errors.push_back({path, std::strerror(errno)});
+      return false;
+    }
+    if (skip_dir && identity(info) == *skip_dir) return false;
+    if (!entered.insert(identity(info)).second) {
+      const bool loop = leads_to_ancestor(path, root_text.size(), identity(info));
+      listing.skipped.push_back({path, loop ? "a directory loop: it leads back to " + fs::canonical(path).string()
+                                            : "a directory listed already by another path",
+                                 true});
+      return false;
+    }
+    if (!can_list(path.c_str())) {
+      listing.errors.push_back({path, std::strerror(errno)});
+      return false;
+    }
+    return true;
+  };
   std::deque<std::string> starts{root_text};  // the root, then the links to follow
   while (!starts.empty()) {
-    std::string start = std::move(starts.front());
+    const std::string start = std::move(starts.front());
     starts.pop_front();
-    char* paths[] = {start.data(), nullptr};
-    const std::unique_ptr<FTS, FtsCloser> fts(fts_open(paths, FTS_PHYSICAL | FTS_COMFOLLOW | FTS_NOCHDIR | FTS_NOSTAT, nullptr));
-    if (!fts) {
-      listing.errors.push_back({start, std::strerror(errno)});
-      continue;
-    }
-    const bool at_root = start.size() == root_text.size();
+    if (!enter(start)) continue;
     // A link: read through to a file; to a directory, followed later (-L) or not at all.
-    const auto on_link = [&](const char* path, std::string_view name) {
+    const auto on_link = [&](const std::string& path, std::string_view name) {
       struct stat target {};
-      if (::stat(path, &target) != 0) {
+      if (::stat(path.c_str(), &target) != 0) {
         listing.skipped.push_back({path, "a dangling symbolic link", true});
       } else if (S_ISREG(target.st_mode)) {
-        add_file(listing, path, relative_from, name);
+        add_file(listing, path.c_str(), relative_from, name);
       } else if (S_ISDIR(target.st_mode)) {
         if (!options.recursive || is_hidden(name)) return;
         if (options.follow_symlinks)
-          starts.emplace_back(path);
+          starts.push_back(path);
         else
           listing.skipped.push_back({path, "a symbolic link to a directory, not followed", true});
       } else {
         listing.skipped.push_back({path, "not a regular file: " + std::string(file_kind(target.st_mode)), true});
       }
     };
-    // A FIFO, device or socket: never opened.
-    const auto on_special = [&](const char* path, std::string_view name, unsigned mode) {
-      listing.skipped.push_back({path, "not a regular file: " + std::string(file_kind(mode)), !is_hidden(name)});
-    };
-    for (FTSENT* entry; (entry = fts_read(fts.get())) != nullptr;) {
-      const std::string_view name(entry->fts_name, entry->fts_namelen);
-      const bool below = entry->fts_level > 0 || !at_root;
-      switch (entry->fts_info) {
-        case FTS_D: {
-          // FTS_NOSTAT leaves fts_statp unset: a directory's identity is looked up here.
+    std::error_code ec;
+    fs::recursive_directory_iterator it(start, fs::directory_options::none, ec);
+    for (const fs::recursive_directory_iterator end; !ec && it != end; it.increment(ec)) {
+      const fs::path& entry_path = it->path();
+      const std::string path = entry_path.string();
+      const std::string name = entry_path.filename().string();
+      std::error_code type_ec;
+      // The type readdir gave (d_type); an lstat only where the filesystem gives none.
+      const fs::file_type type = it->symlink_status(type_ec).type();
+      switch (type) {
+        case fs::file_type::directory:
+          if (!options.recursive || is_hidden(name) || !enter(path)) it.disable_recursion_pending();
+          break;
+        case fs::file_type::regular:
+          add_file(listing, path.c_str(), relative_from, name);
+          break;
+        case fs::file_type::symlink:
+          on_link(path, name);
+          break;
+        case fs::file_type::not_found:
+        case fs::file_type::none:
+          listing.errors.push_back({path, type_ec ? type_ec.message() : "cannot tell what it is"});
+          break;
+        default: {  // a FIFO, device or socket: never opened
           struct stat info {};
-          if (::stat(entry->fts_path, &info) != 0) {
-            listing.errors.push_back({entry->fts_path, std::strerror(errno)});
-            fts_set(fts.get(), entry, FTS_SKIP);
-          } else if (below && (!options.recursive || is_hidden(name) || (skip_dir && identity(info) == *skip_dir))) {
-            fts_set(fts.get(), entry, FTS_SKIP);
-          } else if (!entered.insert(identity(info)).second) {
-            const bool loop = leads_to_ancestor(entry->fts_path, root_text.size(), identity(info));
-            listing.skipped.push_back({entry->fts_path, loop ? "a directory loop: it leads back to " + fs::canonical(entry->fts_path).string()
-                                                             : "a directory listed already by another path",
-                                       true});
-            fts_set(fts.get(), entry, FTS_SKIP);
-          }
+          if (::lstat(path.c_str(), &info) == 0)
+            listing.skipped.push_back({path, "not a regular file: " + std::string(file_kind(info.st_mode)), !is_hidden(name)});
           break;
         }
-        case FTS_DNR:
-        case FTS_ERR:
-        case FTS_NS:
-          listing.errors.push_back({entry->fts_path, std::strerror(entry->fts_errno)});
-          break;
-        case FTS_F:
-          if (below) add_file(listing, entry->fts_path, relative_from, name);
-          break;
-        case FTS_NSOK: {
-          // Not a directory, and not looked at by fts (FTS_NOSTAT keeps the listing of a huge flat
-          // directory small): a name that is no input and no possible link to a directory is
-          // passed over unseen; anything else is looked at here.
-          if (!below) break;
-          if (!options.recursive && (is_hidden(name) || !has_image_extension(fs::path(name)))) {
-            add_file(listing, entry->fts_path, relative_from, name);
-            break;
-          }
-          struct stat info {};
-          if (::lstat(entry->fts_path, &info) != 0)
-            listing.errors.push_back({entry->fts_path, std::strerror(errno)});
-          else if (S_ISREG(info.st_mode))
-            add_file(listing, entry->fts_path, relative_from, name);
-          else if (S_ISLNK(info.st_mode))
-            on_link(entry->fts_path, name);
-          else
-            on_special(entry->fts_path, name, info.st_mode);
-          break;
-        }
-        case FTS_SL:
-          on_link(entry->fts_path, name);
-          break;
-        case FTS_SLNONE:
-          listing.skipped.push_back({entry->fts_path, "a dangling symbolic link", true});
-          break;
-        case FTS_DEFAULT: {
-          struct stat info {};
-          if (::lstat(entry->fts_path, &info) == 0) on_special(entry->fts_path, name, info.st_mode);
-          break;
-        }
-        default:  // FTS_DP (leaving a directory), FTS_DOT, FTS_DC (physical walks have no cycles)
-          break;
       }
     }
+    if (ec) listing.errors.push_back({it == fs::recursive_directory_iterator() ? fs::path(start) : it->path(), ec.message()});
   }
   std::sort(listing.files.begin() + static_cast<std::ptrdiff_t>(first), listing.files.end(),
             [](const ListedFile& a, const ListedFile& b) { return natural_path_less(a.relative(), b.relative()); });
@@ -243,8 +227,7 @@ Listing list_inputs(const std::vector<fs::path>& inputs, const WalkOptions& opti
     } else if (S_ISREG(info.st_mode)) {
       // A file named on its own is an input whatever its name; its output goes to the top.
       const std::string text = input.string();
-      const std::size_t name_at = text.size() - input.filename().string().size();
-      listing.files.push_back({text, static_cast<std::uint32_t>(name_at)});
+      listing.add(text, text.size() - input.filename().string().size());
     } else {
       listing.skipped.push_back({input, "not a regular file: " + std::string(file_kind(info.st_mode)), true});
     }
@@ -269,11 +252,32 @@ std::string_view output_stem(std::string_view relative) {
   return relative.substr(0, dot);
 }
 
-std::string_view output_stem(const ListedFile& file) {
-  return output_stem(std::string_view(file.path).substr(file.relative_from));
-}
+std::string_view output_stem(const ListedFile& file) { return output_stem(file.path().substr(file.relative_from)); }
 
 }  // namespace
+
+std::string_view NameStorage::store(std::string_view text) {
+  const std::size_t need = text.size() + 1;  // with a NUL, for the C library
+  char* at = nullptr;
+  if (need > kBlock) {
+    // An outsize name gets a block of its own, kept before the block being filled.
+    auto block = std::make_unique<char[]>(need);
+    at = block.get();
+    const bool first = blocks_.empty();
+    blocks_.insert(first ? blocks_.end() : blocks_.end() - 1, std::move(block));
+    if (first) used_ = kBlock;  // it is the last block: the next name starts a new one
+  } else {
+    if (kBlock - used_ < need) {
+      blocks_.push_back(std::make_unique<char[]>(kBlock));
+      used_ = 0;
+    }
+    at = blocks_.back().get() + used_;
+    used_ += need;
+  }
+  std::copy(text.begin(), text.end(), at);
+  at[text.size()] = '\0';
+  return {at, text.size()};
+}
 
 OutputIndex::OutputIndex(const Listing& listing) : order_(listing.files.size()) {
   for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<std::uint32_t>(i);
@@ -407,7 +411,7 @@ Listing read_file_list(std::string_view text, const fs::path& root, char separat
   const std::string prefix = root_normal == "." ? std::string{} : (root / "").string();
   for (auto& [relative, pages] : named) {
     if (!pages.empty()) listing.pages[listing.files.size()] = std::move(pages);
-    listing.files.push_back({prefix + relative.string(), static_cast<std::uint32_t>(prefix.size())});
+    listing.add(prefix + relative.string(), prefix.size());
   }
   return listing;
 }

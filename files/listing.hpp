@@ -1,6 +1,8 @@
 #pragma once
 #include <filesystem>
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,21 +38,50 @@ struct SkippedFile {
 };
 
 /// One input: the path to read, and where its output goes below the output directory (the
-/// same text from `relative_from` on, extension not yet replaced).
+/// same text from `relative_from` on, extension not yet replaced). The text lives in its
+/// Listing's name storage: 16 bytes here, the name's own bytes there.
 struct ListedFile {
-  std::string path;
+  const char* data = nullptr;
+  std::uint32_t size = 0;
   std::uint32_t relative_from = 0;
 
-  std::filesystem::path input() const { return path; }
-  std::filesystem::path relative() const { return std::string_view(path).substr(relative_from); }
+  std::string_view path() const { return {data, size}; }
+  std::filesystem::path input() const { return std::filesystem::path(path()); }
+  std::filesystem::path relative() const { return std::filesystem::path(path().substr(relative_from)); }
+};
+
+/// Where a listing keeps its paths: blocks of 64 KiB filled one after another, never moved, so
+/// a name costs its own bytes and a NUL, without an allocation of its own.
+class NameStorage {
+ public:
+  NameStorage() = default;
+  NameStorage(NameStorage&&) = default;
+  NameStorage& operator=(NameStorage&&) = default;
+  NameStorage(const NameStorage&) = delete;  // ListedFiles point into it
+  NameStorage& operator=(const NameStorage&) = delete;
+  /// A copy of `text` that lives as long as this storage.
+  std::string_view store(std::string_view text);
+
+ private:
+  static constexpr std::size_t kBlock = 64 * 1024;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  std::size_t used_ = kBlock;  ///< bytes used of the last block
 };
 
 struct Listing {
-  std::vector<ListedFile> files;  ///< each INPUT's files in natural order, INPUTs in the order given
+  /// Each INPUT's files in natural order, INPUTs in the order given. A deque: growing it never
+  /// copies what is there (a vector's doubling would hold both copies at once).
+  std::deque<ListedFile> files;
+  NameStorage names;  ///< the bytes `files` point to
   std::vector<ListingError> errors;
   std::vector<SkippedFile> skipped;  ///< files that are not images imgflow reads
   /// Pages a file list asked for, by position in `files` (only images listed with page=N fields).
   std::map<std::size_t, std::vector<int>> pages;
+
+  void add(std::string_view path, std::size_t relative_from) {
+    const std::string_view stored = names.store(path);
+    files.push_back({stored.data(), static_cast<std::uint32_t>(stored.size()), static_cast<std::uint32_t>(relative_from)});
+  }
 };
 
 /// How directories are walked.
@@ -67,7 +98,9 @@ struct WalkOptions {
 /// links to directories are followed only with `follow_symlinks`, and then every directory is
 /// listed once: a loop, or a second way into a directory already listed, is skipped and
 /// reported (the walk is linear in the tree). FIFOs, devices, sockets and dangling links are
-/// never opened: skipped, notable. An unreadable directory is an error, not fatal.
+/// never opened: skipped, notable. An unreadable directory is an error, not fatal. The walk is
+/// std::filesystem's recursive_directory_iterator: it streams each folder's entries (readdir),
+/// so a folder of a million files costs no more than the listing itself.
 Listing list_inputs(const std::vector<std::filesystem::path>& inputs, const WalkOptions& options);
 
 /// One directory's listing (list_inputs with one input).

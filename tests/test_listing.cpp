@@ -83,3 +83,21 @@ TEST_CASE("output path: same relative path, extension replaced by .png") {
   CHECK(output_relative_path("y.png") == fs::path("y.png"));
   CHECK(output_relative_path("z.tar.bmp") == fs::path("z.tar.png"));
 }
+
+TEST_CASE("name storage: every name kept intact and NUL-terminated, outsize ones too, across many blocks") {
+  NameStorage names;
+  std::vector<std::string> expected;
+  std::vector<std::string_view> stored;
+  for (int i = 0; i < 20000; ++i) {
+    std::string name = "dir/scan-" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 37), 'x') + ".png";
+    if (i % 5000 == 7) name = std::string(70000 + static_cast<std::size_t>(i), 'y');  // larger than a block
+    expected.push_back(name);
+    stored.push_back(names.store(name));
+  }
+  NameStorage moved = std::move(names);  // the bytes stay where they are
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    CAPTURE(i);
+    REQUIRE(stored[i] == expected[i]);
+    REQUIRE(stored[i].data()[stored[i].size()] == '\0');
+  }
+}
