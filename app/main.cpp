@@ -152,13 +152,12 @@ Job make_job(const CliOptions& options, const Plan& plan, std::size_t k) {
   return job;
 }
 
-// An input file that would be its own output (an image named as INPUT, its folder as OUTPUT_DIR).
+// An input file that would be its own output (an image named as INPUT, its folder as
+// OUTPUT_DIR). Files found in a folder or a list cannot be: check_not_in_place has proved that
+// no input folder is OUTPUT_DIR.
 std::optional<fs::path> find_self_overwrite(const CliOptions& options, const Listing& listing) {
-  for (const ListedFile& file : listing.files) {
-    if (file.relative_from == 0 || file.relative().has_parent_path()) {
-      // Below an INPUT directory, which check_not_in_place already proved is not OUTPUT_DIR.
-      if (options.files_from.empty()) continue;
-    }
+  for (const std::size_t i : listing.named) {
+    const ListedFile& file = listing.files[i];
     std::error_code ec;
     if (fs::equivalent(file.input(), options.output_dir / output_relative_path(file.relative()), ec)) return file.input();
   }

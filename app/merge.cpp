@@ -63,7 +63,7 @@ std::vector<fs::path> expand(const std::vector<fs::path>& arguments) {
       if (name.rfind("report", 0) == 0 && entry.path().extension() == ".json") files.push_back(entry.path());
     }
   }
-  std::sort(files.begin(), files.end(), natural_path_less);
+  std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) { return natural_path_less(a, b); });
   return files;
 }
 

@@ -156,8 +156,13 @@ void walk(const fs::path& root, const WalkOptions& options, const DeviceInode* s
       const std::string path = entry_path.string();
       const std::string name = entry_path.filename().string();
       std::error_code type_ec;
-      // The type readdir gave (d_type); an lstat only where the filesystem gives none.
-      const fs::file_type type = it->symlink_status(type_ec).type();
+      // The type readdir gave (d_type), through directory_entry's cached queries: no stat,
+      // unless the filesystem gives no type. (symlink_status() would stat every file.)
+      fs::file_type type = fs::file_type::unknown;  // a FIFO, device or socket
+      if (it->is_symlink(type_ec)) type = fs::file_type::symlink;
+      else if (it->is_directory(type_ec)) type = fs::file_type::directory;
+      else if (it->is_regular_file(type_ec)) type = fs::file_type::regular;
+      else if (type_ec) type = fs::file_type::none;
       switch (type) {
         case fs::file_type::directory:
           if (!options.recursive || is_hidden(name) || !enter(path)) it.disable_recursion_pending();
@@ -183,7 +188,9 @@ void walk(const fs::path& root, const WalkOptions& options, const DeviceInode* s
     if (ec) listing.errors.push_back({it == fs::recursive_directory_iterator() ? fs::path(start) : it->path(), ec.message()});
   }
   std::sort(listing.files.begin() + static_cast<std::ptrdiff_t>(first), listing.files.end(),
-            [](const ListedFile& a, const ListedFile& b) { return natural_path_less(a.relative(), b.relative()); });
+            [](const ListedFile& a, const ListedFile& b) {
+              return natural_path_text_less(a.path().substr(a.relative_from), b.path().substr(b.relative_from));
+            });
 }
 
 }  // namespace
@@ -193,13 +200,20 @@ bool natural_less(std::string_view a, std::string_view b) {
   return a < b;  // e.g. "a01" and "a1" compare equal by value; keep the order total
 }
 
-bool natural_path_less(const fs::path& a, const fs::path& b) {
-  auto ia = a.begin(), ib = b.begin();
-  for (; ia != a.end() && ib != b.end(); ++ia, ++ib) {
-    if (natural_less(std::string_view(ia->native()), std::string_view(ib->native()))) return true;
-    if (natural_less(std::string_view(ib->native()), std::string_view(ia->native()))) return false;
+bool natural_path_text_less(std::string_view a, std::string_view b) {
+  // Component by component ('/'-separated), without building paths: a listing sorts millions.
+  while (!a.empty() && !b.empty()) {
+    const std::string_view ca = a.substr(0, a.find('/')), cb = b.substr(0, b.find('/'));
+    if (const int c = compare_natural(ca, cb)) return c < 0;
+    if (ca != cb) return ca < cb;
+    a.remove_prefix(std::min(a.size(), ca.size() + 1));
+    b.remove_prefix(std::min(b.size(), cb.size() + 1));
   }
-  return ia == a.end() && ib != b.end();
+  return a.empty() && !b.empty();
+}
+
+bool natural_path_less(const fs::path& a, const fs::path& b) {
+  return natural_path_text_less(a.native(), b.native());
 }
 
 bool has_image_extension(const fs::path& path) {
@@ -227,6 +241,7 @@ Listing list_inputs(const std::vector<fs::path>& inputs, const WalkOptions& opti
     } else if (S_ISREG(info.st_mode)) {
       // A file named on its own is an input whatever its name; its output goes to the top.
       const std::string text = input.string();
+      listing.named.push_back(listing.files.size());
       listing.add(text, text.size() - input.filename().string().size());
     } else {
       listing.skipped.push_back({input, "not a regular file: " + std::string(file_kind(info.st_mode)), true});
@@ -280,9 +295,18 @@ std::string_view NameStorage::store(std::string_view text) {
 }
 
 OutputIndex::OutputIndex(const Listing& listing) : order_(listing.files.size()) {
-  for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<std::uint32_t>(i);
+  // Each stem's length once (4 bytes a file while sorting), not found again per comparison.
+  std::vector<std::uint32_t> stem_sizes(listing.files.size());
+  for (std::size_t i = 0; i < order_.size(); ++i) {
+    order_[i] = static_cast<std::uint32_t>(i);
+    stem_sizes[i] = static_cast<std::uint32_t>(output_stem(listing.files[i]).size());
+  }
+  const auto stem = [&](std::uint32_t i) {
+    const ListedFile& file = listing.files[i];
+    return std::string_view(file.data + file.relative_from, stem_sizes[i]);
+  };
   std::sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) {
-    const int c = output_stem(listing.files[a]).compare(output_stem(listing.files[b]));
+    const int c = stem(a).compare(stem(b));
     return c != 0 ? c < 0 : a < b;
   });
 }
@@ -369,7 +393,7 @@ Listing read_file_list(std::string_view text, const fs::path& root, char separat
     return !relative.empty() && *relative.begin() != ".." && relative != ".";
   };
   // By relative path, in natural order, without duplicates: the pages asked for (none: all).
-  std::map<fs::path, std::vector<int>, bool (*)(const fs::path&, const fs::path&)> named(natural_path_less);
+  std::map<fs::path, std::vector<int>, bool (*)(const fs::path&, const fs::path&)> named(&natural_path_less);
   while (!text.empty()) {
     const auto end = text.find(separator);
     std::string_view line = text.substr(0, end);

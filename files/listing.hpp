@@ -14,6 +14,7 @@ namespace imgflow {
 /// Natural order: runs of digits compare by value, so "page2.png" < "page10.png". Paths compare
 /// component by component. A strict weak order that is total on distinct strings.
 bool natural_less(std::string_view a, std::string_view b);
+bool natural_path_text_less(std::string_view a, std::string_view b);  ///< the same on "a/b" text
 bool natural_path_less(const std::filesystem::path& a, const std::filesystem::path& b);
 
 /// Whether the name ends like a format imgflow reads (codec/formats.hpp), in any letter case.
@@ -75,6 +76,8 @@ struct Listing {
   NameStorage names;  ///< the bytes `files` point to
   std::vector<ListingError> errors;
   std::vector<SkippedFile> skipped;  ///< files that are not images imgflow reads
+  /// Positions in `files` of the files named as INPUTs themselves (not found in a folder).
+  std::vector<std::size_t> named;
   /// Pages a file list asked for, by position in `files` (only images listed with page=N fields).
   std::map<std::size_t, std::vector<int>> pages;
 
