@@ -48,8 +48,8 @@ void make_standard_descriptors_safe() {
   }
 }
 
-// SIGINT/SIGTERM/SIGHUP (the terminal or ssh session gone): the first asks the graph to stop feeding images (those in flight finish and
-// the summary is printed); a second one quits at once. Either way no output appears under its
+// SIGINT/SIGTERM/SIGHUP (the terminal or ssh session gone): the first asks the graph to stop
+// feeding images (those in flight finish and the summary is printed); a second one quits at once. Either way no output appears under its
 // final name unless complete: unfinished ones are hidden temporaries, removed by the next run.
 RunControl run_control;
 std::atomic<int> first_signal{0};
@@ -71,7 +71,9 @@ void install_signal_handlers() {
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGHUP, &action, nullptr);
-  // Output to a closed pipe (imgflow -n ... | head) is an error to report, not a silent death.
+  // A report or list written into a pipe whose reader has gone is an error to report, not a
+  // death that loses the summary. (A dry run keeps the default: `imgflow -n ... | head` ends
+  // quietly, as any filter's would.)
   signal(SIGPIPE, SIG_IGN);
 }
 

@@ -37,7 +37,7 @@ TEST_CASE("imgflow-gen is deterministic and writes the requested pages") {
   CHECK(test::run_generator({(dir / "x").string(), "--size", "oops"}).exit_code == 2);
 }
 
-TEST_CASE("peak memory depends on --max-in-flight, not on the number of files") {
+TEST_CASE("peak memory depends on --max-in-flight, not on the number of images (30 pages cost no more than 5)") {
   // 1400x2000 gray pages: 2.8 MB decoded each. If finished images were kept, 30 files would
   // need some 70 MB more than 5 do.
   test::TempDir dir;
@@ -49,4 +49,43 @@ TEST_CASE("peak memory depends on --max-in-flight, not on the number of files") 
   REQUIRE(many.exit_code == 0);
   MESSAGE("peak RSS: 5 files " << few.max_rss_kb << " KB, 30 files " << many.max_rss_kb << " KB");
   CHECK(many.max_rss_kb - few.max_rss_kb < 12 * 1024);
+}
+
+TEST_CASE("memory per listed file stays small: 60,000 files cost under 200 bytes each more than 2,000") {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  test::skip("a sanitizer's own memory (quarantine, shadow) is not the program's");
+  return;
+#endif
+  test::TempDir dir;
+  REQUIRE(test::run_generator({(dir / "gen").string(), "--count", "1", "--size", "64x64"}).exit_code == 0);
+  const fs::path tiny = dir / "gen" / "page-0001.png";
+  REQUIRE(test::run_imgflow({tiny.string(), (dir / "done").string(), "-q"}).exit_code == 0);
+  // Hard links of one input and of its finished output: --skip-existing lists, reads and
+  // judges every file and writes none.
+  const auto make = [&](std::size_t count) {
+    const fs::path in = dir / ("in-" + std::to_string(count)), out = dir / ("out-" + std::to_string(count));
+    fs::create_directories(in);
+    fs::create_directories(out);
+    fs::path source, done;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (i % 50000 == 0) {  // ext4 allows 65,000 links to one inode
+        source = dir / ("src-" + std::to_string(count) + "-" + std::to_string(i) + ".png");
+        done = dir / ("done-" + std::to_string(count) + "-" + std::to_string(i) + ".png");
+        fs::copy_file(tiny, source, fs::copy_options::overwrite_existing);
+        fs::last_write_time(source, fs::last_write_time(tiny));
+        fs::copy_file(dir / "done" / "page-0001.png", done, fs::copy_options::overwrite_existing);
+      }
+      const std::string name = "scan-" + std::to_string(i) + ".png";
+      fs::create_hard_link(source, in / name);
+      fs::create_hard_link(done, out / name);
+    }
+    const auto run = test::run_imgflow({in.string(), out.string(), "--skip-existing", "--no-sync"});
+    CHECK(run.exit_code == 0);
+    CHECK(run.err.find("0 written, " + std::to_string(count) + " skipped, 0 failed") != std::string::npos);
+    return run.max_rss_kb;
+  };
+  const long few = make(2000), many = make(60000);
+  CAPTURE(few);
+  CAPTURE(many);
+  CHECK((many - few) * 1024 < 58000 * 200);
 }
