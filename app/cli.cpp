@@ -310,8 +310,8 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   };
   if (options.files_from.empty()) {
     if (paths.size() < 2) return usage_error("expected INPUT... OUTPUT_DIR (at least one input, then the output directory)");
-  } else if (paths.size() > 2) {
-    return usage_error("with --files-from, give at most one INPUT_DIR, then OUTPUT_DIR");
+  } else if (paths.empty() || paths.size() > 2) {
+    return usage_error("with --files-from, give OUTPUT_DIR, after at most one INPUT_DIR");
   }
   if (options.null_separated && options.files_from.empty()) return usage_error("--null applies to a --files-from list");
   options.output_dir = paths.back();
