@@ -143,7 +143,7 @@ std::vector<std::uint8_t> read_file(const fs::path& path) {
   return {bytes.begin(), bytes.end()};
 }
 
-void read_file(const fs::path& path, Bytes& bytes) {
+void read_file(const fs::path& path, Bytes& bytes, timespec* modified) {
   // Never open what is not a regular file: a FIFO would block, a device never end.
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) throw_errno("cannot open", errno);
@@ -155,6 +155,7 @@ void read_file(const fs::path& path, Bytes& bytes) {
   if (::fstat(fd.get(), &info) != 0) throw_errno("cannot stat", errno);
   if (!S_ISREG(info.st_mode)) throw NotRegularFile("not a regular file: " + std::string(file_kind(info.st_mode)));
 
+  if (modified) *modified = info.st_mtim;
   bytes.resize(static_cast<std::size_t>(info.st_size));
   read_to_end(fd.get(), bytes);
 }

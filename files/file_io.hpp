@@ -3,6 +3,8 @@
 // filesystems: only regular files are read, outputs appear only complete, temporary names
 // fit any legal name and never clash between runs, and report-like files go wherever their
 // path leads (a pipe, /dev/stdout, a symlink's target).
+#include <time.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -28,8 +30,9 @@ struct NotRegularFile : std::runtime_error {
 /// is opened (NotRegularFile, "not a regular file: a FIFO"). Throws std::system_error whose
 /// what() is "cannot open: No such file or directory" and the like, and whose code() is the errno.
 std::vector<std::uint8_t> read_file(const std::filesystem::path& path);
-/// The same into `bytes` (replacing its contents, reusing its capacity).
-void read_file(const std::filesystem::path& path, Bytes& bytes);
+/// The same into `bytes` (replacing its contents, reusing its capacity); `modified`, if given,
+/// receives the modification time of the file that was read (fstat of the open descriptor).
+void read_file(const std::filesystem::path& path, Bytes& bytes, timespec* modified = nullptr);
 
 /// Reads a descriptor (standard input) to its end into `bytes`.
 void read_stream(int fd, Bytes& bytes);

@@ -9,16 +9,9 @@
 
 namespace imgflow {
 
-std::string source_record(std::uint64_t size, std::int64_t mtime_seconds, long mtime_nanoseconds,
-                          std::span<const std::uint8_t> contents) {
-  return fmt::format("size={} mtime={}.{:09d} xxh3={:016x}", size, mtime_seconds, mtime_nanoseconds,
+std::string source_record(std::span<const std::uint8_t> contents, const timespec& modified) {
+  return fmt::format("size={} mtime={}.{:09d} xxh3={:016x}", contents.size(), modified.tv_sec, modified.tv_nsec,
                      XXH3_64bits(contents.data(), contents.size()));
-}
-
-std::string source_record(const std::filesystem::path& input, std::span<const std::uint8_t> contents) {
-  struct stat info {};
-  if (::stat(input.c_str(), &info) != 0) info = {};
-  return source_record(contents.size(), info.st_mtim.tv_sec, info.st_mtim.tv_nsec, contents);
 }
 
 OutputState check_output(const std::filesystem::path& output, std::string_view software, std::string_view source,

@@ -4,6 +4,8 @@
 // content hash) beside the stamp of the adjustments; an output is finished when both match
 // now. Clocks are never compared, so an input dated in the future is not redone forever and an
 // input replaced by an older-dated file (cp -p, rsync -a, tar x) is.
+#include <time.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -14,11 +16,9 @@
 
 namespace imgflow {
 
-/// What an output records about its input: "size=N mtime=SECONDS.NANOSECONDS xxh3=HEX".
-std::string source_record(std::uint64_t size, std::int64_t mtime_seconds, long mtime_nanoseconds,
-                          std::span<const std::uint8_t> contents);
-/// The record of a file just read: its contents and what stat says of it now.
-std::string source_record(const std::filesystem::path& input, std::span<const std::uint8_t> contents);
+/// What an output records about its input, from the input's contents and modification time
+/// (read_file gives both): "size=N mtime=SECONDS.NANOSECONDS xxh3=HEX".
+std::string source_record(std::span<const std::uint8_t> contents, const timespec& modified);
 
 enum class OutputState {
   absent,    ///< no file there

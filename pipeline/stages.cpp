@@ -66,9 +66,10 @@ BandRunner isolated_band_runner() {
 
 void read_stage(Job& job, const StageContext& context) {
   job.file_bytes = context.pool.acquire();
-  read_file(job.input, job.file_bytes);
+  timespec modified{};
+  read_file(job.input, job.file_bytes, &modified);
   job.input_bytes = job.file_bytes.size();
-  job.source = source_record(job.input, job.file_bytes);
+  job.source = source_record(job.file_bytes, modified);
 }
 
 // Under skip_existing: a finished output is skipped; a file imgflow did not write is left alone
