@@ -115,17 +115,19 @@ void read_to_end(int fd, Bytes& bytes) {
 
 }  // namespace
 
-std::string_view file_kind(unsigned mode) {
-  switch (mode & S_IFMT) {
-    case S_IFREG: return "a regular file";
-    case S_IFDIR: return "a directory";
-    case S_IFIFO: return "a FIFO";
-    case S_IFCHR: return "a character device";
-    case S_IFBLK: return "a block device";
-    case S_IFSOCK: return "a socket";
-    case S_IFLNK: return "a symbolic link";
-    default: return "a special file";
-  }
+std::string not_a_regular_file(unsigned mode) {
+  const auto kind = [mode]() -> std::string_view {
+    switch (mode & S_IFMT) {
+      case S_IFDIR: return "a directory";
+      case S_IFIFO: return "a FIFO";
+      case S_IFCHR: return "a character device";
+      case S_IFBLK: return "a block device";
+      case S_IFSOCK: return "a socket";
+      case S_IFLNK: return "a symbolic link";
+      default: return "a special file";
+    }
+  };
+  return "not a regular file: " + std::string(kind());
 }
 
 const std::string& host_name() {
@@ -148,12 +150,12 @@ void read_file(const fs::path& path, Bytes& bytes, timespec* modified) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) throw_errno("cannot open", errno);
   if (S_ISDIR(info.st_mode)) throw_errno("cannot read", EISDIR);
-  if (!S_ISREG(info.st_mode)) throw NotRegularFile("not a regular file: " + std::string(file_kind(info.st_mode)));
+  if (!S_ISREG(info.st_mode)) throw NotRegularFile(not_a_regular_file(info.st_mode));
   // O_NONBLOCK: should it have been swapped for a FIFO since, the open does not wait for a writer.
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (fd.get() < 0) throw_errno("cannot open", errno);
   if (::fstat(fd.get(), &info) != 0) throw_errno("cannot stat", errno);
-  if (!S_ISREG(info.st_mode)) throw NotRegularFile("not a regular file: " + std::string(file_kind(info.st_mode)));
+  if (!S_ISREG(info.st_mode)) throw NotRegularFile(not_a_regular_file(info.st_mode));
 
   if (modified) *modified = info.st_mtim;
   bytes.resize(static_cast<std::size_t>(info.st_size));
@@ -180,11 +182,12 @@ fs::path temporary_path_for(const fs::path& target) {
 void write_file_atomically(const fs::path& target, std::span<const std::uint8_t> bytes, bool sync,
                            const fs::path& root) {
   const auto directory = target.parent_path();
-  if (!root.empty()) {
-    struct stat info {};
-    if (::stat(root.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
-      throw_errno("the output directory " + root.string() + " has gone", ENOENT);
-  }
+  // Before creating the target's folders (which would re-create `root` too), and whenever a step
+  // fails for a missing folder.
+  const auto throw_if_root_gone = [&root] {
+    if (!root.empty() && !fs::is_directory(root)) throw_errno("the output directory " + root.string() + " has gone", ENOENT);
+  };
+  throw_if_root_gone();
   if (!directory.empty()) {
     std::error_code ec;  // a concurrent creation is fine; what matters is the result
     fs::create_directories(directory, ec);
@@ -204,8 +207,7 @@ void write_file_atomically(const fs::path& target, std::span<const std::uint8_t>
   if (!unnamed) fd = FileDescriptor(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644));
   if (fd.get() < 0) {
     const int error = errno;
-    if (error == ENOENT && !root.empty() && !fs::is_directory(root))
-      throw_errno("the output directory " + root.string() + " has gone", ENOENT);
+    if (error == ENOENT) throw_if_root_gone();
     throw_errno("cannot create a file in " + directory.string(), error);
   }
   // The lock tells a cleaning run that this file is being written; the kernel drops it if we die.
@@ -221,8 +223,7 @@ void write_file_atomically(const fs::path& target, std::span<const std::uint8_t>
     const std::string self = "/proc/self/fd/" + std::to_string(fd.get());
     if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, temporary.c_str(), AT_SYMLINK_FOLLOW) != 0) {
       const int error = errno;
-      if (error == ENOENT && !root.empty() && !fs::is_directory(root))
-        throw_errno("the output directory " + root.string() + " has gone", ENOENT);
+      if (error == ENOENT) throw_if_root_gone();
       throw_errno("cannot name the file written in " + directory.string(), error);
     }
     named = true;
@@ -236,17 +237,18 @@ void write_output_file(const fs::path& path, std::string_view text, bool sync) {
   const auto stream_to = [&](int fd) {
     write_all(fd, bytes, [](int error) { throw_errno("cannot write", error); });
   };
-  if (const int own = own_descriptor(path); own >= 0 && ::fcntl(own, F_GETFD) != -1) return stream_to(own);
+  // Follow a link (and a chain of links, even to a file not there yet) to what it names; the
+  // links themselves stay. A path naming one of this process's descriptors, given or met on
+  // the way (/dev/stdout -> /proc/self/fd/1), is written through that descriptor.
   fs::path target = path;
   struct stat info {};
-  // Follow a link (and a chain of links, even to a file not there yet) to what it names; the
-  // links themselves stay.
-  for (int hops = 0; ::lstat(target.c_str(), &info) == 0 && S_ISLNK(info.st_mode); ++hops) {
+  for (int hops = 0;; ++hops) {
+    if (const int own = own_descriptor(target); own >= 0 && ::fcntl(own, F_GETFD) != -1) return stream_to(own);
+    if (::lstat(target.c_str(), &info) != 0 || !S_ISLNK(info.st_mode)) break;
     std::error_code ec;
     const fs::path next = fs::read_symlink(target, ec);
     if (ec || hops == 40) throw_errno("cannot follow the symbolic link " + path.string(), ec ? ec.value() : ELOOP);
     target = next.is_absolute() ? next : target.parent_path() / next;
-    if (const int own = own_descriptor(target); own >= 0 && ::fcntl(own, F_GETFD) != -1) return stream_to(own);
   }
   if (::stat(target.c_str(), &info) == 0 && !S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode)) {
     FileDescriptor fd(::open(target.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY));

@@ -18,8 +18,8 @@
 
 namespace imgflow {
 
-/// What kind of file a mode names, for messages: "a FIFO", "a character device", ...
-std::string_view file_kind(unsigned mode);
+/// Why a file of this mode is not read: "not a regular file: a FIFO", "...: a character device".
+std::string not_a_regular_file(unsigned mode);
 
 /// A path that is not a regular file where one is needed (it is never opened for reading).
 struct NotRegularFile : std::runtime_error {

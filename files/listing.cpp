@@ -146,7 +146,7 @@ void walk(const fs::path& root, const WalkOptions& options, const DeviceInode* s
         else
           listing.skipped.push_back({path, "a symbolic link to a directory, not followed", true});
       } else {
-        listing.skipped.push_back({path, "not a regular file: " + std::string(file_kind(target.st_mode)), true});
+        listing.skipped.push_back({path, not_a_regular_file(target.st_mode), true});
       }
     };
     std::error_code ec;
@@ -180,7 +180,7 @@ void walk(const fs::path& root, const WalkOptions& options, const DeviceInode* s
         default: {  // a FIFO, device or socket: never opened
           struct stat info {};
           if (::lstat(path.c_str(), &info) == 0)
-            listing.skipped.push_back({path, "not a regular file: " + std::string(file_kind(info.st_mode)), !is_hidden(name)});
+            listing.skipped.push_back({path, not_a_regular_file(info.st_mode), !is_hidden(name)});
           break;
         }
       }
@@ -244,7 +244,7 @@ Listing list_inputs(const std::vector<fs::path>& inputs, const WalkOptions& opti
       listing.named.push_back(listing.files.size());
       listing.add(text, text.size() - input.filename().string().size());
     } else {
-      listing.skipped.push_back({input, "not a regular file: " + std::string(file_kind(info.st_mode)), true});
+      listing.skipped.push_back({input, not_a_regular_file(info.st_mode), true});
     }
   }
   std::sort(listing.skipped.begin(), listing.skipped.end(),
