@@ -67,13 +67,13 @@ DeviceInode identity(const struct stat& info) { return {info.st_dev, info.st_ino
 
 // Adds a file the walk met (a regular file, or a link read through) as an input or a skip.
 void add_file(Listing& listing, const char* path, std::size_t relative_from, std::string_view name) {
-  const std::string_view relative = std::string_view(path).substr(relative_from);
+  const fs::path file_name(name);  // what the extension checks look at
   if (is_hidden(name))
     listing.skipped.push_back({path, "hidden file"});
-  else if (has_image_extension(fs::path(relative)))
+  else if (has_image_extension(file_name))
     listing.add(path, relative_from);  // reading it says what is wrong
   else
-    listing.skipped.push_back({path, skip_reason(fs::path(relative))});
+    listing.skipped.push_back({path, skip_reason(file_name)});
 }
 
 // Whether `path` (a link met below `root`) leads to one of the directories above it.
@@ -155,34 +155,20 @@ void walk(const fs::path& root, const WalkOptions& options, const DeviceInode* s
       const fs::path& entry_path = it->path();
       const std::string path = entry_path.string();
       const std::string name = entry_path.filename().string();
-      std::error_code type_ec;
       // The type readdir gave (d_type), through directory_entry's cached queries: no stat,
       // unless the filesystem gives no type. (symlink_status() would stat every file.)
-      fs::file_type type = fs::file_type::unknown;  // a FIFO, device or socket
-      if (it->is_symlink(type_ec)) type = fs::file_type::symlink;
-      else if (it->is_directory(type_ec)) type = fs::file_type::directory;
-      else if (it->is_regular_file(type_ec)) type = fs::file_type::regular;
-      else if (type_ec) type = fs::file_type::none;
-      switch (type) {
-        case fs::file_type::directory:
-          if (!options.recursive || is_hidden(name) || !enter(path)) it.disable_recursion_pending();
-          break;
-        case fs::file_type::regular:
-          add_file(listing, path.c_str(), relative_from, name);
-          break;
-        case fs::file_type::symlink:
-          on_link(path, name);
-          break;
-        case fs::file_type::not_found:
-        case fs::file_type::none:
-          listing.errors.push_back({path, type_ec ? type_ec.message() : "cannot tell what it is"});
-          break;
-        default: {  // a FIFO, device or socket: never opened
-          struct stat info {};
-          if (::lstat(path.c_str(), &info) == 0)
-            listing.skipped.push_back({path, not_a_regular_file(info.st_mode), !is_hidden(name)});
-          break;
-        }
+      std::error_code type_ec;
+      if (it->is_symlink(type_ec)) {
+        on_link(path, name);
+      } else if (it->is_directory(type_ec)) {
+        if (!options.recursive || is_hidden(name) || !enter(path)) it.disable_recursion_pending();
+      } else if (it->is_regular_file(type_ec)) {
+        add_file(listing, path.c_str(), relative_from, name);
+      } else if (type_ec) {
+        listing.errors.push_back({path, type_ec.message()});
+      } else {  // a FIFO, device or socket: never opened
+        struct stat info {};
+        if (::lstat(path.c_str(), &info) == 0) listing.skipped.push_back({path, not_a_regular_file(info.st_mode), !is_hidden(name)});
       }
     }
     if (ec) listing.errors.push_back({it == fs::recursive_directory_iterator() ? fs::path(start) : it->path(), ec.message()});
