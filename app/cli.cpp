@@ -279,9 +279,7 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
                  "Colour in messages: auto (when stderr is a terminal and NO_COLOR is not set), always, never")
       ->default_val(color)
       ->check(CLI::IsMember({"auto", "always", "never"}));
-  bool man_page = false, completion = false;
-  app.add_flag("--generate-man-page", man_page, "Print the man page (roff) and exit")->group("");
-  app.add_flag("--generate-bash-completion", completion, "Print the bash completion script and exit")->group("");
+  const DocumentationFlags documentation(app);
   bool quiet_flag = false, verbose_flag = false;
   auto* quiet = app.add_flag("-q,--quiet", quiet_flag, "Print errors only");
   auto* verbose = app.add_flag("-v,--verbose", verbose_flag, "Print a line per image");
@@ -296,14 +294,7 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
     if (dynamic_cast<const CLI::ExtrasError*>(&e)) suggest_flags(app, argc, argv);
     return code == 0 ? 0 : 2;
   }
-  if (man_page) {
-    std::fputs(man_page_text(app, kManPageExtra).c_str(), stdout);
-    return 0;
-  }
-  if (completion) {
-    std::fputs(bash_completion_text(app).c_str(), stdout);
-    return 0;
-  }
+  if (documentation.print(app, kManPageExtra)) return 0;
   const auto usage_error = [](const std::string& message) {
     std::fprintf(stderr, "error: %s\nRun with --help for more information.\n", message.c_str());
     return 2;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <map>
 
 namespace imgflow {
@@ -112,6 +113,17 @@ std::string bash_completion_text(const CLI::App& app) {
         return alternatives;
       }()),
       flags.substr(flags.empty() ? 0 : 1));
+}
+
+DocumentationFlags::DocumentationFlags(CLI::App& app) {
+  app.add_flag("--generate-man-page", man_page_, "Print the man page (roff) and exit")->group("");
+  app.add_flag("--generate-bash-completion", completion_, "Print the bash completion script and exit")->group("");
+}
+
+bool DocumentationFlags::print(const CLI::App& app, const ManPageExtra& extra) const {
+  if (man_page_) std::fputs(man_page_text(app, extra).c_str(), stdout);
+  if (completion_) std::fputs(bash_completion_text(app).c_str(), stdout);
+  return requested();
 }
 
 }  // namespace imgflow

@@ -19,4 +19,19 @@ std::string man_page_text(const CLI::App& app, const ManPageExtra& extra);
 /// A bash completion script: every flag, FILE values completed as files, choices listed.
 std::string bash_completion_text(const CLI::App& app);
 
+/// The hidden flags with which a tool prints its own man page or completion script (the build
+/// runs them): declared on `app` by the constructor, acted on after parsing.
+class DocumentationFlags {
+ public:
+  explicit DocumentationFlags(CLI::App& app);
+  DocumentationFlags(const DocumentationFlags&) = delete;  // CLI11 holds the flags' addresses
+  DocumentationFlags& operator=(const DocumentationFlags&) = delete;
+  bool requested() const { return man_page_ || completion_; }
+  /// Prints what was asked for to stdout; true if anything was (the tool then exits 0).
+  bool print(const CLI::App& app, const ManPageExtra& extra) const;
+
+ private:
+  bool man_page_ = false, completion_ = false;
+};
+
 }  // namespace imgflow

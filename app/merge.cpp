@@ -113,30 +113,21 @@ int main(int argc, char** argv) {
              "2 usage error, or the reports cannot be merged (a file missing or not a report, settings differing "
              "between shards, the input cannot be listed).");
   app.set_version_flag("--version", version_text("imgflow-merge"));
-  bool man_page = false, completion = false;
-  app.add_flag("--generate-man-page", man_page, "Print the man page (roff) and exit")->group("");
-  app.add_flag("--generate-bash-completion", completion, "Print the bash completion script and exit")->group("");
+  const DocumentationFlags documentation(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitCannotMerge;  // help and version: 0; usage errors: 2
   }
-  if (arguments.empty() && !man_page && !completion) {
+  if (documentation.print(app, {".B imgflow\\-merge\n[\\fIOPTIONS\\fR] \\fIREPORT\\fR...\n", {{"SEE ALSO", "imgflow(1)"}}}))
+    return kExitOk;
+  if (arguments.empty()) {
     fmt::print(stderr, "error: no REPORTS given\nRun with --help for more information.\n");
     return kExitCannotMerge;
   }
   // Absolute before the merge moves to the shards' working directory.
   if (!failures_out.empty()) failures_out = fs::absolute(failures_out);
   if (!report_out.empty()) report_out = fs::absolute(report_out);
-  if (man_page) {
-    fmt::print("{}", man_page_text(app, {".B imgflow\\-merge\n[\\fIOPTIONS\\fR] \\fIREPORT\\fR...\n",
-                                         {{"SEE ALSO", "imgflow(1)"}}}));
-    return kExitOk;
-  }
-  if (completion) {
-    fmt::print("{}", bash_completion_text(app));
-    return kExitOk;
-  }
 
   try {
     // Read every report; for a shard reported twice (a resumed array), the later run wins.
