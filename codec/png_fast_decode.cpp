@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "codec/png_filter.hpp"
+#include "codec/png_unfilter.hpp"
 #include "codec/scratch_deflaters.hpp"
 #include "codec/png_format.hpp"
 
@@ -14,36 +15,6 @@ namespace imgflow {
 namespace {
 
 using png::load_be32;
-
-// Unfilters `height` rows of `row_bytes`, each preceded by its filter byte in `filtered`, into
-// `pixels`. False on an invalid filter type.
-template <int Bpp>
-bool unfilter_image(const std::uint8_t* filtered, std::uint8_t* pixels, std::size_t row_bytes,
-                    std::size_t height, Bytes& zero_row) {
-  if (zero_row.size() < row_bytes) zero_row.assign(row_bytes, 0);
-  const std::uint8_t* prev = zero_row.data();
-  for (std::size_t y = 0; y < height; ++y) {
-    const std::uint8_t* src = filtered + y * (row_bytes + 1);
-    if (src[0] > 4) return false;
-    std::uint8_t* dst = pixels + y * row_bytes;
-    png::unfilter_row<Bpp>(src[0], src + 1, dst, prev, row_bytes);
-    prev = dst;
-  }
-  return true;
-}
-
-bool unfilter(int bpp, const std::uint8_t* filtered, std::uint8_t* pixels, std::size_t row_bytes,
-              std::size_t height, Bytes& zero_row) {
-  switch (bpp) {
-    case 1: return unfilter_image<1>(filtered, pixels, row_bytes, height, zero_row);
-    case 2: return unfilter_image<2>(filtered, pixels, row_bytes, height, zero_row);
-    case 3: return unfilter_image<3>(filtered, pixels, row_bytes, height, zero_row);
-    case 4: return unfilter_image<4>(filtered, pixels, row_bytes, height, zero_row);
-    case 6: return unfilter_image<6>(filtered, pixels, row_bytes, height, zero_row);
-    case 8: return unfilter_image<8>(filtered, pixels, row_bytes, height, zero_row);
-    default: return false;
-  }
-}
 
 bool is_critical(const std::uint8_t* type) { return (type[0] & 0x20) == 0; }
 // Chunk names are four ASCII letters; libpng rejects anything else, so the fast path defers.
@@ -126,8 +97,8 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const DecodeOptions& o
     idat_size = gathered.size();
   }
 
-  // Inflate into the scratch buffer (rows with their filter bytes), then unfilter
-  // into the pixel buffer: separate buffers let the Up/Sub/Avg loops vectorise.
+  // Inflate into the scratch buffer (rows with their filter bytes), then unfilter into the
+  // pixel buffer.
   const std::size_t row_bytes = image.row_bytes();
   const std::size_t filtered_size = (row_bytes + 1) * height;
   Bytes& filtered = scratch.filtered;
@@ -153,7 +124,7 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const DecodeOptions& o
 
   image.pixels.resize(row_bytes * height);
   const int bpp = image.channels * (depth / 8);
-  if (!unfilter(bpp, filtered.data(), image.pixels.data(), row_bytes, height, scratch.zero_row)) return false;
+  if (!png::unfilter_image(bpp, filtered.data(), image.pixels.data(), row_bytes, height)) return false;
 
   if (depth == 16 && std::endian::native == std::endian::little)
     png::swap_byte_pairs(image.pixels.data(), image.pixels.data(), image.pixels.size());

@@ -16,10 +16,10 @@ inline int paeth_predictor(int a, int b, int c) {
   return (pa <= pb && pa <= pc) ? a : b_or_c;
 }
 
-// Reverses one row's filter from `src` (the inflated data) into `dst` (the pixels). Inlined
-// into the decoder's row loop, where the compiler vectorises it with the restrict pointers known.
+// Reverses one row's filter from `src` (the inflated data) into `dst` (the pixels); `prev` is
+// the row above. The scalar path of png_unfilter.cpp, and the tail of its vector paths.
 template <int Bpp>
-[[gnu::always_inline]] inline void unfilter_row(std::uint8_t filter, const std::uint8_t* __restrict src, std::uint8_t* __restrict dst,
+inline void unfilter_row(std::uint8_t filter, const std::uint8_t* __restrict src, std::uint8_t* __restrict dst,
                   const std::uint8_t* __restrict prev, std::size_t n) {
   switch (filter) {
     case 0:

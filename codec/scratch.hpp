@@ -17,7 +17,6 @@ struct CodecScratch {
 
   Bytes filtered;          ///< PNG rows with their filter bytes (inflated, or about to be deflated)
   Bytes gathered;          ///< the image data of a PNG split over several IDAT chunks
-  Bytes zero_row;          ///< the row above the first
   Bytes rows, candidate;   ///< the encoder's big-endian copies of 16-bit rows; a trial filter
   Bytes sample, sample_deflated;  ///< the encoder's trial bands for its filter choice
   std::vector<Bytes> band_levels;  ///< ISA-L's working memory, one per worker deflating bands

@@ -1,6 +1,7 @@
 #include "kernels/lookup_table.hpp"
 
 #include <algorithm>
+#include <utility>
 #include <limits>
 #include <numeric>
 
@@ -34,8 +35,25 @@ template std::vector<std::uint16_t> build_step_table<std::uint16_t>(const Adjust
 template std::vector<std::uint8_t> build_table<std::uint8_t>(const AdjustmentChain&);
 template std::vector<std::uint16_t> build_table<std::uint16_t>(const AdjustmentChain&);
 
-LookupTables build_tables(const AdjustmentChain& chain) {
-  return {build_table<std::uint8_t>(chain), build_table<std::uint16_t>(chain)};
+LookupTables::LookupTables(AdjustmentChain chain)
+    : chain_(std::move(chain)), lut8_(build_table<std::uint8_t>(chain_)) {}
+
+LookupTables::LookupTables(std::vector<std::uint8_t> lut8, std::vector<std::uint16_t> lut16)
+    : lut8_(std::move(lut8)), lut16_(std::move(lut16)) {
+  std::call_once(lut16_once_, [] {});
+  lut16_built_ = true;
 }
+
+const std::vector<std::uint16_t>& LookupTables::lut16() const {
+  std::call_once(lut16_once_, [this] {
+    lut16_ = build_table<std::uint16_t>(chain_);
+    lut16_built_ = true;
+  });
+  return lut16_;
+}
+
+bool LookupTables::lut16_built() const { return lut16_built_; }
+
+LookupTables build_tables(const AdjustmentChain& chain) { return LookupTables(chain); }
 
 }  // namespace imgflow

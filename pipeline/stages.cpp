@@ -202,7 +202,7 @@ void adjust_stage(Job& job, const StageContext& context) {
   Image& image = job.image;
   if (image.bit_depth == 1) {
     // A bilevel page stays bilevel when the table keeps black and white black or white.
-    const BilevelMapping mapping = bilevel_mapping(context.tables.lut8.data());
+    const BilevelMapping mapping = bilevel_mapping(context.tables.lut8().data());
     if (mapping != BilevelMapping::widen) {
       map_bilevel(image.pixels.data(), image.pixels.size(), mapping);
       return;
@@ -217,10 +217,10 @@ void adjust_stage(Job& job, const StageContext& context) {
   }
   if (image.bit_depth == 16) {
     apply_table(image.view<const std::uint16_t>(), image.view<std::uint16_t>(),
-                context.tables.lut16.data());
+                context.tables.lut16().data());
   } else {
     apply_table(image.view<const std::uint8_t>(), image.view<std::uint8_t>(),
-                context.tables.lut8.data());
+                context.tables.lut8().data());
   }
 }
 

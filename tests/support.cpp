@@ -210,8 +210,8 @@ std::string check_adjusted(const fs::path& input, const fs::path& output, const 
   if (in.depth() != out.depth()) return "sample depth differs";
   const bool gray_gained_alpha = in.channels() == 1 && out.channels() == 4;  // tRNS on gray
   if (in.channels() != out.channels() && !gray_gained_alpha) return "channel count differs";
-  if (in.depth() == CV_16U) return compare_samples<std::uint16_t>(in, out, tables.lut16);
-  return compare_samples<std::uint8_t>(in, out, tables.lut8);
+  if (in.depth() == CV_16U) return compare_samples<std::uint16_t>(in, out, tables.lut16());
+  return compare_samples<std::uint8_t>(in, out, tables.lut8());
 }
 
 std::string describe_difference(const fs::path& got, const fs::path& expected) {
@@ -275,13 +275,13 @@ LookupTables expected_tables(const std::string& chain_text) {
     const auto equals = item.find('=');
     steps.emplace_back(item.substr(0, equals), equals == std::string::npos ? 0.0 : std::stod(item.substr(equals + 1)));
   }
-  LookupTables tables{naive_table<std::uint8_t>(steps), naive_table<std::uint16_t>(steps)};
+  auto lut8 = naive_table<std::uint8_t>(steps);
   const auto rows = reference_tables();
   if (const auto row = rows.find(chain_text); row != rows.end()) {
-    REQUIRE_MESSAGE(std::vector<int>(tables.lut8.begin(), tables.lut8.end()) == row->second,
+    REQUIRE_MESSAGE(std::vector<int>(lut8.begin(), lut8.end()) == row->second,
                     "the test's formulas disagree with bild on " << chain_text);
   }
-  return tables;
+  return LookupTables(std::move(lut8), naive_table<std::uint16_t>(steps));
 }
 
 }  // namespace imgflow::test

@@ -62,8 +62,8 @@ TEST_CASE("a composed table equals applying each step to the image in turn") {
     }
     const auto tables = build_tables(steps);
     for (std::size_t i = 0; i < pixels8.size(); ++i) {
-      REQUIRE(tables.lut8[pixels8[i]] == stepwise8[i]);
-      REQUIRE(tables.lut16[pixels16[i]] == stepwise16[i]);
+      REQUIRE(tables.lut8()[pixels8[i]] == stepwise8[i]);
+      REQUIRE(tables.lut16()[pixels16[i]] == stepwise16[i]);
     }
   }
 }
@@ -137,4 +137,13 @@ TEST_CASE("ranges: brightness/contrast in [-1, 1], gamma > 0, NaN and infinity n
   CHECK_FALSE(in_range(g, HUGE_VAL));
   CHECK(find_adjustment("invert") != nullptr);
   CHECK(find_adjustment("nope") == nullptr);
+}
+
+TEST_CASE("the 16-bit table is built only when a 16-bit image asks for it") {
+  const LookupTables tables = build_tables(chain("brightness=0.25,contrast=0.25"));
+  CHECK(tables.lut8().size() == 256);
+  CHECK_FALSE(tables.lut16_built());
+  CHECK(tables.lut16().size() == 65536);
+  CHECK(tables.lut16_built());
+  CHECK(tables.lut16() == build_table<std::uint16_t>(chain("brightness=0.25,contrast=0.25")));
 }

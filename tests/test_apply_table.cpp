@@ -65,11 +65,11 @@ TEST_CASE("alpha passes through untouched, colour goes through the table") {
   const auto tables = build_tables(*parse_chain("invert"));
   std::vector<std::uint8_t> ga{10, 20, 30, 40};  // two gray+alpha pixels
   apply_table(ImageView<const std::uint8_t>{ga.data(), 2, 1, 2, 4},
-              ImageView<std::uint8_t>{ga.data(), 2, 1, 2, 4}, tables.lut8.data());
+              ImageView<std::uint8_t>{ga.data(), 2, 1, 2, 4}, tables.lut8().data());
   CHECK(ga == std::vector<std::uint8_t>{245, 20, 225, 40});
 
   std::vector<std::uint16_t> rgba{0, 1, 65535, 1234};
   apply_table(ImageView<const std::uint16_t>{rgba.data(), 1, 1, 4, 4},
-              ImageView<std::uint16_t>{rgba.data(), 1, 1, 4, 4}, tables.lut16.data());
+              ImageView<std::uint16_t>{rgba.data(), 1, 1, 4, 4}, tables.lut16().data());
   CHECK(rgba == std::vector<std::uint16_t>{65535, 65534, 0, 1234});
 }
