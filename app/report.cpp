@@ -97,11 +97,11 @@ std::string summary_line(const RunStats& stats, const PipelineConfig& config) {
 }
 
 std::string stage_line(const RunStats& stats) {
-  std::string line = "stage time, total / mean per image:";
+  std::string line = "stage time, wall total / CPU total / wall mean per image:";
   for (std::size_t s = 0; s < kStageCount; ++s) {
     const auto& busy = stats.stages[s].busy;
-    line += fmt::format(" {} {:.3f} s / {:.2f} ms{}", kStageNames[s], seconds(busy.total()),
-                        seconds(busy.mean()) * 1e3, s + 1 < kStageCount ? ";" : "");
+    line += fmt::format(" {} {:.3f} s / {:.3f} s / {:.2f} ms{}", kStageNames[s], seconds(busy.total()),
+                        seconds(stats.stages[s].cpu), seconds(busy.mean()) * 1e3, s + 1 < kStageCount ? ";" : "");
   }
   return line;
 }

@@ -46,6 +46,8 @@ auto timed_stage(flow::graph& graph, Stage stage, std::chrono::steady_clock::tim
     const tsan::ReleaseOnExit job_released{job}, graph_released{&graph};
     if (job->outcome != Outcome::pending) return job;
     const auto start = std::chrono::steady_clock::now();
+    const auto cpu_start = thread_cpu_time();
+    take_cpu_elsewhere();
     try {
       body(*job);
     } catch (const std::system_error& e) {
@@ -62,6 +64,7 @@ auto timed_stage(flow::graph& graph, Stage stage, std::chrono::steady_clock::tim
     Job::Span& span = job->spans[static_cast<std::size_t>(stage)];
     span.start = start - run_start;
     span.duration = std::max<std::chrono::nanoseconds>(elapsed, std::chrono::nanoseconds{1});
+    span.cpu = thread_cpu_time() - cpu_start + take_cpu_elsewhere();
     span.thread = worker_index();
     return job;
   };

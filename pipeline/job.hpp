@@ -71,11 +71,12 @@ struct Job {
   std::size_t output_bytes = 0;
 
   /// When the source handed the job to the graph, and what each stage did with it: start
-  /// (from the run's start), duration (zero: the stage did not run) and which worker thread
-  /// ran it. The gaps between spans are the time the image waited in front of a stage.
+  /// (from the run's start), duration (wall time; zero: the stage did not run), CPU time and
+  /// which worker thread ran it. The gaps between spans are the time the image waited in front of a stage.
   struct Span {
     std::chrono::nanoseconds start{};
     std::chrono::nanoseconds duration{};
+    std::chrono::nanoseconds cpu{};  ///< CPU time: the thread's own clock, plus the encoder's bands run elsewhere
     int thread = -1;
   };
   std::chrono::nanoseconds fed_at{};

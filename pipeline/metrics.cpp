@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
+#include <utility>
 
 namespace imgflow {
 
@@ -80,6 +82,7 @@ void RunStats::add(const Job& job) {
     const Job::Span& span = job.spans[s];
     if (span.duration.count() == 0) continue;
     stages[s].busy.add(span.duration);
+    stages[s].cpu += span.cpu;
     stages[s].wait.add(std::max(span.start - ready, std::chrono::nanoseconds{}));
     ready = span.start + span.duration;
     threads_seen = std::max(threads_seen, span.thread + 1);
@@ -87,11 +90,40 @@ void RunStats::add(const Job& job) {
 }
 
 Stage RunStats::bottleneck() const {
+  const bool by_cpu = cpu_total().count() > 0;
+  const auto cost = [&](std::size_t s) { return by_cpu ? stages[s].cpu : stages[s].busy.total(); };
   std::size_t busiest = 0;
   for (std::size_t s = 1; s < kStageCount; ++s)
-    if (stages[s].busy.total() > stages[busiest].busy.total()) busiest = s;
+    if (cost(s) > cost(busiest)) busiest = s;
   return static_cast<Stage>(busiest);
 }
+
+std::chrono::nanoseconds RunStats::cpu_total() const {
+  std::chrono::nanoseconds sum{};
+  for (const StageStats& stage : stages) sum += stage.cpu;
+  return sum;
+}
+
+double RunStats::cpu_share(Stage stage) const {
+  const auto all = cpu_total();
+  if (all.count() == 0) return 0.0;
+  return std::chrono::duration<double>(stages[static_cast<std::size_t>(stage)].cpu) /
+         std::chrono::duration<double>(all);
+}
+
+std::chrono::nanoseconds thread_cpu_time() {
+  timespec now{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return std::chrono::seconds{now.tv_sec} + std::chrono::nanoseconds{now.tv_nsec};
+}
+
+namespace {
+thread_local std::chrono::nanoseconds cpu_elsewhere{};
+}  // namespace
+
+void credit_cpu_elsewhere(std::chrono::nanoseconds cpu) { cpu_elsewhere += cpu; }
+
+std::chrono::nanoseconds take_cpu_elsewhere() { return std::exchange(cpu_elsewhere, std::chrono::nanoseconds{}); }
 
 std::chrono::nanoseconds RunStats::busy_total() const {
   std::chrono::nanoseconds sum{};

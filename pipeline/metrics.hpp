@@ -35,9 +35,17 @@ struct Distribution {
   std::chrono::nanoseconds total_{}, min_{}, max_{};
 };
 
+/// The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID).
+std::chrono::nanoseconds thread_cpu_time();
+/// CPU time other threads spent on the calling thread's stage (the encoder's bands), credited
+/// to it when they join; the stage's timer takes it (and so resets it) when the stage ends.
+void credit_cpu_elsewhere(std::chrono::nanoseconds cpu);
+std::chrono::nanoseconds take_cpu_elsewhere();
+
 /// What each stage did over the run.
 struct StageStats {
-  Distribution busy;  ///< time spent in the stage, per image that ran it
+  Distribution busy;  ///< wall time spent in the stage, per image that ran it
+  std::chrono::nanoseconds cpu{};  ///< CPU time spent in the stage, all images
   Distribution wait;  ///< time the image waited between the previous stage (or the source) and this one
 };
 
@@ -57,8 +65,13 @@ struct RunStats {
 
   void add(const Job& job);
   std::size_t total() const { return written + skipped + failed + not_started; }
-  /// The stage with the most busy time: where the run's CPU went.
+  /// The stage with the most CPU time: where the run's CPU went. (Wall time would name the
+  /// wrong stage on a loaded machine, where a stage waits for a core while it is "busy".)
+  /// By wall time only if no CPU time was measured.
   Stage bottleneck() const;
+  /// CPU time summed over every stage, and a stage's share (0..1) of it.
+  std::chrono::nanoseconds cpu_total() const;
+  double cpu_share(Stage stage) const;
   /// Busy time summed over every stage.
   std::chrono::nanoseconds busy_total() const;
   /// A stage's share (0..1) of busy_total(); 0 when nothing ran.

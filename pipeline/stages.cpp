@@ -1,46 +1,49 @@
 #include "pipeline/stages.hpp"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <filesystem>
-
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
-
-#include <functional>
-#include <vector>
-
-#include "kernels/apply_table.hpp"
-#include "kernels/bilevel.hpp"
-#include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <memory>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "codec/decode.hpp"
+#include "codec/png_format.hpp"
 #include "files/file_io.hpp"
 #include "files/resume.hpp"
+#include "kernels/apply_table.hpp"
+#include "kernels/bilevel.hpp"
+#include "pipeline/metrics.hpp"
 #include "pipeline/tsan.hpp"
-#include "codec/png_format.hpp"
 
 namespace imgflow {
-
-namespace {
-
-}  // namespace
 
 namespace {
 
 // The bands' body as parallel_for's index form runs it: it holds this object by reference, so
 // `this` is the very object released before the spawn, and acquiring it comes before reading
 // any member.
+// Bands run on other threads count their CPU time for the caller's stage.
 struct IsolatedBands {
   const BandRunner::Body& body;
   std::vector<char>& done;
+  std::thread::id caller;
+  std::atomic<std::int64_t>& cpu_elsewhere_ns;
   void operator()(std::size_t band) const {
     tsan::acquire(this);
+    const bool elsewhere = std::this_thread::get_id() != caller;
+    const auto cpu_start = elsewhere ? thread_cpu_time() : std::chrono::nanoseconds{};
     body(band, static_cast<std::size_t>(oneapi::tbb::this_task_arena::current_thread_index()));
+    if (elsewhere) cpu_elsewhere_ns += (thread_cpu_time() - cpu_start).count();
     tsan::release(&done[band]);
   }
 };
@@ -54,10 +57,12 @@ struct IsolatedBands {
 // before each band, each band before the join (a token per band keeps bands unordered).
 static void run_bands_isolated(std::size_t count, const BandRunner::Body& body) {
   std::vector<char> done(count);
-  const IsolatedBands bands{body, done};
+  std::atomic<std::int64_t> cpu_elsewhere_ns{0};
+  const IsolatedBands bands{body, done, std::this_thread::get_id(), cpu_elsewhere_ns};
   tsan::release(&bands);
   oneapi::tbb::this_task_arena::isolate([&] { oneapi::tbb::parallel_for(std::size_t{0}, count, bands); });
   for (const char& token : done) tsan::acquire(&token);
+  credit_cpu_elsewhere(std::chrono::nanoseconds{cpu_elsewhere_ns.load()});
 }
 
 BandRunner isolated_band_runner() {

@@ -1,14 +1,16 @@
 #include <doctest/doctest.h>
 
-#include <set>
-
-#include "kernels/lookup_table.hpp"
-#include "files/file_io.hpp"
-#include "pipeline/graph.hpp"
-#include "files/listing.hpp"
-#include "pipeline/stages.hpp"
+#include <chrono>
+#include <cstdint>
 #include <random>
+#include <set>
+#include <thread>
 
+#include "files/file_io.hpp"
+#include "files/listing.hpp"
+#include "kernels/lookup_table.hpp"
+#include "pipeline/graph.hpp"
+#include "pipeline/stages.hpp"
 #include "support.hpp"
 
 using namespace imgflow;
@@ -172,7 +174,7 @@ TEST_CASE("distribution: past its exact samples, bounded memory and quantiles wi
   }
 }
 
-TEST_CASE("run stats: waits are the gaps between the source and the stages, the bottleneck the busiest") {
+TEST_CASE("run stats: waits are the gaps between the source and the stages, the bottleneck the busiest by CPU") {
   using std::chrono::nanoseconds;
   RunStats stats;
   Job job;
@@ -191,6 +193,28 @@ TEST_CASE("run stats: waits are the gaps between the source and the stages, the 
   CHECK((stats.stages[2].wait.count() == 1 && stats.stages[2].wait.max() == nanoseconds{0}));
   CHECK((stats.stages[3].wait.count() == 1 && stats.stages[3].wait.max() == nanoseconds{4}));
   CHECK((stats.stages[4].wait.count() == 1 && stats.stages[4].wait.max() == nanoseconds{5}));
-  CHECK(stats.bottleneck() == Stage::decode);
+  CHECK(stats.bottleneck() == Stage::decode);  // no CPU time measured: by wall time
   CHECK(stats.threads_seen == 2);
+
+  // On a loaded machine decode's 50 ns of wall time were 10 of CPU, encode's 20 were 18:
+  // the CPU went to encode.
+  Job loaded = job;
+  const std::array<int, kStageCount> cpu{4, 10, 1, 18, 2};
+  for (std::size_t s = 0; s < kStageCount; ++s) loaded.spans[s].cpu = nanoseconds{cpu[s]};
+  RunStats by_cpu;
+  by_cpu.add(loaded);
+  CHECK(by_cpu.bottleneck() == Stage::encode);
+  CHECK(by_cpu.cpu_total() == nanoseconds{35});
+  CHECK(by_cpu.cpu_share(Stage::encode) == doctest::Approx(18.0 / 35.0));
+}
+
+TEST_CASE("thread CPU time: counts this thread's work, not its sleep") {
+  const auto before = thread_cpu_time();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto slept = thread_cpu_time() - before;
+  CHECK(slept < std::chrono::milliseconds(25));
+  volatile std::uint64_t sink = 0;
+  const auto work_start = thread_cpu_time();
+  while (thread_cpu_time() - work_start < std::chrono::milliseconds(20)) sink = sink + 1;
+  CHECK(thread_cpu_time() - work_start >= std::chrono::milliseconds(20));
 }

@@ -79,7 +79,7 @@ TEST_CASE("--report: the documented fields, with counts, stages and bottleneck e
   const json& stages = report.at("stages");
   REQUIRE(stages.size() == kStageCount);
   const std::map<std::string, int> images{{"read", 8}, {"decode", 8}, {"adjust", 7}, {"encode", 7}, {"write", 7}};
-  double share = 0, busiest = -1;
+  double share = 0, cpu_share = 0, busiest = -1;
   std::string busiest_name;
   for (std::size_t s = 0; s < kStageCount; ++s) {
     const json& stage = stages[s];
@@ -97,12 +97,19 @@ TEST_CASE("--report: the documented fields, with counts, stages and bottleneck e
     CHECK(stage.at("per_image").at("mean_ms").get<double>() > 0);
     CHECK(stage.at("busy_s").get<double>() == doctest::Approx(stage.at("per_image").at("total_s").get<double>()));
     share += stage.at("busy_share").get<double>();
-    if (stage.at("busy_s").get<double>() > busiest) {
-      busiest = stage.at("busy_s").get<double>();
+    cpu_share += stage.at("cpu_share").get<double>();
+    CHECK(stage.at("cpu_s").get<double>() > 0);
+    if (stage.at("cpu_s").get<double>() > busiest) {
+      busiest = stage.at("cpu_s").get<double>();
       busiest_name = name;
     }
   }
   CHECK(share == doctest::Approx(1.0));
+  CHECK(cpu_share == doctest::Approx(1.0));
+  // The stages' CPU time is part of the process's (which also lists, reports and starts up).
+  double stage_cpu = 0;
+  for (const json& stage : stages) stage_cpu += stage.at("cpu_s").get<double>();
+  CHECK(stage_cpu <= time.at("cpu_user_s").get<double>() + time.at("cpu_system_s").get<double>() + 0.01);
   CHECK(report.at("bottleneck").at("stage") == busiest_name);
   // The text summary names the same bottleneck in one line.
   const std::string summary = report.at("bottleneck").at("summary");
@@ -125,6 +132,7 @@ TEST_CASE("--trace: valid trace-event JSON whose spans cover every image and sta
     if (e.at("ph") != "X") continue;
     CHECK(e.at("ts").get<double>() >= 0);
     CHECK(e.at("dur").get<double>() > 0);
+    CHECK(e.at("args").at("cpu_ms").get<double>() >= 0);
     spans_by_file[fs::path(e.at("args").at("file").get<std::string>()).filename().string()].push_back(&e);
   }
   REQUIRE(spans_by_file.size() == 8);
