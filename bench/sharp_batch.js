@@ -1,29 +1,37 @@
-// The sharp peer for scripts/bench: decode each image (PNG, JPEG, TIFF) to raw pixels, apply the same 256-entry
-// table (exact), encode a PNG with sharp's defaults. At most CONCURRENCY files at once.
-// usage: node sharp_batch.js LUT.png IN_DIR OUT_DIR CONCURRENCY
+// The sharp peer for scripts/bench, doing the work with sharp's own operations: each step of
+// the chain is one `linear` (a * v + b) in a pipeline of its own, cast back to 8 bits between
+// steps through a raw buffer, as bild truncates and clamps after every step (libvips's cast
+// from float to uchar truncates and clamps too). The last pipeline writes a PNG with sharp's
+// defaults. At most CONCURRENCY files at once, one libvips thread each.
+// usage: node sharp_batch.js STEPS IN_DIR OUT_DIR CONCURRENCY
+//   STEPS: 'a,b;a,b;...' e.g. '1.25,0;1.25,-31.875' for brightness=0.25,contrast=0.25
 const fs = require('fs');
 const path = require('path');
 const sharp = require('sharp');
 
 async function main() {
-  const [lutPath, inDir, outDir, concurrencyText] = process.argv.slice(2);
+  const [stepsText, inDir, outDir, concurrencyText] = process.argv.slice(2);
+  const steps = stepsText.split(';').map((s) => s.split(',').map(Number));
   const concurrency = Number(concurrencyText) || 2;
-  sharp.concurrency(1);  // one libvips thread per image; files run in parallel instead
-  const lut = await sharp(lutPath).extractChannel(0).raw().toBuffer();
+  sharp.concurrency(1);
   fs.mkdirSync(outDir, { recursive: true });
   const files = fs.readdirSync(inDir).filter((f) => /\.(png|jpg|tif)$/.test(f)).sort();
   let next = 0;
   async function worker() {
     while (next < files.length) {
       const name = files[next++];
-      const { data, info } = await sharp(path.join(inDir, name)).raw().toBuffer({ resolveWithObject: true });
-      const alpha = info.channels === 2 || info.channels === 4;
-      for (let i = 0; i < data.length; i++) {
-        if (!(alpha && i % info.channels === info.channels - 1)) data[i] = lut[data[i]];
+      let input = path.join(inDir, name), raw;
+      for (let k = 0; k < steps.length; k++) {
+        const [a, b] = steps[k];
+        const image = raw ? sharp(raw.data, { raw: raw.info }) : sharp(input);
+        const adjusted = image.linear(a, b);
+        if (k + 1 < steps.length) {
+          raw = await adjusted.raw().toBuffer({ resolveWithObject: true });
+          raw.info = { width: raw.info.width, height: raw.info.height, channels: raw.info.channels };
+        } else {
+          await adjusted.png().toFile(path.join(outDir, name.replace(/\.[a-z]+$/, '.png')));
+        }
       }
-      await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
-        .png()
-        .toFile(path.join(outDir, name.replace(/\.[a-z]+$/, '.png')));
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker));

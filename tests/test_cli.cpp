@@ -298,11 +298,11 @@ TEST_CASE("other input formats are decoded and written as PNG") {
                              test::expected_tables("invert")) == "");
 }
 
-TEST_CASE("--png-level: every preset writes exact pixels, smallest is the smallest") {
+TEST_CASE("--png-level: every preset writes exact pixels, compact is smaller than default, smallest the smallest") {
   test::TempDir dir;
   const auto tables = test::expected_tables("brightness=0.25,contrast=0.25");
   std::map<std::string, std::uintmax_t> total;
-  for (const char* level : {"fastest", "default", "smallest"}) {
+  for (const char* level : {"fastest", "default", "compact", "smallest"}) {
     CAPTURE(level);
     const fs::path out = dir / level;
     REQUIRE(test::run_imgflow({test::data_dir(), out, "--png-level", level}).exit_code == 0);
@@ -311,7 +311,8 @@ TEST_CASE("--png-level: every preset writes exact pixels, smallest is the smalle
       total[level] += fs::file_size(out / name);
     }
   }
-  CHECK(total["smallest"] < total["default"]);
+  CHECK(total["compact"] < total["default"]);
+  CHECK(total["smallest"] <= total["compact"]);
   CHECK(total["smallest"] < total["fastest"]);
   const auto bad = test::run_imgflow({test::data_dir(), dir / "x", "--png-level", "tiny"});
   CHECK(bad.exit_code == 2);
