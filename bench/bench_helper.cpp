@@ -1,6 +1,7 @@
 // imgflow-bench-helper: what scripts/bench needs besides the tools it compares.
 //   loop LUT.png IN_DIR OUT_DIR   the plain serial OpenCV baseline: imread, cv::LUT, imwrite
-//   check LUT.png IN OUT          largest |OUT - LUT[IN]| over all samples (alpha excluded)
+//   check LUT.png IN OUT          largest |OUT - LUT[IN]| over all samples (alpha excluded), or
+//                                 different-channels when one is gray and the other colour
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -43,6 +44,11 @@ int loop(const char* lut_path, const fs::path& in_dir, const fs::path& out_dir) 
 
 int check(const char* lut_path, const char* in_path, const char* out_path) {
   const cv::Mat lut = load_lut(lut_path);
+  // The same layout: a gray input stays gray, a colour one colour.
+  if (cv::imread(in_path, cv::IMREAD_UNCHANGED).channels() != cv::imread(out_path, cv::IMREAD_UNCHANGED).channels()) {
+    std::printf("different-channels\n");
+    return 1;
+  }
   const cv::Mat in = cv::imread(in_path, cv::IMREAD_COLOR);
   const cv::Mat out = cv::imread(out_path, cv::IMREAD_COLOR);
   if (in.empty() || out.empty() || in.size() != out.size()) {

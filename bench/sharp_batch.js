@@ -21,10 +21,13 @@ async function main() {
     while (next < files.length) {
       const name = files[next++];
       let input = path.join(inDir, name), raw;
+      // Gray stays gray (sharp would otherwise convert to sRGB and write three channels).
+      const { channels } = await sharp(input).metadata();
       for (let k = 0; k < steps.length; k++) {
         const [a, b] = steps[k];
         const image = raw ? sharp(raw.data, { raw: raw.info }) : sharp(input);
-        const adjusted = image.linear(a, b);
+        let adjusted = image.linear(a, b);
+        if (channels <= 2) adjusted = adjusted.toColourspace('b-w');
         if (k + 1 < steps.length) {
           raw = await adjusted.raw().toBuffer({ resolveWithObject: true });
           raw.info = { width: raw.info.width, height: raw.info.height, channels: raw.info.channels };
