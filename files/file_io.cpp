@@ -23,30 +23,6 @@ namespace {
   throw std::system_error(error, std::generic_category(), what);
 }
 
-// Closes a descriptor on every path out of a scope.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int release_and_close() {
-    const int result = ::close(fd_);
-    fd_ = -1;
-    return result;
-  }
-
- private:
-  int fd_;
-};
-
 void write_all(int fd, std::span<const std::uint8_t> bytes, const std::function<void(int)>& on_error) {
   for (std::size_t done = 0; done < bytes.size();) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -179,15 +155,10 @@ fs::path temporary_path_for(const fs::path& target) {
   return target.parent_path() / temporary;
 }
 
-void write_file_atomically(const fs::path& target, std::span<const std::uint8_t> bytes, bool sync,
-                           const fs::path& root) {
+StagedFile::StagedFile(const fs::path& target, std::span<const std::uint8_t> bytes, const fs::path& root)
+    : target_(target), root_(root) {
   const auto directory = target.parent_path();
-  // Before creating the target's folders (which would re-create `root` too), and whenever a step
-  // fails for a missing folder.
-  const auto throw_if_root_gone = [&root] {
-    if (!root.empty() && !fs::is_directory(root)) throw_errno("the output directory " + root.string() + " has gone", ENOENT);
-  };
-  throw_if_root_gone();
+  throw_if_root_gone();  // before creating the target's folders, which would re-create `root` too
   if (!directory.empty()) {
     std::error_code ec;  // a concurrent creation is fine; what matters is the result
     fs::create_directories(directory, ec);
@@ -197,39 +168,72 @@ void write_file_atomically(const fs::path& target, std::span<const std::uint8_t>
       throw_errno("cannot create directory " + directory.string(), error == EEXIST ? ENOTDIR : error);
     }
   }
-  const auto temporary = temporary_path_for(target);
+  temporary_ = temporary_path_for(target);
   // Preferably an unnamed file (O_TMPFILE), locked and filled before it gets its temporary name:
   // a named temporary then always has its content and, while its writer lives, its lock. Where
   // the filesystem has no O_TMPFILE (NFS), a named one, created exclusively and locked at once.
   const std::string dir_text = directory.empty() ? std::string(".") : directory.string();
-  FileDescriptor fd(::open(dir_text.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
-  const bool unnamed = fd.get() >= 0;
-  if (!unnamed) fd = FileDescriptor(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644));
-  if (fd.get() < 0) {
+  fd_ = FileDescriptor(::open(dir_text.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
+  const bool unnamed = fd_.get() >= 0;
+  if (!unnamed) fd_ = FileDescriptor(::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644));
+  if (fd_.get() < 0) {
     const int error = errno;
     if (error == ENOENT) throw_if_root_gone();
     throw_errno("cannot create a file in " + directory.string(), error);
   }
+  named_ = !unnamed;
   // The lock tells a cleaning run that this file is being written; the kernel drops it if we die.
-  ::flock(fd.get(), LOCK_EX | LOCK_NB);
-  bool named = !unnamed;
-  const auto abandon = [&](const char* what, int error) {
-    if (named) ::unlink(temporary.c_str());
-    throw_errno(what, error);
-  };
-  write_all(fd.get(), bytes, [&](int error) { abandon("cannot write", error); });
-  if (sync && ::fdatasync(fd.get()) != 0) abandon("cannot flush to disk", errno);
+  ::flock(fd_.get(), LOCK_EX | LOCK_NB);
+  write_all(fd_.get(), bytes, [&](int error) { abandon("cannot write", error); });
   if (unnamed) {
-    const std::string self = "/proc/self/fd/" + std::to_string(fd.get());
-    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, temporary.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    const std::string self = "/proc/self/fd/" + std::to_string(fd_.get());
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, temporary_.c_str(), AT_SYMLINK_FOLLOW) != 0) {
       const int error = errno;
       if (error == ENOENT) throw_if_root_gone();
       throw_errno("cannot name the file written in " + directory.string(), error);
     }
-    named = true;
+    named_ = true;
   }
-  if (::rename(temporary.c_str(), target.c_str()) != 0) abandon("cannot rename into place", errno);
-  if (fd.release_and_close() != 0) throw_errno("cannot write", errno);
+}
+
+StagedFile::~StagedFile() {
+  if (named_ && !published_) ::unlink(temporary_.c_str());
+}
+
+void StagedFile::throw_if_root_gone() const {
+  if (!root_.empty() && !fs::is_directory(root_)) throw_errno("the output directory " + root_.string() + " has gone", ENOENT);
+}
+
+void StagedFile::abandon(const char* what, int error) {
+  if (named_) ::unlink(temporary_.c_str());
+  named_ = false;
+  throw_errno(what, error);
+}
+
+void StagedFile::sync() {
+  if (::fdatasync(fd_.get()) != 0) abandon("cannot flush to disk", errno);
+}
+
+void StagedFile::fail_sync(int error) { abandon("cannot flush to disk", error); }
+
+dev_t StagedFile::device() const {
+  struct stat info {};
+  return ::fstat(fd_.get(), &info) == 0 ? info.st_dev : dev_t{};
+}
+
+void StagedFile::publish() {
+  if (::rename(temporary_.c_str(), target_.c_str()) != 0) abandon("cannot rename into place", errno);
+  published_ = true;
+  if (fd_.release_and_close() != 0) throw_errno("cannot write", errno);
+}
+
+int sync_filesystem(int fd) { return ::syncfs(fd) == 0 ? 0 : errno; }
+
+void write_file_atomically(const fs::path& target, std::span<const std::uint8_t> bytes, bool sync,
+                           const fs::path& root) {
+  StagedFile file(target, bytes, root);
+  if (sync) file.sync();
+  file.publish();
 }
 
 void write_output_file(const fs::path& path, std::string_view text, bool sync) {

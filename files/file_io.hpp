@@ -3,7 +3,9 @@
 // filesystems: only regular files are read, outputs appear only complete, temporary names
 // fit any legal name and never clash between runs, and report-like files go wherever their
 // path leads (a pipe, /dev/stdout, a symlink's target).
+#include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
@@ -12,11 +14,37 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "codec/bytes.hpp"
 
 namespace imgflow {
+
+/// Closes a descriptor on every path out of a scope.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd = -1) : fd_(fd) {}
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor(FileDescriptor&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  int release_and_close() {
+    const int result = ::close(fd_);
+    fd_ = -1;
+    return result;
+  }
+
+ private:
+  int fd_;
+};
 
 /// Why a file of this mode is not read: "not a regular file: a FIFO", "...: a character device".
 std::string not_a_regular_file(unsigned mode);
@@ -56,6 +84,42 @@ std::filesystem::path temporary_path_for(const std::filesystem::path& target);
 /// naming the step that failed.
 void write_file_atomically(const std::filesystem::path& target, std::span<const std::uint8_t> bytes,
                            bool sync = true, const std::filesystem::path& root = {});
+
+/// The first half of write_file_atomically, for writers that make many files durable at once:
+/// the constructor creates the target's folders (never `root`) and writes `bytes` to a locked
+/// temporary in the target's folder, named `.NAME.imgflow-tmp.TOKEN`; publish() renames it
+/// over the target. Before publishing, make the data durable: sync() (this file's fdatasync),
+/// or one sync_filesystem() for every staged file on a filesystem, and fail_sync() on each if
+/// that failed. A file never published is removed when the object goes. Errors throw
+/// std::system_error as write_file_atomically does (the temporary removed).
+class StagedFile {
+ public:
+  StagedFile(const std::filesystem::path& target, std::span<const std::uint8_t> bytes,
+             const std::filesystem::path& root = {});
+  StagedFile(StagedFile&& other) noexcept
+      : target_(std::move(other.target_)), root_(std::move(other.root_)), temporary_(std::move(other.temporary_)),
+        fd_(std::move(other.fd_)), named_(std::exchange(other.named_, false)), published_(other.published_) {}
+  StagedFile& operator=(StagedFile&&) = delete;
+  ~StagedFile();
+
+  int fd() const { return fd_.get(); }
+  dev_t device() const;  ///< the filesystem the file is on
+  void sync();
+  [[noreturn]] void fail_sync(int error);
+  void publish();
+
+ private:
+  void throw_if_root_gone() const;
+  [[noreturn]] void abandon(const char* what, int error);
+
+  std::filesystem::path target_, root_, temporary_;
+  FileDescriptor fd_;
+  bool named_ = false, published_ = false;
+};
+
+/// syncfs(2) on the filesystem holding `fd`: everything written to it, by anyone, reaches the
+/// device. 0, or the errno (since Linux 5.8 a write-back error on that filesystem is reported).
+int sync_filesystem(int fd);
 
 /// Writes a report-like file (a report, trace or list) wherever `path` leads: an existing FIFO,
 /// character device or socket (a pipe, /dev/stdout, a process substitution's /dev/fd/N) is

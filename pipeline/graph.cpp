@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "codec/decode.hpp"
+#include "pipeline/output_writer.hpp"
 #include "pipeline/stages.hpp"
 #include "pipeline/tsan.hpp"
 
@@ -27,13 +28,6 @@ std::size_t PipelineConfig::resolved_max_in_flight() const {
 }
 
 namespace {
-
-// A small number per worker thread, in the order threads first run a stage: the trace's tracks.
-int worker_index() {
-  static std::atomic<int> next{0};
-  thread_local const int index = next++;
-  return index;
-}
 
 // Wraps a stage so that it never throws into the graph: a job that has already failed or been
 // skipped passes through untouched, an exception becomes the job's failure, and the time spent
@@ -65,7 +59,7 @@ auto timed_stage(flow::graph& graph, Stage stage, std::chrono::steady_clock::tim
     span.start = start - run_start;
     span.duration = std::max<std::chrono::nanoseconds>(elapsed, std::chrono::nanoseconds{1});
     span.cpu = thread_cpu_time() - cpu_start + take_cpu_elsewhere();
-    span.thread = worker_index();
+    span.thread = trace_thread_index();
     return job;
   };
 }
@@ -121,11 +115,17 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const LookupT
       tsan::release(job);
       return job;
     });
-    // Two bounds: files whose bytes are held (a file of many pages stays until its last page
-    // is done), and pages between decode and the sink, whose pixels are held.
+    // Three bounds: files whose bytes are held (a file of many pages until its last page is
+    // written, a one-page file until it is encoded); pages from their admission to the sink
+    // (holding, once encoded, only their PNG: a larger number, as the more outputs wait for the
+    // writer, the fewer syncs); and of those, pages whose pixels are held (decode to encode).
     flow::limiter_node<Job*> files_in_flight(g, config.resolved_max_in_flight());
+    flow::limiter_node<Job*> outputs_in_flight(g, 4 * config.resolved_max_in_flight());
     flow::limiter_node<Job*> pages_in_flight(g, config.resolved_max_in_flight());
-    flow::queue_node<Job*> waiting_pages(g);
+    flow::queue_node<Job*> waiting_pages(g), waiting_decode(g);
+    // A limiter's decrementer counts its predecessors (it fires once all have sent), so the two
+    // senders of file places meet here first.
+    flow::broadcast_node<flow::continue_msg> file_places(g);
 
     // An image that was already fetched when the run was asked to stop is not started.
     flow::function_node<Job*, Job*> read(g, flow::unlimited, timed_stage(g, Stage::read, start, [&](Job& job) {
@@ -157,11 +157,38 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const LookupT
     flow::function_node<Job*, Job*> encode(g, flow::unlimited, timed_stage(g, Stage::encode, start, [&](Job& job) {
       encode_stage(job, context);
     }));
-    flow::function_node<Job*, Job*> write(g, flow::unlimited, timed_stage(g, Stage::write, start, [&](Job& job) {
-      write_stage(job, context);
-    }));
-    // The sink is serial: it owns the totals and the observer needs no locking. It frees a page
-    // place for every job, and a file place when a file's last job arrives.
+    // An encoded page gives back its pixels and its page place, and a one-page file its bytes
+    // and its file place, before it waits for the writer.
+    using HandOff = flow::multifunction_node<Job*, std::tuple<Job*, flow::continue_msg, flow::continue_msg>>;
+    HandOff hand_off(g, flow::unlimited, [&](Job* job, HandOff::output_ports_type& ports) {
+      tsan::acquire(job);
+      const tsan::ReleaseOnExit released{&g};
+      release_decoded_buffers(*job, context);
+      // Before its places are freed, so that with --fail-fast no later image starts.
+      if (job->outcome == Outcome::failed && config.fail_fast) control.request_stop(StopReason::fail_fast);
+      const bool one_page_file = job->file_job == nullptr;
+      tsan::release(job);
+      std::get<0>(ports).try_put(job);  // from here on another thread may own (and free) the job
+      std::get<1>(ports).try_put(flow::continue_msg{});
+      if (one_page_file) std::get<2>(ports).try_put(flow::continue_msg{});
+    });
+    // Writing is done by the writer's own thread (no TBB worker waits on the disk), each job
+    // handed back through the node's gateway, in the order given; the graph waits for every one
+    // handed out.
+    using Write = flow::async_node<Job*, Job*>;
+    Write* write_node = nullptr;
+    OutputWriter writer(context, start, [&](Job* job) {
+      write_node->gateway().try_put(job);
+      tsan::release(&g);
+      write_node->gateway().release_wait();
+    }, /*threads=*/1);
+    Write write(g, flow::unlimited, [&](Job* job, Write::gateway_type& gateway) {
+      gateway.reserve_wait();
+      writer.submit(job);
+    });
+    write_node = &write;
+    // The sink is serial: it owns the totals and the observer needs no locking. It frees an
+    // output place for every job, and a file place when a paged file's last page arrives.
     using Sink = flow::multifunction_node<Job*, std::tuple<flow::continue_msg, flow::continue_msg>>;
     Sink sink(g, flow::serial, [&](Job* job, Sink::output_ports_type& ports) {
       // A serial node: each run follows the previous one, which libtbb.so orders unseen by TSan.
@@ -184,8 +211,7 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const LookupT
       // A job is freed here; a page job with its file, when the file's last page is done.
       Job* file = job->file_job;
       if (!file) {
-        delete job;
-        std::get<1>(ports).try_put(flow::continue_msg{});
+        delete job;  // its file place was freed after encoding
       } else if (--file->pages_left == 0) {
         delete file;
         std::get<1>(ports).try_put(flow::continue_msg{});
@@ -202,6 +228,10 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const LookupT
     oneapi::tbb::profiling::set_name(decode, "decode");
     oneapi::tbb::profiling::set_name(adjust, "adjust");
     oneapi::tbb::profiling::set_name(encode, "encode");
+    oneapi::tbb::profiling::set_name(hand_off, "hand_off");
+    oneapi::tbb::profiling::set_name(file_places, "file_places");
+    oneapi::tbb::profiling::set_name(waiting_decode, "waiting_decode");
+    oneapi::tbb::profiling::set_name(outputs_in_flight, "outputs_in_flight");
     oneapi::tbb::profiling::set_name(write, "write");
     oneapi::tbb::profiling::set_name(sink, "sink");
 
@@ -209,14 +239,20 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const LookupT
     flow::make_edge(files_in_flight, read);
     flow::make_edge(read, split);
     flow::make_edge(std::get<0>(split.output_ports()), waiting_pages);
-    flow::make_edge(waiting_pages, pages_in_flight);
+    flow::make_edge(waiting_pages, outputs_in_flight);
+    flow::make_edge(outputs_in_flight, waiting_decode);
+    flow::make_edge(waiting_decode, pages_in_flight);
     flow::make_edge(pages_in_flight, decode);
     flow::make_edge(decode, adjust);
     flow::make_edge(adjust, encode);
-    flow::make_edge(encode, write);
+    flow::make_edge(encode, hand_off);
+    flow::make_edge(std::get<0>(hand_off.output_ports()), write);
+    flow::make_edge(std::get<1>(hand_off.output_ports()), pages_in_flight.decrementer());
+    flow::make_edge(std::get<2>(hand_off.output_ports()), file_places);
     flow::make_edge(write, sink);
-    flow::make_edge(std::get<0>(sink.output_ports()), pages_in_flight.decrementer());
-    flow::make_edge(std::get<1>(sink.output_ports()), files_in_flight.decrementer());
+    flow::make_edge(std::get<0>(sink.output_ports()), outputs_in_flight.decrementer());
+    flow::make_edge(std::get<1>(sink.output_ports()), file_places);
+    flow::make_edge(file_places, files_in_flight.decrementer());
 
     source.activate();
     g.wait_for_all();

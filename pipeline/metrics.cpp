@@ -1,6 +1,7 @@
 #include "pipeline/metrics.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <ctime>
 #include <utility>
@@ -109,6 +110,12 @@ double RunStats::cpu_share(Stage stage) const {
   if (all.count() == 0) return 0.0;
   return std::chrono::duration<double>(stages[static_cast<std::size_t>(stage)].cpu) /
          std::chrono::duration<double>(all);
+}
+
+int trace_thread_index() {
+  static std::atomic<int> next{0};
+  thread_local const int index = next++;
+  return index;
 }
 
 std::chrono::nanoseconds thread_cpu_time() {

@@ -35,6 +35,10 @@ struct Distribution {
   std::chrono::nanoseconds total_{}, min_{}, max_{};
 };
 
+/// A small number per thread (TBB worker or writer), in the order threads first run a stage:
+/// the trace's tracks.
+int trace_thread_index();
+
 /// The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID).
 std::chrono::nanoseconds thread_cpu_time();
 /// CPU time other threads spent on the calling thread's stage (the encoder's bands), credited

@@ -248,10 +248,6 @@ void encode_stage(Job& job, const StageContext& context) {
   job.output_bytes = job.encoded.size();
 }
 
-void write_stage(Job& job, const StageContext& context) {
-  write_file_atomically(job.output, job.encoded, context.config.sync, context.config.output_dir);
-}
-
 bool makes_output_unusable(const std::error_code& error) {
   // A full disk or quota, or a read-only filesystem, fails every image the same way.
   // So does the output directory gone (write_file_atomically never re-creates it: ENOENT).
@@ -259,12 +255,17 @@ bool makes_output_unusable(const std::error_code& error) {
          (error.value() == ENOSPC || error.value() == EDQUOT || error.value() == EROFS || error.value() == ENOENT);
 }
 
-void recycle_buffers(Job& job, const StageContext& context) {
-  context.pool.release(job.file_bytes);
+void release_decoded_buffers(Job& job, const StageContext& context) {
+  if (!job.file_job) context.pool.release(job.file_bytes);
   job.shared_file.reset();
   context.pool.release(job.image.pixels);
-  context.pool.release(job.encoded);
   free_buffer(job.image.metadata);
+}
+
+void recycle_buffers(Job& job, const StageContext& context) {
+  release_decoded_buffers(job, context);
+  context.pool.release(job.file_bytes);
+  context.pool.release(job.encoded);
 }
 
 }  // namespace imgflow

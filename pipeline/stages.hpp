@@ -52,7 +52,10 @@ void decode_stage(Job& job, const StageContext& context);
 /// stays bilevel when the table maps black and white to black or white; else it is widened.
 void adjust_stage(Job& job, const StageContext& context);
 void encode_stage(Job& job, const StageContext& context);
-void write_stage(Job& job, const StageContext& context);
+/// (Writing: pipeline/output_writer.hpp.)
+/// After encoding: returns the pixels and, for a one-page file, the file's bytes to the pool;
+/// a page lets go of its file's bytes (freed with the last page).
+void release_decoded_buffers(Job& job, const StageContext& context);
 /// Returns the job's buffers to the pool.
 void recycle_buffers(Job& job, const StageContext& context);
 

@@ -109,8 +109,10 @@ TEST_CASE("SIGINT, SIGTERM and SIGHUP (ssh dropped): stop feeding, finish in-fli
     CAPTURE(number);
     test::TempDir dir;
     const fs::path out = dir / "out";
-    test::Child run(test::imgflow_binary(), {data.in.string(), out.string(), "-j", "1"});
-    wait_for_outputs(out, 3);
+    // One image at a time, so that most are still to be fed when the signal comes (outputs
+    // appear a group at a time, after each group's sync).
+    test::Child run(test::imgflow_binary(), {data.in.string(), out.string(), "-j", "1", "--max-in-flight", "1"});
+    wait_for_outputs(out, 1);
     run.signal(number);
     const auto result = run.wait();
     CHECK(result.exit_code == 128 + number);

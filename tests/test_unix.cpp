@@ -281,7 +281,8 @@ TEST_CASE("folders that vanish mid-run: OUTPUT_DIR removed stops the run (exit 2
   {
     fs::copy(in, dir / "in2");
     const fs::path out = dir / "out2";
-    test::Child run(test::imgflow_binary(), {(dir / "in2").string(), out.string(), "-j", "1", "--png-level", "smallest"});
+    test::Child run(test::imgflow_binary(), {(dir / "in2").string(), out.string(), "-j", "1", "--max-in-flight", "1",
+                                                   "--png-level", "smallest"});
     for (int i = 0; i < 600 && files_so_far(out) < 3; ++i) std::this_thread::sleep_for(20ms);
     fs::remove_all(dir / "in2");
     const auto result = run.wait();

@@ -1,0 +1,153 @@
+#include "pipeline/output_writer.hpp"
+
+#include <sys/types.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <optional>
+#include <system_error>
+
+#include "files/file_io.hpp"
+#include "pipeline/metrics.hpp"
+#include "pipeline/tsan.hpp"
+
+namespace imgflow {
+
+OutputWriter::OutputWriter(const StageContext& context, std::chrono::steady_clock::time_point run_start, Done done,
+                           int threads)
+    : context_(context), run_start_(run_start), done_(std::move(done)) {
+  for (int t = 0; t < threads; ++t) threads_.emplace_back([this] { serve(); });
+}
+
+OutputWriter::~OutputWriter() {
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+  }
+  ready_.notify_all();
+  for (std::thread& thread : threads_) thread.join();
+}
+
+void OutputWriter::submit(Job* job) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(job);
+  }
+  ready_.notify_one();
+}
+
+void OutputWriter::serve() {
+  std::vector<Job*> group;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      ready_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // closing, and nothing left
+      group.assign(queue_.begin(), queue_.end());
+      queue_.clear();
+    }
+    write_group(group);
+  }
+}
+
+namespace {
+
+// A job's failure from whatever the writing threw, as the graph's other stages record it.
+void fail_from_current_exception(Job& job) {
+  try {
+    throw;
+  } catch (const std::system_error& e) {
+    job.fail(Stage::write, e.what(), e.code());
+  } catch (const std::bad_alloc&) {
+    job.fail(Stage::write, "out of memory");
+  } catch (const std::exception& e) {
+    job.fail(Stage::write, e.what());
+  }
+}
+
+}  // namespace
+
+void OutputWriter::write_group(std::vector<Job*>& group) {
+  using std::chrono::nanoseconds;
+  using Clock = std::chrono::steady_clock;
+  struct Entry {
+    Job* job;
+    std::optional<StagedFile> file;
+    Clock::time_point start;
+    nanoseconds wall{}, cpu{};
+    bool synced = false;
+  };
+  std::vector<Entry> entries;
+  entries.reserve(group.size());
+  const auto timed = [this](Entry& entry, auto&& step) {
+    const auto start = Clock::now();
+    const auto cpu_start = thread_cpu_time();
+    try {
+      step();
+    } catch (...) {
+      fail_from_current_exception(*entry.job);
+      entry.file.reset();  // removes the temporary
+      if (makes_output_unusable(entry.job->error_code)) output_unusable_ = true;
+    }
+    entry.wall += Clock::now() - start;
+    entry.cpu += thread_cpu_time() - cpu_start;
+  };
+
+  // 1. Every output to its temporary.
+  for (Job* job : group) {
+    tsan::acquire(job);
+    Entry& entry = entries.emplace_back(Entry{job, std::nullopt, Clock::now()});
+    // Once the output side cannot take a file (disk full, output folder gone), the rest are
+    // not tried: one error line says why, the sink stops the run, they count as not started.
+    if (job->outcome == Outcome::pending && output_unusable_) job->outcome = Outcome::cancelled;
+    if (job->outcome != Outcome::pending) continue;
+    timed(entry, [&] { entry.file.emplace(job->output, job->encoded, context_.config.output_dir); });
+  }
+  // 2. One sync per filesystem for the whole group; a failed sync fails that filesystem's files.
+  if (context_.config.sync) {
+    const auto start = Clock::now();
+    const auto cpu_start = thread_cpu_time();
+    std::vector<std::pair<dev_t, int>> synced;  // device, errno
+    std::int64_t staged = 0;
+    for (Entry& entry : entries) {
+      if (!entry.file) continue;
+      ++staged;
+      entry.synced = true;
+      const dev_t device = entry.file->device();
+      auto it = std::find_if(synced.begin(), synced.end(), [&](const auto& d) { return d.first == device; });
+      if (it == synced.end()) it = synced.insert(synced.end(), {device, sync_filesystem(entry.file->fd())});
+      if (it->second != 0) timed(entry, [&] { entry.file->fail_sync(it->second); });
+    }
+    const nanoseconds share = staged ? nanoseconds{(Clock::now() - start) / staged} : nanoseconds{};
+    const nanoseconds cpu_share = staged ? (thread_cpu_time() - cpu_start) / staged : nanoseconds{};
+    for (Entry& entry : entries)
+      if (entry.synced) entry.wall += share, entry.cpu += cpu_share;
+  }
+  // 3. The final names.
+  for (Entry& entry : entries) {
+    if (entry.file && output_unusable_) {
+      entry.file.reset();
+      entry.job->outcome = Outcome::cancelled;
+    }
+    if (entry.file) timed(entry, [&] { entry.file->publish(); });
+  }
+
+  static thread_local const int track = trace_thread_index();
+  for (Entry& entry : entries) {
+    Job& job = *entry.job;
+    if (entry.wall.count() > 0) {
+      Job::Span& span = job.spans[static_cast<std::size_t>(Stage::write)];
+      span.start = entry.start - run_start_;
+      span.duration = std::max(entry.wall, nanoseconds{1});
+      span.cpu = entry.cpu;
+      span.thread = track;
+    }
+    entry.file.reset();
+    tsan::release(&job);
+    done_(&job);
+  }
+}
+
+}  // namespace imgflow
