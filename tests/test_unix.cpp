@@ -8,6 +8,8 @@
 
 #include <csignal>
 #include <fstream>
+#include <map>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -290,4 +292,70 @@ TEST_CASE("folders that vanish mid-run: OUTPUT_DIR removed stops the run (exit 2
     CHECK(result.err.find("stopped: an input directory has gone") != std::string::npos);
     CHECK(count_lines(result.err) < 12);
   }
+}
+
+TEST_CASE("durability: outputs are renamed into place only after a sync that followed their writing, by one writer thread, with fewer syncs than files") {
+  if (!fs::exists("/usr/bin/strace")) {
+    MESSAGE("strace is not installed: skipped");
+    std::exit(77);
+  }
+  test::TempDir dir;
+  const fs::path in = dir / "in";
+  REQUIRE(test::run_generator({"-n", "60", "--size", "320x240", in.string()}).exit_code == 0);
+  const auto traced = [&](const std::string& name, std::vector<std::string> flags) {
+    const fs::path log = dir / (name + ".strace");
+    std::vector<std::string> args{"-f", "-qq", "-e", "trace=syncfs,fdatasync,linkat,rename,renameat,renameat2",
+                                  "-o", log.string(), test::imgflow_binary(), in.string(), (dir / name).string(),
+                                  "-j", "2", "-q"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    const auto run = test::run_program("/usr/bin/strace", args);
+    REQUIRE(run.exit_code == 0);
+    std::vector<std::string> lines;
+    std::ifstream stream(log);
+    for (std::string line; std::getline(stream, line);) lines.push_back(line);
+    return lines;
+  };
+  const auto call = [](const std::string& line) {  // "PID name(" -> name
+    const auto space = line.find(' '), paren = line.find('(');
+    return space == std::string::npos || paren == std::string::npos ? std::string() : line.substr(space + 1, paren - space - 1);
+  };
+
+  const auto lines = traced("synced", {});
+  std::map<std::string, std::size_t> linked_at;  // temporary name -> line of its linkat
+  std::size_t renames = 0, syncs = 0, last_sync = 0;
+  std::set<std::string> threads;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string name = call(lines[i]);
+    const std::string pid = lines[i].substr(0, lines[i].find(' '));
+    CHECK(name != "fdatasync");  // no file is synced on its own
+    if (name == "linkat") {
+      const auto start = lines[i].find(std::string(kTemporaryMarker));
+      REQUIRE(start != std::string::npos);
+      const auto open = lines[i].rfind('"', start), close = lines[i].find('"', start);
+      linked_at[fs::path(lines[i].substr(open + 1, close - open - 1)).filename().string()] = i;
+    } else if (name == "syncfs") {
+      ++syncs;
+      last_sync = i;
+      threads.insert(pid);
+    } else if (name.rfind("rename", 0) == 0) {
+      ++renames;
+      threads.insert(pid);
+      const auto start = lines[i].find(std::string(kTemporaryMarker));
+      REQUIRE(start != std::string::npos);
+      const auto open = lines[i].rfind('"', start), close = lines[i].find('"', start);
+      const std::string temporary = fs::path(lines[i].substr(open + 1, close - open - 1)).filename().string();
+      CAPTURE(temporary);
+      REQUIRE(linked_at.count(temporary) == 1);
+      CHECK(last_sync > linked_at[temporary]);  // a sync came between its writing and its rename
+    }
+  }
+  CHECK(renames == 60);
+  CHECK(syncs >= 1);
+  CHECK(syncs <= renames);
+  MESSAGE(syncs << " syncs for " << renames << " files");
+  CHECK(threads.size() == 1);  // all by the writer thread, none by the two TBB workers
+  CHECK(test::files_below(dir / "synced").size() == 60);
+
+  const auto unsynced = traced("unsynced", {"--no-sync"});
+  for (const auto& line : unsynced) CHECK((call(line) != "syncfs" && call(line) != "fdatasync"));
 }
