@@ -223,7 +223,8 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
       ->default_val(0)
       ->check(whole_number(0));
   app.add_option("--max-in-flight", options.pipeline.max_in_flight,
-                 "Images in memory at once, 0 = 2 x threads")
+                 "Images decoded at once (and files read), 0 = 2 x threads; up to 4 times as many "
+                 "encoded outputs may wait for the writer")
       ->default_val(0)
       ->check(whole_number(0));
   app.add_option("--max-pixels", options.pipeline.decode.max_pixels,
@@ -240,7 +241,7 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
       ->excludes(skip_checksums_flag);
   bool no_sync = false;
   app.add_flag("--no-sync", no_sync,
-               "Do not fsync outputs before renaming them into place (faster; after a power loss "
+               "Do not sync outputs to the device before renaming them into place (faster; after a power loss "
                "an output may be empty, though never after a crash of imgflow)");
   std::string level_help = "PNG compression preset:";
   std::vector<std::string> level_names;
