@@ -81,11 +81,28 @@ PageList list_pages(std::span<const std::uint8_t> bytes, const DecodeOptions& op
   return list;
 }
 
+namespace {
+
+// A packed row's bits past its last pixel are not pixels, and decoders leave them as they
+// found them (libpng keeps the destination's bits there): in a recycled buffer, whatever the
+// previous image left. Cleared, so that the encoder, which filters and deflates whole bytes,
+// writes the same file however buffers were reused.
+void clear_row_padding(Image& image) {
+  const std::size_t bits = static_cast<std::size_t>(image.width) * image.channels * image.bit_depth;
+  if (bits % 8 == 0) return;
+  const auto keep = static_cast<std::uint8_t>(0xFF << (8 - bits % 8));
+  const std::size_t row = image.row_bytes();
+  for (std::size_t y = 0; y < static_cast<std::size_t>(image.height); ++y) image.pixels[y * row + row - 1] &= keep;
+}
+
+}  // namespace
+
 void decode_image(std::span<const std::uint8_t> bytes, const DecodeOptions& options, std::uint64_t page,
                   Image& image, DecodeNotes& notes, CodecScratch& scratch) {
   notes.clear();
   image.metadata.clear();
   readable_format(bytes).decode(bytes, options, page, image, notes, scratch);
+  clear_row_padding(image);
   validate_carried_chunks(image, notes);
 }
 

@@ -26,7 +26,7 @@ constexpr std::array kLevels{
              {Filter::none, Deflater::isal, 1}},
     PngLevel{"default", "no filter or adaptive filters (whichever a sample deflates smaller), ISA-L igzip level 2",
              {Filter::automatic, Deflater::isal, 2}},
-    PngLevel{"compact", "filter chosen as for default, libdeflate level 6 (zlib's default; about sharp's size or less, 4-6x slower)",
+    PngLevel{"compact", "filter chosen as for default, libdeflate level 6 (zlib's default; about sharp's size, 4-6x slower)",
              {Filter::automatic, Deflater::libdeflate, 6}},
     PngLevel{"smallest", "filter chosen as for default, libdeflate level 9 (about 10-40x slower)",
              {Filter::automatic, Deflater::libdeflate, 9}},

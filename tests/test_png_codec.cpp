@@ -358,3 +358,24 @@ TEST_CASE("files: atomic write replaces the target and leaves no temporary file"
   CHECK_THROWS_WITH_AS(write_file_atomically(target / "x.png", first),
                        doctest::Contains("cannot create directory"), std::runtime_error);
 }
+
+TEST_CASE("a bilevel row's bits past its last pixel are zero, whatever the reused buffer held") {
+  // 500 pixels a row: 63 bytes, the last with 4 bits of padding, which libpng leaves as the
+  // destination had them. A batch reuses buffers, so without clearing them the same input
+  // could be encoded to different files depending on the image before it.
+  const auto bytes = read_file(test::shared_dir() / "corpus" / "real" / "pillow__hopper_bw_500.png");
+  Image fresh, reused;
+  DecodeNotes notes;
+  decode_image(bytes, DecodeOptions{}, 0, fresh, notes);
+  REQUIRE(fresh.bit_depth == 1);
+  REQUIRE(fresh.width % 8 != 0);
+  reused.pixels.assign(fresh.pixels.size(), 0xFF);
+  decode_image(bytes, DecodeOptions{}, 0, reused, notes);
+  CHECK(reused.pixels == fresh.pixels);
+  const std::size_t row = fresh.row_bytes();
+  for (int y = 0; y < fresh.height; ++y) REQUIRE((reused.pixels[y * row + row - 1] & 0x0F) == 0);
+  Bytes first, second;
+  encode_png_fast(fresh, first, PngEncoderSettings{});
+  encode_png_fast(reused, second, PngEncoderSettings{});
+  CHECK(first == second);
+}
