@@ -5,10 +5,8 @@
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/task_arena.h>
 
-#include <atomic>
 #include <chrono>
 #include <exception>
-#include <new>
 #include <system_error>
 
 #include "codec/decode.hpp"
@@ -44,14 +42,8 @@ auto timed_stage(flow::graph& graph, Stage stage, std::chrono::steady_clock::tim
     take_cpu_elsewhere();
     try {
       body(*job);
-    } catch (const std::system_error& e) {
-      job->fail(stage, e.what(), e.code());
-    } catch (const std::bad_alloc&) {
-      job->fail(stage, "out of memory");
-    } catch (const std::exception& e) {
-      job->fail(stage, e.what());
     } catch (...) {
-      job->fail(stage, "unknown error");
+      job->fail_with_current_exception(stage);
     }
     if (job->outcome == Outcome::cancelled) return job;
     const auto elapsed = std::chrono::steady_clock::now() - start;

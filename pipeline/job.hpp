@@ -107,6 +107,9 @@ struct Job {
     error = std::move(reason);
     error_code = code;
   }
+  /// fail() with the exception being handled (call inside a catch block): a system_error's
+  /// message and code, "out of memory", another exception's message, or "unknown error".
+  void fail_with_current_exception(Stage stage);
 };
 
 }  // namespace imgflow

@@ -4,10 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <exception>
-#include <new>
 #include <optional>
-#include <system_error>
 
 #include "files/file_io.hpp"
 #include "pipeline/metrics.hpp"
@@ -52,23 +49,6 @@ void OutputWriter::serve() {
   }
 }
 
-namespace {
-
-// A job's failure from whatever the writing threw, as the graph's other stages record it.
-void fail_from_current_exception(Job& job) {
-  try {
-    throw;
-  } catch (const std::system_error& e) {
-    job.fail(Stage::write, e.what(), e.code());
-  } catch (const std::bad_alloc&) {
-    job.fail(Stage::write, "out of memory");
-  } catch (const std::exception& e) {
-    job.fail(Stage::write, e.what());
-  }
-}
-
-}  // namespace
-
 void OutputWriter::write_group(std::vector<Job*>& group) {
   using std::chrono::nanoseconds;
   using Clock = std::chrono::steady_clock;
@@ -87,7 +67,7 @@ void OutputWriter::write_group(std::vector<Job*>& group) {
     try {
       step();
     } catch (...) {
-      fail_from_current_exception(*entry.job);
+      entry.job->fail_with_current_exception(Stage::write);
       entry.file.reset();  // removes the temporary
       if (makes_output_unusable(entry.job->error_code)) output_unusable_ = true;
     }
