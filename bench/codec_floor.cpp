@@ -4,7 +4,7 @@
 // taken, uncounted, from ROWS_DIR: imgflow's output of the same file at --png-level fastest
 // (no row filter, so its image data is the adjusted rows as they are). No unfiltering, no table,
 // no filter choice, no file written. scripts/bench counts only the two functions named counted_*
-// (callgrind --toggle-collect).
+// (callgrind --toggle-collect), so reading and parsing the files is not counted.
 // usage: imgflow-codec-floor IN_DIR ROWS_DIR
 #include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
@@ -16,13 +16,12 @@
 #include <memory>
 #include <vector>
 
+#include "codec/png_format.hpp"
+#include "files/file_io.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
-
-std::uint32_t be32(const std::uint8_t* p) {
-  return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
-}
 
 struct Png {
   std::vector<std::uint8_t> idat;
@@ -30,21 +29,17 @@ struct Png {
 };
 
 Png read_png(const fs::path& file) {
-  std::vector<std::uint8_t> bytes(fs::file_size(file));
-  std::FILE* f = std::fopen(file.c_str(), "rb");
-  if (!f || std::fread(bytes.data(), 1, bytes.size(), f) != bytes.size()) throw fs::filesystem_error("read", file, {});
-  std::fclose(f);
+  const std::vector<std::uint8_t> bytes = imgflow::read_file(file);
   Png png;
-  for (std::size_t at = 8; at + 12 <= bytes.size();) {
-    const std::uint32_t length = be32(&bytes[at]);
-    const std::uint8_t* type = &bytes[at + 4];
-    const std::uint8_t* data = &bytes[at + 8];
-    if (std::equal(type, type + 4, "IHDR")) {
-      const int channels = data[9] == 2 ? 3 : data[9] == 4 ? 2 : data[9] == 6 ? 4 : 1;
-      png.filtered_size = (std::size_t{be32(data)} * channels * data[8] / 8 + 1) * be32(data + 4);
+  imgflow::png::ChunkWalk walk(bytes);
+  for (imgflow::png::Chunk chunk; walk.next(chunk);) {
+    const std::uint8_t* data = chunk.data();
+    if (chunk.is("IHDR")) {
+      const int channels = imgflow::png::channels_of_colour_type(data[9]);
+      png.filtered_size = (std::size_t{imgflow::png::load_be32(data)} * channels * data[8] / 8 + 1) *
+                          imgflow::png::load_be32(data + 4);
     }
-    if (std::equal(type, type + 4, "IDAT")) png.idat.insert(png.idat.end(), data, data + length);
-    at += 12 + length;
+    if (chunk.is("IDAT")) png.idat.insert(png.idat.end(), data, data + chunk.length);
   }
   return png;
 }

@@ -24,6 +24,7 @@ class BufferPool {
     return buffer;
   }
   void release(Bytes& buffer) {
+    if (buffer.capacity() == 0) return;  // nothing to keep (a job's buffers may be released twice)
     buffer.clear();
     std::lock_guard lock(mutex_);
     if (buffer.capacity() && free_.size() < max_kept_) free_.push_back(std::move(buffer));
