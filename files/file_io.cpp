@@ -222,7 +222,11 @@ dev_t StagedFile::device() const {
 }
 
 void StagedFile::publish() {
-  if (::rename(temporary_.c_str(), target_.c_str()) != 0) abandon("cannot rename into place", errno);
+  if (::rename(temporary_.c_str(), target_.c_str()) != 0) {
+    const int error = errno;
+    if (error == ENOENT) throw_if_root_gone();  // as at every other step: say the folder has gone
+    abandon("cannot rename into place", error);
+  }
   published_ = true;
   if (fd_.release_and_close() != 0) throw_errno("cannot write", errno);
 }
