@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
+#include <optional>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -45,6 +47,10 @@ std::optional<double> parse_number(const std::string& text) {
   return value;
 }
 
+constexpr const char* kOperationsGroup =
+    "Adjustments and document operations (applied in command-line order, each may repeat; "
+    "default: --brightness 0.25 --contrast 0.25, the bild tutorial's chain)";
+
 // Adds one flag per declared adjustment, with its help and range check generated from the
 // declaration. Returns the options so the chain can be read back in command-line order.
 std::map<const CLI::Option*, const AdjustmentSpec*> add_adjustment_flags(CLI::App& app) {
@@ -71,28 +77,117 @@ std::map<const CLI::Option*, const AdjustmentSpec*> add_adjustment_flags(CLI::Ap
     } else {
       option = app.add_flag(name)->description(std::string(spec.help));
     }
-    option->group("Adjustments (applied in command-line order, each may repeat; "
-                  "default: --brightness 0.25 --contrast 0.25, the bild tutorial's chain)");
+    option->group(kOperationsGroup);
     flags.emplace(option, &spec);
   }
   return flags;
 }
 
-// Rebuilds the chain in the order the flags were typed: CLI11 records every occurrence in
-// parse_order(), and each option's results() holds its values in order.
-AdjustmentChain chain_in_command_line_order(
-    const CLI::App& app, const std::map<const CLI::Option*, const AdjustmentSpec*>& flags) {
-  AdjustmentChain chain;
+// The document operations, declared once each: flag, help, whether the value is optional
+// (given as --flag=VALUE, so that a bare flag never takes the next path for its value), and the
+// parser that checks the value and says what is wrong with it.
+struct DocumentFlag {
+  const char* name;
+  const char* type_name;
+  const char* help;
+  enum class Value { none, optional, required } value;
+  std::optional<Operation> (*parse)(std::string_view text, std::string& problem);
+};
+
+std::optional<Operation> parse_deskew(std::string_view text, std::string& problem) {
+  Operation op;
+  op.kind = Operation::Kind::deskew;
+  if (text.empty()) return op;
+  const auto value = parse_number(std::string(text));
+  if (!value || !(*value > 0 && *value <= 45)) {
+    problem = "--deskew: the largest angle must be more than 0 and at most 45 degrees, got '" + std::string(text) + "'";
+    return std::nullopt;
+  }
+  op.max_degrees = *value;
+  return op;
+}
+
+std::optional<Operation> parse_dpi(std::string_view text, std::string& problem) {
+  Operation op;
+  op.kind = Operation::Kind::resample;
+  const auto value = parse_number(std::string(text));
+  if (!value || !(*value >= 1 && *value <= 100000)) {
+    problem = "--dpi: expected a resolution from 1 to 100000, got '" + std::string(text) + "'";
+    return std::nullopt;
+  }
+  op.dpi = *value;
+  return op;
+}
+
+constexpr std::array kDocumentFlags{
+    DocumentFlag{"grayscale", "", "Gray output, exactly bild's effect.Grayscale: 0.3 R + 0.6 G + 0.1 B + 0.5, truncated (alpha kept); written as a gray PNG",
+                 DocumentFlag::Value::none, [](std::string_view, std::string&) -> std::optional<Operation> {
+                   Operation op;
+                   op.kind = Operation::Kind::grayscale;
+                   return op;
+                 }},
+    DocumentFlag{"normalize", "[=LOW,HIGH]",
+                 "Stretch each page's levels: the LOW and HIGH percentiles of its histogram become black and "
+                 "white (default 0.5,99.5); composed with the adjustments beside it into one table",
+                 DocumentFlag::Value::optional, parse_normalize},
+    DocumentFlag{"threshold", "LEVEL|otsu|sauvola[:W[,K]]",
+                 "1-bit output. LEVEL 0-256: exactly bild's segment.Threshold (white where the rank "
+                 "0.3 R + 0.6 G + 0.1 B, truncated, is >= LEVEL; a fully transparent pixel is white); otsu: "
+                 "the level by Otsu's method per page (as OpenCV's THRESH_OTSU); sauvola: Sauvola's local "
+                 "threshold over a W x W window (odd, default 31) with K (default 0.2)",
+                 DocumentFlag::Value::required, parse_threshold},
+    DocumentFlag{"deskew", "[=MAX]",
+                 "Straighten each page: find its skew up to MAX degrees (default 5) by projection profiles "
+                 "and turn it back; a page with no reliable angle, or straight, is left as it is (-v and "
+                 "the report give the angle)",
+                 DocumentFlag::Value::optional, parse_deskew},
+    DocumentFlag{"dpi", "N",
+                 "Resample each page to N dots per inch from the resolution it carries (area averaging), "
+                 "and record N; a page without one fails unless --assume-dpi is given",
+                 DocumentFlag::Value::required, parse_dpi},
+};
+
+std::map<const CLI::Option*, const DocumentFlag*> add_document_flags(CLI::App& app) {
+  std::map<const CLI::Option*, const DocumentFlag*> flags;
+  for (const DocumentFlag& flag : kDocumentFlags) {
+    const std::string name = "--" + std::string(flag.name);
+    CLI::Option* option = flag.value == DocumentFlag::Value::required
+                              ? app.add_option(name)->expected(1)->type_name(flag.type_name)
+                              : app.add_flag(name)->type_name(flag.type_name);
+    option->description(flag.help)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->group(kOperationsGroup);
+    flags.emplace(option, &flag);
+  }
+  return flags;
+}
+
+// Rebuilds the operations in the order the flags were typed: CLI11 records every occurrence
+// in parse_order(), and each option's results() holds its values in order. Returns a problem
+// with a value, if any.
+std::string recipe_in_command_line_order(const CLI::App& app,
+                                         const std::map<const CLI::Option*, const AdjustmentSpec*>& adjustments,
+                                         const std::map<const CLI::Option*, const DocumentFlag*>& documents,
+                                         double assume_dpi, Recipe& recipe) {
   std::map<const CLI::Option*, std::size_t> used;
   for (const CLI::Option* option : app.parse_order()) {
-    const auto found = flags.find(option);
-    if (found == flags.end()) continue;
-    const AdjustmentSpec* spec = found->second;
-    double param = 0;
-    if (spec->takes_value) param = *parse_number(option->results().at(used[option]++));
-    chain.push_back({spec, param});
+    if (const auto found = adjustments.find(option); found != adjustments.end()) {
+      const AdjustmentSpec* spec = found->second;
+      double param = 0;
+      if (spec->takes_value) param = *parse_number(option->results().at(used[option]++));
+      recipe.add(Adjustment{spec, param});
+      continue;
+    }
+    const auto found = documents.find(option);
+    if (found == documents.end()) continue;
+    const DocumentFlag& flag = *found->second;
+    std::string value = option->results().at(used[option]++);
+    if (flag.value == DocumentFlag::Value::optional && value == "true") value.clear();  // bare flag
+    std::string problem;
+    std::optional<Operation> op = flag.parse(value, problem);
+    if (!op) return problem.empty() ? "--" + std::string(flag.name) + ": bad value '" + value + "'" : problem;
+    op->assume_dpi = assume_dpi;
+    recipe.add(std::move(*op));
   }
-  return chain;
+  return {};
 }
 
 // Whole numbers in a range, with a message that names the range in words (CLI11's own checks
@@ -177,6 +272,13 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
       ->type_name("");
 
   const auto adjustment_flags = add_adjustment_flags(app);
+  const auto document_flags = add_document_flags(app);
+  double assume_dpi = 0;
+  app.add_option("--assume-dpi", assume_dpi,
+                 "With --dpi: the resolution of pages that carry none (default: such pages fail)")
+      ->type_name("N")
+      ->check(CLI::Range(1.0, 100000.0))
+      ->group(kOperationsGroup);
 
   app.add_flag("-r,--recursive", options.recursive, "Walk subdirectories and mirror the tree under OUTPUT_DIR");
   app.add_flag("-L,--follow-symlinks", options.follow_symlinks,
@@ -311,7 +413,10 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   options.inputs.assign(paths.begin(), paths.end());
   options.color = color == "always" ? ColorMode::always : color == "never" ? ColorMode::never : ColorMode::automatic;
 
-  options.chain = chain_in_command_line_order(app, adjustment_flags);
+  if (const std::string problem = recipe_in_command_line_order(app, adjustment_flags, document_flags, assume_dpi,
+                                                               options.recipe);
+      !problem.empty())
+    return usage_error(problem);
   options.pipeline.pages = *PageSelection::parse(pages);
   options.pages_text = pages;
   options.pipeline.decode.verify_checksums = !skip_checksums;
@@ -328,7 +433,9 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
     }
     options.shard = std::get<Shard>(shard);
   }
-  if (options.chain.empty()) options.chain = default_chain();
+  if (assume_dpi > 0 && options.recipe.text().find("dpi=") == std::string::npos)
+    return usage_error("--assume-dpi applies to --dpi");
+  if (options.recipe.operations.empty()) options.recipe = Recipe::of(default_chain());
   if (quiet_flag) options.verbosity = Verbosity::quiet;
   if (verbose_flag) options.verbosity = Verbosity::verbose;
   return options;

@@ -6,6 +6,7 @@
 
 #include "kernels/adjustment.hpp"
 #include "pipeline/config.hpp"
+#include "pipeline/recipe.hpp"
 #include "files/shard.hpp"
 
 namespace imgflow {
@@ -17,7 +18,7 @@ enum class ColorMode { automatic, always, never };
 struct CliOptions {
   std::vector<std::filesystem::path> inputs;  ///< INPUT...: files and directories (none with --files-from: ".")
   std::filesystem::path output_dir;
-  AdjustmentChain chain;  ///< in command-line order; the default chain when none was given
+  Recipe recipe;  ///< adjustments and document operations in command-line order; the default chain when none was given
   bool recursive = false;
   bool follow_symlinks = false;  ///< -L: follow symbolic links to directories
   bool null_separated = false;   ///< -0: the --files-from list is NUL-separated

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "files/file_io.hpp"
+#include "codec/metadata.hpp"
 #include "codec/png_codec.hpp"
 
 namespace fs = std::filesystem;
@@ -18,6 +19,8 @@ struct PageOptions {
   int width = 1654, height = 2339;  // A4 at 200 dpi
   bool rgb = false;
   bool noisy = false;
+  double skew_degrees = 0;  ///< the page turned counter-clockwise (as seen) by this much
+  double dpi = 0;           ///< recorded in pHYs when > 0
   std::uint64_t seed = 1;
 };
 
@@ -81,6 +84,10 @@ cv::Mat render_page(const PageOptions& o, int page_number) {
     }
   }
 
+  if (o.skew_degrees != 0) {  // as a feeder skews a sheet: turned about its centre, white comes in
+    const cv::Mat turn = cv::getRotationMatrix2D({static_cast<float>(o.width - 1) / 2.0F, static_cast<float>(o.height - 1) / 2.0F}, o.skew_degrees, 1.0);
+    cv::warpAffine(page, page, turn, page.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, paper);
+  }
   if (o.noisy) {
     cv::GaussianBlur(page, page, {3, 3}, 0.8);
     cv::Mat noise(page.size(), CV_16SC3);
@@ -116,6 +123,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"clean", "noisy"}));
   app.add_option("--seed", o.seed, "Random seed")->default_val(o.seed);
   app.add_option("--prefix", prefix, "File name prefix")->default_val(prefix);
+  app.add_option("--skew", o.skew_degrees, "Turn each page counter-clockwise by DEGREES (OpenCV's warpAffine)")
+      ->check(CLI::Range(-45.0, 45.0));
+  app.add_option("--dpi", o.dpi, "Record this resolution (pHYs)")->check(CLI::Range(1.0, 100000.0));
   CLI11_PARSE(app, argc, argv);
 
   if (std::sscanf(size.c_str(), "%dx%d", &o.width, &o.height) != 2 || o.width < 64 || o.height < 64) {
@@ -133,6 +143,7 @@ int main(int argc, char** argv) {
     image.height = page.rows;
     image.channels = page.channels();
     image.pixels.assign(page.datastart, page.dataend);
+    if (o.dpi > 0) imgflow::set_resolution_dpi(image, o.dpi);
     imgflow::encode_png(image, encoded, {.zlib_level = 9});
     char name[64];
     std::snprintf(name, sizeof name, "%04d.png", i);

@@ -314,7 +314,8 @@ int finish_run(const CliOptions& options, const PipelineConfig& config, const Pl
   }
   if (!options.report_file.empty())
     write_text(options.report_file, "report",
-               to_text(run_report(options, config, stats, plan.listed, plan.listing.skipped, run_control.reason(), exit_code)));
+               to_text(run_report(options, config, stats, plan.listed, plan.listing.skipped, run_control.reason(), exit_code,
+                                  accounts)));
   return exit_code;
 }
 
@@ -339,7 +340,7 @@ int run(const CliOptions& options) {
       spdlog::error("error: cannot write the listing to standard output: {}", std::strerror(errno));
       return kExitCannotRun;
     }
-    spdlog::info("dry run: {} images, adjustments {}", plan.count, to_string(options.chain));
+    spdlog::info("dry run: {} images, operations {}", plan.count, options.recipe.text());
     return plan.listing.errors.empty() ? kExitOk : kExitSomeFailed;
   }
   if (const std::string problem = check_output_directory(options.output_dir); !problem.empty()) {
@@ -352,15 +353,14 @@ int run(const CliOptions& options) {
                  cleanup.removed == 1 ? "" : "s");
   for (const auto& error : cleanup.errors) spdlog::warn("warning: cannot remove {}", error);
 
-  const LookupTables tables = build_tables(options.chain);
   PipelineConfig config = options.pipeline;
   config.output_taken = [&](const fs::path& output) {
     return plan.outputs->taken(plan.listing, output.lexically_relative(options.output_dir));
   };
-  config.stamp = std::string(kStampPrefix) + to_string(options.chain);
+  config.stamp = std::string(kStampPrefix) + options.recipe.text();
   config.output_dir = options.output_dir;
   config.input_dirs = input_directories(options);
-  spdlog::debug("adjustments: {}", to_string(options.chain));
+  spdlog::debug("operations: {}", options.recipe.text());
   install_signal_handlers();
   std::set<fs::path> written_directories;
   ProgressLine progress(options.progress && options.verbosity != Verbosity::quiet, plan.count,
@@ -368,8 +368,10 @@ int run(const CliOptions& options) {
   // What outlives each job: the failed ones' accounts, for --failures; every one's with --trace.
   std::vector<Job> accounts;
   const auto make = [&](std::size_t k) { return make_job(options, plan, k); };
-  RunStats stats = run_pipeline(plan.count, make, tables, config, run_control, [&](const Job& job) {
-    if (job.outcome == Outcome::failed || !options.trace_file.empty()) accounts.push_back(job.account());
+  RunStats stats = run_pipeline(plan.count, make, options.recipe, config, run_control, [&](const Job& job) {
+    if (job.outcome == Outcome::failed || !options.trace_file.empty() ||
+        (!options.report_file.empty() && job.findings.any()))
+      accounts.push_back(job.account());
     progress.image_done(job.input_bytes, job.outcome == Outcome::failed);
     if (job.outcome == Outcome::failed)
       progress.print_above([&] { spdlog::error(failure_line(job)); });

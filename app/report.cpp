@@ -79,9 +79,17 @@ std::string job_line(const Job& job) {
   }
   std::chrono::nanoseconds busy{};
   for (const auto& span : job.spans) busy += span.duration;
-  return fmt::format("wrote {} -> {} ({}x{} {} {}-bit, {} bytes, {:.1f} ms)", job_name(job),
+  std::string found;
+  const Job::Findings& f = job.findings;
+  if (f.normalize_low >= 0) found += fmt::format("; levels {}-{} stretched", f.normalize_low, f.normalize_high);
+  if (f.threshold_level >= 0) found += fmt::format("; threshold level {}", f.threshold_level);
+  if (f.skew_measured)
+    found += f.deskewed ? fmt::format("; skew {:.2f} degrees (confidence {:.2f}): turned back", f.skew_degrees, f.skew_confidence)
+                        : "; " + f.skew_note;
+  if (f.dpi_from > 0) found += fmt::format("; {:.0f} dpi -> {:.0f} dpi", f.dpi_from, f.dpi_to);
+  return fmt::format("wrote {} -> {} ({}x{} {} {}-bit, {} bytes, {:.1f} ms{})", job_name(job),
                      job.output.string(), job.width, job.height, layout_name(job.channels),
-                     job.bit_depth, job.output_bytes, seconds(busy) * 1e3);
+                     job.bit_depth, job.output_bytes, seconds(busy) * 1e3, found);
 }
 
 std::string summary_line(const RunStats& stats, const PipelineConfig& config) {

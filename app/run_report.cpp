@@ -78,7 +78,20 @@ std::vector<std::string> absolute_paths(const std::vector<fs::path>& paths) {
 
 nlohmann::json run_report(const CliOptions& options, const PipelineConfig& config, RunStats& stats,
                           std::size_t listed, const std::vector<SkippedFile>& skipped_files, StopReason stop,
-                          int exit_code) {
+                          int exit_code, const std::vector<Job>& accounts) {
+  nlohmann::json pages = nlohmann::json::array();
+  for (const Job& job : accounts) {
+    if (job.outcome == Outcome::failed || !job.findings.any()) continue;
+    const Job::Findings& found = job.findings;
+    nlohmann::json page{{"input", job.input.string()}, {"page", job.page}, {"output", job.output.string()}};
+    if (found.threshold_level >= 0) page["threshold_level"] = found.threshold_level;
+    if (found.normalize_low >= 0) page["normalize_levels"] = {found.normalize_low, found.normalize_high};
+    if (found.skew_measured)
+      page["skew"] = {{"degrees", found.skew_degrees}, {"confidence", found.skew_confidence},
+                      {"turned_back", found.deskewed}, {"note", found.skew_note}};
+    if (found.dpi_from > 0) page["dpi"] = {{"from", found.dpi_from}, {"to", found.dpi_to}};
+    pages.push_back(std::move(page));
+  }
   nlohmann::json skipped = nlohmann::json::array();
   for (const SkippedFile& file : skipped_files)
     skipped.push_back({{"path", file.path.string()}, {"reason", file.reason}});
@@ -114,7 +127,7 @@ nlohmann::json run_report(const CliOptions& options, const PipelineConfig& confi
         {"working_dir", fs::current_path().string()},
         {"follow_symlinks", options.follow_symlinks},
         {"null_separated", options.null_separated},
-        {"adjustments", to_string(options.chain)},
+        {"adjustments", options.recipe.text()},
         {"threads", config.resolved_threads()},
         {"max_in_flight", config.resolved_max_in_flight()},
         {"png_level", options.png_level},
@@ -157,6 +170,7 @@ nlohmann::json run_report(const CliOptions& options, const PipelineConfig& confi
         {"decoded_mb_per_s", per_second(static_cast<double>(stats.decoded_bytes) / 1e6)},
         {"output_mb_per_s", per_second(static_cast<double>(stats.output_bytes) / 1e6)}}},
       {"stages", stages},
+      {"pages", pages},
       {"bottleneck",
        {{"stage", stage_name(bottleneck)},
         {"busy_share", stages[static_cast<std::size_t>(bottleneck)]["busy_share"]},

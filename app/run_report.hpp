@@ -17,9 +17,11 @@ inline constexpr int kReportFormat = 2;  // 2: settings.inputs (absolute) replac
 
 /// The run report (fields documented in README.md, "Where does the time go?"). `config` is the
 /// configuration the graph ran with (the command line's, plus what the run derived from it).
+/// `accounts`: finished jobs; those whose operations found something (a threshold level, a
+/// skew...) are listed under "pages".
 nlohmann::json run_report(const CliOptions& options, const PipelineConfig& config, RunStats& stats,
                           std::size_t listed, const std::vector<SkippedFile>& skipped_files, StopReason stop,
-                          int exit_code);
+                          int exit_code, const std::vector<Job>& accounts);
 
 /// One line naming the stage where the run spent its time, with its numbers.
 std::string bottleneck_line(RunStats& stats);

@@ -179,6 +179,32 @@ void add_resolution(Image& image, double x, double y, ResolutionUnit unit, Decod
   chunk.data[8] = unit == ResolutionUnit::none ? 0 : 1;
 }
 
+std::optional<std::pair<double, double>> resolution_dpi(const Image& image) {
+  for (const auto& chunk : image.metadata)
+    if (std::string_view(chunk.type.data(), 4) == "pHYs" && chunk.data.size() == 9 && chunk.data[8] == 1) {
+      const double x = load_be32(chunk.data.data()) * 0.0254, y = load_be32(chunk.data.data() + 4) * 0.0254;
+      if (x > 0 && y > 0) return std::pair{x, y};
+    }
+  return std::nullopt;
+}
+
+void set_resolution_dpi(Image& image, double dpi) {
+  std::erase_if(image.metadata, [](const AncillaryChunk& chunk) { return std::string_view(chunk.type.data(), 4) == "pHYs"; });
+  DecodeNotes ignored;
+  add_resolution(image, dpi, dpi, ResolutionUnit::inch, ignored);
+}
+
+std::vector<std::string> drop_colour_only_chunks(Image& image) {
+  std::vector<std::string> notes;
+  std::erase_if(image.metadata, [&](const AncillaryChunk& chunk) {
+    const std::string_view type(chunk.type.data(), 4);
+    if (type != "iCCP" && type != "cICP") return false;
+    notes.push_back(std::string(type) + ": describes RGB samples, not the gray output");
+    return true;
+  });
+  return notes;
+}
+
 void add_icc_profile(Image& image, std::span<const std::uint8_t> profile, DecodeNotes& notes) {
   if (profile.empty()) return;
   if (const std::string problem = profile_problem(image, profile); !problem.empty()) {

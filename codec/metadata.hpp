@@ -2,7 +2,11 @@
 // Metadata from any format, as the PNG chunks an output carries: resolution (pHYs), ICC profile
 // (iCCP), significant bits (sBIT); the one check every carried chunk passes; and orientation.
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "codec/image.hpp"
 #include "codec/options.hpp"
@@ -14,6 +18,15 @@ enum class ResolutionUnit { none, inch, centimetre, metre };
 /// Adds a pHYs chunk for `x` by `y` pixels per `unit` (unit none: only the aspect ratio).
 /// Values that are not positive and finite, or that do not fit, are dropped with a note.
 void add_resolution(Image& image, double x, double y, ResolutionUnit unit, DecodeNotes& notes);
+
+/// The resolution in dots per inch from the pHYs chunk (x, y), when it has one in metres.
+std::optional<std::pair<double, double>> resolution_dpi(const Image& image);
+/// Replaces the resolution by `dpi` in both directions.
+void set_resolution_dpi(Image& image, double dpi);
+
+/// After an image's colours became gray: drops the chunks that describe RGB samples (an RGB
+/// iCCP profile, cICP), returning a note for each.
+std::vector<std::string> drop_colour_only_chunks(Image& image);
 
 /// Adds an iCCP chunk holding `profile` when it is a well-formed ICC profile for the image's
 /// colours (a gray profile for gray, an RGB one for RGB); otherwise says why it was dropped.

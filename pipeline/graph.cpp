@@ -47,10 +47,12 @@ auto timed_stage(flow::graph& graph, Stage stage, std::chrono::steady_clock::tim
     }
     if (job->outcome == Outcome::cancelled) return job;
     const auto elapsed = std::chrono::steady_clock::now() - start;
+    // A page may visit a stage more than once (one visit per run of its kind of operations):
+    // the span starts at the first visit and sums them.
     Job::Span& span = job->spans[static_cast<std::size_t>(stage)];
-    span.start = start - run_start;
-    span.duration = std::max<std::chrono::nanoseconds>(elapsed, std::chrono::nanoseconds{1});
-    span.cpu = thread_cpu_time() - cpu_start + take_cpu_elsewhere();
+    if (span.duration.count() == 0) span.start = start - run_start;
+    span.duration += std::max<std::chrono::nanoseconds>(elapsed, std::chrono::nanoseconds{1});
+    span.cpu += thread_cpu_time() - cpu_start + take_cpu_elsewhere();
     span.thread = trace_thread_index();
     return job;
   };
@@ -66,7 +68,7 @@ bool an_input_is_gone(const PipelineConfig& config) {
 
 }  // namespace
 
-RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const LookupTables& tables,
+RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const Recipe& recipe,
                       const PipelineConfig& config, RunControl& control, const JobObserver& on_done) {
   const int threads = config.resolved_threads();
   // Bounds every TBB user in the process, OpenCV's TBB back end included.
@@ -77,7 +79,7 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const LookupT
   // Enough recycled buffers for every image in flight to hold its file, pixels and output.
   BufferPool pool(3 * config.resolved_max_in_flight());
   ScratchPool scratch;
-  const StageContext context{config, tables, pool, scratch};
+  const StageContext context{config, recipe, pool, scratch};
   const auto start = std::chrono::steady_clock::now();
   std::size_t fed = 0;
 
@@ -143,8 +145,29 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const LookupT
     flow::function_node<Job*, Job*> decode(g, flow::unlimited, timed_stage(g, Stage::decode, start, [&](Job& job) {
       decode_stage(job, context);
     }));
+    // Between decode and encode a page goes round: route sends it to the stage of its next
+    // operations (point tables, per-page analysis, neighbourhood work), which sends it back.
+    using Route = flow::multifunction_node<Job*, std::tuple<Job*, Job*, Job*, Job*>>;
+    Route route(g, flow::unlimited, [&](Job* job, Route::output_ports_type& ports) {
+      tsan::acquire(job);
+      const tsan::ReleaseOnExit released{&g};
+      const Stage stage = next_stage(*job, recipe);
+      tsan::release(job);
+      switch (stage) {
+        case Stage::analyse: std::get<0>(ports).try_put(job); break;
+        case Stage::adjust: std::get<1>(ports).try_put(job); break;
+        case Stage::neighbourhood: std::get<2>(ports).try_put(job); break;
+        default: std::get<3>(ports).try_put(job); break;
+      }
+    });
+    flow::function_node<Job*, Job*> analyse(g, flow::unlimited, timed_stage(g, Stage::analyse, start, [&](Job& job) {
+      analyse_stage(job, context);
+    }));
     flow::function_node<Job*, Job*> adjust(g, flow::unlimited, timed_stage(g, Stage::adjust, start, [&](Job& job) {
       adjust_stage(job, context);
+    }));
+    flow::function_node<Job*, Job*> neighbourhood(g, flow::unlimited, timed_stage(g, Stage::neighbourhood, start, [&](Job& job) {
+      neighbourhood_stage(job, context);
     }));
     flow::function_node<Job*, Job*> encode(g, flow::unlimited, timed_stage(g, Stage::encode, start, [&](Job& job) {
       encode_stage(job, context);
@@ -218,7 +241,10 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const LookupT
     oneapi::tbb::profiling::set_name(waiting_pages, "waiting_pages");
     oneapi::tbb::profiling::set_name(pages_in_flight, "pages_in_flight");
     oneapi::tbb::profiling::set_name(decode, "decode");
+    oneapi::tbb::profiling::set_name(route, "route");
+    oneapi::tbb::profiling::set_name(analyse, "analyse");
     oneapi::tbb::profiling::set_name(adjust, "adjust");
+    oneapi::tbb::profiling::set_name(neighbourhood, "neighbourhood");
     oneapi::tbb::profiling::set_name(encode, "encode");
     oneapi::tbb::profiling::set_name(hand_off, "hand_off");
     oneapi::tbb::profiling::set_name(file_places, "file_places");
@@ -235,8 +261,14 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const LookupT
     flow::make_edge(outputs_in_flight, waiting_decode);
     flow::make_edge(waiting_decode, pages_in_flight);
     flow::make_edge(pages_in_flight, decode);
-    flow::make_edge(decode, adjust);
-    flow::make_edge(adjust, encode);
+    flow::make_edge(decode, route);
+    flow::make_edge(std::get<0>(route.output_ports()), analyse);
+    flow::make_edge(std::get<1>(route.output_ports()), adjust);
+    flow::make_edge(std::get<2>(route.output_ports()), neighbourhood);
+    flow::make_edge(std::get<3>(route.output_ports()), encode);
+    flow::make_edge(analyse, route);
+    flow::make_edge(adjust, route);
+    flow::make_edge(neighbourhood, route);
     flow::make_edge(encode, hand_off);
     flow::make_edge(std::get<0>(hand_off.output_ports()), write);
     flow::make_edge(std::get<1>(hand_off.output_ports()), pages_in_flight.decrementer());

@@ -2,7 +2,7 @@
 #include <functional>
 #include <vector>
 
-#include "kernels/lookup_table.hpp"
+#include "pipeline/recipe.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/job.hpp"
 #include "pipeline/metrics.hpp"
@@ -20,15 +20,16 @@ using JobObserver = std::function<void(const Job&)>;
 using JobMaker = std::function<Job(std::size_t i)>;
 
 /// Runs `count` jobs through the flow graph
-///   source -> limiter -> read -> pages -> limiter -> decode -> adjust -> encode -> write -> sink
-/// on `config.threads` threads with at most `config.max_in_flight` images alive at once.
+///   source -> limiter -> read -> pages -> limiter -> decode -> route -> encode -> write -> sink
+/// with route sending each page round analyse, adjust and neighbourhood for the operations of
+/// `recipe`, on `config.threads` threads with at most `config.max_in_flight` images alive at once.
 /// Jobs made already failed (e.g. an output-name collision) pass straight to the sink.
 /// Never throws for a bad image: each job ends written, skipped or failed with its reason.
 /// The source stops feeding images once `control` is asked to stop (a signal, or the sink
 /// itself: the first failure under `config.fail_fast`, or a failure that makes the output or
 /// the input side unusable for every image, such as a full disk or a folder gone); images in
 /// flight finish, and the jobs never made are counted as not started.
-RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const LookupTables& tables,
+RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const Recipe& recipe,
                       const PipelineConfig& config, RunControl& control, const JobObserver& on_done);
 
 }  // namespace imgflow

@@ -15,11 +15,13 @@
 
 namespace imgflow {
 
-/// The stages an image goes through, in order.
-enum class Stage { read, decode, adjust, encode, write };
-inline constexpr std::size_t kStageCount = 5;
-inline constexpr std::array<std::string_view, kStageCount> kStageNames{"read", "decode", "adjust",
-                                                                       "encode", "write"};
+/// The stages an image goes through, in order. Between decode and encode a page visits
+/// analyse (histograms, skew), adjust (point operations) and neighbourhood (local thresholds,
+/// rotation, resampling) as its operations need, each as often as they need.
+enum class Stage { read, decode, analyse, adjust, neighbourhood, encode, write };
+inline constexpr std::size_t kStageCount = 7;
+inline constexpr std::array<std::string_view, kStageCount> kStageNames{
+    "read", "decode", "analyse", "adjust", "neighbourhood", "encode", "write"};
 inline std::string_view stage_name(Stage s) { return kStageNames[static_cast<std::size_t>(s)]; }
 
 /// cancelled: reached the graph after the run was asked to stop, so it was never started.
@@ -65,6 +67,23 @@ struct Job {
   Image image;                           ///< decode -> adjust -> encode
   Bytes encoded;                      ///< encode -> write
 
+  /// The operations (pipeline/recipe.hpp) still to do start at next_operation. `histogram`:
+  /// analyse's count of the page's samples, for the adjust run that needs it.
+  std::size_t next_operation = 0;
+  std::vector<std::uint64_t> histogram;
+  bool skew_pending = false;          ///< analyse found a skew for the neighbourhood stage to undo
+  /// What the operations found on this page, for -v and the report.
+  struct Findings {
+    int threshold_level = -1;          ///< the last --threshold level used (otsu's choice), -1: none
+    int normalize_low = -1, normalize_high = -1;  ///< the last --normalize's levels, -1: none
+    bool skew_measured = false;
+    double skew_degrees = 0, skew_confidence = 0;
+    bool deskewed = false;             ///< the page was turned back by -skew_degrees
+    std::string skew_note;             ///< why it was left as it was
+    double dpi_from = 0, dpi_to = 0;   ///< --dpi: the page's resolution before and after
+    bool any() const { return threshold_level >= 0 || normalize_low >= 0 || skew_measured || dpi_from > 0; }
+  } findings;
+
   int width = 0, height = 0, channels = 0, bit_depth = 0;  ///< kept after buffers are freed
   std::size_t input_bytes = 0;        ///< size of the input file
   std::size_t decoded_bytes = 0;
@@ -98,6 +117,7 @@ struct Job {
     kept.over_pixel_limit = over_pixel_limit;
     kept.fed_at = fed_at;
     kept.spans = spans;
+    kept.findings = findings;
     return kept;
   }
 

@@ -79,7 +79,12 @@ void RunStats::add(const Job& job) {
   decoded_bytes += job.decoded_bytes;
   output_bytes += job.output_bytes;
   std::chrono::nanoseconds ready = job.fed_at;  // when the image could have entered the stage
-  for (std::size_t s = 0; s < kStageCount; ++s) {
+  // The stages in the order the page first visited them (neighbourhood may come before adjust).
+  std::array<std::size_t, kStageCount> order{};
+  for (std::size_t s = 0; s < kStageCount; ++s) order[s] = s;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return job.spans[a].start < job.spans[b].start; });
+  for (const std::size_t s : order) {
     const Job::Span& span = job.spans[s];
     if (span.duration.count() == 0) continue;
     stages[s].busy.add(span.duration);

@@ -20,8 +20,6 @@
 #include "codec/png_format.hpp"
 #include "files/file_io.hpp"
 #include "files/resume.hpp"
-#include "kernels/apply_table.hpp"
-#include "kernels/bilevel.hpp"
 #include "pipeline/metrics.hpp"
 #include "pipeline/tsan.hpp"
 
@@ -201,32 +199,6 @@ void decode_stage(Job& job, const StageContext& context) {
   job.channels = job.image.channels;
   job.bit_depth = job.image.bit_depth;
   job.decoded_bytes = job.image.byte_size();
-}
-
-void adjust_stage(Job& job, const StageContext& context) {
-  Image& image = job.image;
-  if (image.bit_depth == 1) {
-    // A bilevel page stays bilevel when the table keeps black and white black or white.
-    const BilevelMapping mapping = bilevel_mapping(context.tables.lut8().data());
-    if (mapping != BilevelMapping::widen) {
-      map_bilevel(image.pixels.data(), image.pixels.size(), mapping);
-      return;
-    }
-    Bytes wide = context.pool.acquire();
-    wide.resize(static_cast<std::size_t>(image.width) * image.height);
-    unpack_bilevel(image.pixels.data(), image.width, image.height, wide.data());
-    context.pool.release(image.pixels);
-    image.pixels = std::move(wide);
-    image.bit_depth = 8;
-    job.bit_depth = 8;
-  }
-  if (image.bit_depth == 16) {
-    apply_table(image.view<const std::uint16_t>(), image.view<std::uint16_t>(),
-                context.tables.lut16().data());
-  } else {
-    apply_table(image.view<const std::uint8_t>(), image.view<std::uint8_t>(),
-                context.tables.lut8().data());
-  }
 }
 
 void encode_stage(Job& job, const StageContext& context) {

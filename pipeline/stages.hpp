@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "kernels/lookup_table.hpp"
+#include "pipeline/recipe.hpp"
 #include "pipeline/buffer_pool.hpp"
 #include "pipeline/config.hpp"
 #include "codec/png_fast_encode.hpp"
@@ -18,7 +19,7 @@ namespace imgflow {
 /// images so the steady state allocates nothing.
 struct StageContext {
   const PipelineConfig& config;
-  const LookupTables& tables;
+  const Recipe& recipe;
   BufferPool& pool;
   ScratchPool& scratch;  ///< the codecs' working memory
 };
@@ -50,7 +51,18 @@ std::filesystem::path page_output_path(const std::filesystem::path& output, int 
 void decode_stage(Job& job, const StageContext& context);
 /// Applies the composed table of the job's depth in place; alpha is left alone. A bilevel image
 /// stays bilevel when the table maps black and white to black or white; else it is widened.
+/// Where a decoded page goes next (operations.cpp): the stage of its next operation - analyse
+/// first when that needs the page's histogram or skew - or encode when none is left (or the
+/// page failed).
+Stage next_stage(const Job& job, const Recipe& recipe);
+/// The page's histogram for the point operations to come, or its skew for --deskew (a skew
+/// that is unreliable or negligible ends the deskew operation here, with a note).
+void analyse_stage(Job& job, const StageContext& context);
+/// The run of point operations at job.next_operation: composed tables applied once, and
+/// gray or bilevel made where the run asks.
 void adjust_stage(Job& job, const StageContext& context);
+/// Sauvola's threshold, turning a skewed page back, or resampling to a resolution.
+void neighbourhood_stage(Job& job, const StageContext& context);
 void encode_stage(Job& job, const StageContext& context);
 /// (Writing: pipeline/output_writer.hpp.)
 /// After encoding: returns the pixels and, for a one-page file, the file's bytes to the pool;

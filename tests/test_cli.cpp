@@ -97,7 +97,7 @@ TEST_CASE("adjustments apply in command-line order and may repeat") {
     args.insert(args.end(), c.flags.begin(), c.flags.end());
     const auto run = test::run_imgflow(args);
     REQUIRE(run.exit_code == 0);
-    CHECK(run.err.find("adjustments: " + c.chain) != std::string::npos);
+    CHECK(run.err.find("operations: " + c.chain) != std::string::npos);
     // Independent of the code under test: bild's row, or the formulas written out in the test.
     CHECK(test::check_adjusted(dir / "in" / "p.png", out / "p.png", test::expected_tables(c.chain)) == "");
   }

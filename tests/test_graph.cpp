@@ -22,7 +22,7 @@ namespace {
 RunStats run_jobs(std::vector<Job>& jobs, const PipelineConfig& config, RunControl& control,
                   const JobObserver& observer = nullptr) {
   return run_pipeline(
-      jobs.size(), [&](std::size_t i) { return jobs[i]; }, build_tables(default_chain()), config, control,
+      jobs.size(), [&](std::size_t i) { return jobs[i]; }, Recipe::of(default_chain()), config, control,
       [&](const Job& job) {
         if (observer) observer(job);
         jobs[job.index] = job.account();
@@ -180,7 +180,8 @@ TEST_CASE("run stats: waits are the gaps between the source and the stages, the 
   Job job;
   job.outcome = Outcome::written;
   job.fed_at = nanoseconds{100};
-  const std::array<std::pair<int, int>, kStageCount> spans{{{110, 5}, {120, 50}, {170, 1}, {175, 20}, {200, 3}}};
+  // read, decode, (no analyse), adjust, (no neighbourhood), encode, write
+  const std::array<std::pair<int, int>, kStageCount> spans{{{110, 5}, {120, 50}, {0, 0}, {170, 1}, {0, 0}, {175, 20}, {200, 3}}};
   for (std::size_t s = 0; s < kStageCount; ++s) {
     job.spans[s].start = nanoseconds{spans[s].first};
     job.spans[s].duration = nanoseconds{spans[s].second};
@@ -190,16 +191,18 @@ TEST_CASE("run stats: waits are the gaps between the source and the stages, the 
   CHECK(stats.written == 1);
   CHECK((stats.stages[0].wait.count() == 1 && stats.stages[0].wait.max() == nanoseconds{10}));
   CHECK((stats.stages[1].wait.count() == 1 && stats.stages[1].wait.max() == nanoseconds{5}));
-  CHECK((stats.stages[2].wait.count() == 1 && stats.stages[2].wait.max() == nanoseconds{0}));
-  CHECK((stats.stages[3].wait.count() == 1 && stats.stages[3].wait.max() == nanoseconds{4}));
-  CHECK((stats.stages[4].wait.count() == 1 && stats.stages[4].wait.max() == nanoseconds{5}));
+  CHECK(stats.stages[2].wait.count() == 0);  // a stage the page did not visit
+  CHECK((stats.stages[3].wait.count() == 1 && stats.stages[3].wait.max() == nanoseconds{0}));
+  CHECK(stats.stages[4].wait.count() == 0);
+  CHECK((stats.stages[5].wait.count() == 1 && stats.stages[5].wait.max() == nanoseconds{4}));
+  CHECK((stats.stages[6].wait.count() == 1 && stats.stages[6].wait.max() == nanoseconds{5}));
   CHECK(stats.bottleneck() == Stage::decode);  // no CPU time measured: by wall time
   CHECK(stats.threads_seen == 2);
 
   // On a loaded machine decode's 50 ns of wall time were 10 of CPU, encode's 20 were 18:
   // the CPU went to encode.
   Job loaded = job;
-  const std::array<int, kStageCount> cpu{4, 10, 1, 18, 2};
+  const std::array<int, kStageCount> cpu{4, 10, 0, 1, 0, 18, 2};
   for (std::size_t s = 0; s < kStageCount; ++s) loaded.spans[s].cpu = nanoseconds{cpu[s]};
   RunStats by_cpu;
   by_cpu.add(loaded);
