@@ -73,8 +73,8 @@ SkewEstimate find_skew(ImageView<const std::uint8_t> gray, int ink_below, double
   const double median = sorted[sorted.size() / 2];
   estimate.confidence = median > 0 ? best_score / median : 0;
 
-  // Halving search at half resolution around the sweep's best.
-  const InkCells fine = ink_cells(gray, ink_below, 2);
+  // Halving search at full resolution around the sweep's best.
+  const InkCells fine = ink_cells(gray, ink_below, 1);
   double centre = best_angle, centre_score = profile_score(fine, centre, max_degrees + kSweepStep, scratch);
   for (double step = kSweepStep / 2; step >= kFinest / 2; step /= 2) {
     const double left = centre - step, right = centre + step;

@@ -17,8 +17,8 @@ struct SkewEstimate {
 
 /// Estimates the skew of the ink (pixels with value < `ink_below`) of one 8-bit gray channel
 /// by projection profiles, as Leptonica's pixFindSkewSweepAndSearch: a sweep over
-/// [-max_degrees, max_degrees] at a quarter of the resolution, then a halving search at half
-/// the resolution down to 0.01 degrees around the best angle. The score of an angle is the
+/// [-max_degrees, max_degrees] in steps of 0.2 degrees at a quarter of the resolution, then a
+/// halving search at full resolution down to 0.01 degrees around the best angle. The score of an angle is the
 /// sum of squared differences of neighbouring row counts after shearing the page by it.
 /// `scratch` keeps its buffers between calls.
 SkewEstimate find_skew(ImageView<const std::uint8_t> gray, int ink_below, double max_degrees,
