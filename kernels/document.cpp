@@ -1,6 +1,9 @@
 #include "kernels/document.hpp"
 
+#include "kernels/apply_table.hpp"
+
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
@@ -47,13 +50,29 @@ void to_gray_impl(ImageView<const T> src, const T* table, GrayKind kind, T* dst,
 template <typename T>
 void count_impl(ImageView<const T> src, std::uint64_t* histogram) {
   const int colours = src.has_alpha() ? src.channels - 1 : src.channels;
+  if (sizeof(T) == 1 && colours == src.channels) {
+    // Four tables in turn, so that runs of one value do not wait on the same counter.
+    std::vector<std::uint32_t> four(4 * 256, 0);
+    const std::size_t n = static_cast<std::size_t>(src.width) * src.channels;
+    for (int y = 0; y < src.height; ++y) {
+      const T* s = src.row(y);
+      std::size_t i = 0;
+      for (; i + 4 <= n; i += 4) {
+        ++four[s[i]];
+        ++four[256 + s[i + 1]];
+        ++four[512 + s[i + 2]];
+        ++four[768 + s[i + 3]];
+      }
+      for (; i < n; ++i) ++four[s[i]];
+      if (y % 1024 == 1023 || y + 1 == src.height) {  // before a 32-bit counter could fill up
+        for (std::size_t v = 0; v < 256; ++v) histogram[v] += four[v] + four[256 + v] + four[512 + v] + four[768 + v];
+        std::fill(four.begin(), four.end(), 0);
+      }
+    }
+    return;
+  }
   for (int y = 0; y < src.height; ++y) {
     const T* s = src.row(y);
-    if (colours == src.channels) {
-      const std::size_t n = static_cast<std::size_t>(src.width) * src.channels;
-      for (std::size_t i = 0; i < n; ++i) ++histogram[s[i]];
-      continue;
-    }
     for (int x = 0; x < src.width; ++x, s += src.channels)
       for (int c = 0; c < colours; ++c) ++histogram[s[c]];
   }
@@ -168,14 +187,24 @@ template std::vector<std::uint8_t> stretch_table(LevelBounds, std::size_t);
 template std::vector<std::uint16_t> stretch_table(LevelBounds, std::size_t);
 
 void pack_bilevel(ImageView<const std::uint8_t> gray, const std::uint8_t* white, std::uint8_t* dst) {
+  static_assert(std::endian::native == std::endian::little, "the packing below reads 8 pixels as a little-endian word");
   const std::size_t row_bytes = (static_cast<std::size_t>(gray.width) + 7) / 8;
-  const bool alpha = gray.channels == 2;
+  std::array<std::uint8_t, 256> ones{};  // 0xFF where white
+  for (std::size_t v = 0; v < 256; ++v) ones[v] = white[v] ? 0xFF : 0;
+  std::vector<std::uint8_t> row(row_bytes * 8, 0);  // the bytes past the width stay 0: padding bits 0
   for (int y = 0; y < gray.height; ++y, dst += row_bytes) {
     const std::uint8_t* s = gray.row(y);
-    std::memset(dst, 0, row_bytes);
-    for (int x = 0; x < gray.width; ++x, s += gray.channels) {
-      const bool is_white = white[s[0]] != 0 || (alpha && s[0] == 0 && s[1] == 0);
-      dst[x >> 3] |= static_cast<std::uint8_t>(is_white << (7 - (x & 7)));
+    if (gray.channels == 1) {
+      apply_table({s, gray.width, 1, 1, gray.width}, {row.data(), gray.width, 1, 1, gray.width}, ones.data());
+    } else {  // gray+alpha: a pixel of alpha 0 is white (bild's fully transparent black)
+      for (int x = 0; x < gray.width; ++x, s += 2) row[static_cast<std::size_t>(x)] = s[1] == 0 ? 0xFF : ones[s[0]];
+    }
+    // Eight pixels' 0x00/0xFF bytes to one byte, first pixel in the top bit: each byte keeps
+    // its own bit, and the multiply adds them all into the top byte.
+    for (std::size_t i = 0; i < row_bytes; ++i) {
+      std::uint64_t eight;
+      std::memcpy(&eight, row.data() + 8 * i, 8);
+      dst[i] = static_cast<std::uint8_t>(((eight & 0x0102040810204080ULL) * 0x0101010101010101ULL) >> 56);
     }
   }
 }

@@ -10,41 +10,66 @@ namespace {
 constexpr double kRadiansPerDegree = std::numbers::pi / 180.0;
 
 // The ink of a page at 1/reduction of its resolution: a cell is ink when any of its pixels is.
+// Kept as the cells' columns, row by row (row_start[y] .. row_start[y + 1]).
 struct InkCells {
-  std::vector<std::int32_t> x, y;
+  std::vector<std::int32_t> x;
+  std::vector<std::size_t> row_start;
   int width = 0, height = 0;
+  bool empty() const { return x.empty(); }
 };
 
-InkCells ink_cells(ImageView<const std::uint8_t> gray, int ink_below, int reduction) {
+// The ink pixels of a page, one pass over it.
+InkCells ink_pixels(ImageView<const std::uint8_t> gray, int ink_below) {
   InkCells cells;
-  cells.width = (gray.width + reduction - 1) / reduction;
-  cells.height = (gray.height + reduction - 1) / reduction;
+  cells.width = gray.width;
+  cells.height = gray.height;
+  cells.row_start.push_back(0);
+  for (int y = 0; y < gray.height; ++y) {
+    const std::uint8_t* s = gray.row(y);
+    for (int x = 0; x < gray.width; ++x)
+      if (s[x * gray.channels] < ink_below) cells.x.push_back(x);
+    cells.row_start.push_back(cells.x.size());
+  }
+  return cells;
+}
+
+// The same ink at 1/reduction of the resolution: a cell is ink when any of its pixels is.
+InkCells reduce_cells(const InkCells& fine, int reduction) {
+  InkCells cells;
+  cells.width = (fine.width + reduction - 1) / reduction;
+  cells.height = (fine.height + reduction - 1) / reduction;
   std::vector<std::uint8_t> row(static_cast<std::size_t>(cells.width));
+  cells.row_start.push_back(0);
   for (int cy = 0; cy < cells.height; ++cy) {
     std::fill(row.begin(), row.end(), 0);
-    for (int y = cy * reduction; y < std::min(gray.height, (cy + 1) * reduction); ++y) {
-      const std::uint8_t* s = gray.row(y);
-      for (int x = 0; x < gray.width; ++x)
-        if (s[x * gray.channels] < ink_below) row[static_cast<std::size_t>(x / reduction)] = 1;
-    }
+    for (int y = cy * reduction; y < std::min(fine.height, (cy + 1) * reduction); ++y)
+      for (std::size_t i = fine.row_start[static_cast<std::size_t>(y)]; i < fine.row_start[static_cast<std::size_t>(y) + 1]; ++i)
+        row[static_cast<std::size_t>(fine.x[i] / reduction)] = 1;
     for (int cx = 0; cx < cells.width; ++cx)
-      if (row[static_cast<std::size_t>(cx)]) cells.x.push_back(cx), cells.y.push_back(cy);
+      if (row[static_cast<std::size_t>(cx)]) cells.x.push_back(cx);
+    cells.row_start.push_back(cells.x.size());
   }
   return cells;
 }
 
 // Sum of squared differences of neighbouring row counts once each cell (x, y) is moved to row
 // y + round(x tan(angle)): large when the text lines fall into few rows.
-double profile_score(const InkCells& cells, double degrees, double max_degrees, std::vector<std::int32_t>& counts) {
+double profile_score(const InkCells& cells, double degrees, double max_degrees, std::vector<std::int32_t>& scratch) {
   const double slope = std::tan(degrees * kRadiansPerDegree);
   const int margin = static_cast<int>(std::ceil(cells.width * std::tan(max_degrees * kRadiansPerDegree))) + 2;
-  counts.assign(static_cast<std::size_t>(cells.height + 2 * margin), 0);
-  for (std::size_t i = 0; i < cells.x.size(); ++i) {
-    const int row = cells.y[i] + static_cast<int>(std::lround(cells.x[i] * slope)) + margin;
-    ++counts[static_cast<std::size_t>(std::clamp(row, 0, static_cast<int>(counts.size()) - 1))];
+  const std::size_t rows = static_cast<std::size_t>(cells.height + 2 * margin);
+  scratch.assign(rows + static_cast<std::size_t>(cells.width), 0);
+  std::int32_t* counts = scratch.data();
+  std::int32_t* shift = counts + rows;  // each column's move, plus the margin
+  for (int x = 0; x < cells.width; ++x)
+    shift[x] = std::clamp(static_cast<std::int32_t>(std::lround(x * slope)) + margin, 0, 2 * margin);
+  for (int y = 0; y < cells.height; ++y) {
+    std::int32_t* row = counts + y;
+    for (std::size_t i = cells.row_start[static_cast<std::size_t>(y)]; i < cells.row_start[static_cast<std::size_t>(y) + 1]; ++i)
+      ++row[shift[cells.x[i]]];
   }
   double score = 0;
-  for (std::size_t i = 1; i < counts.size(); ++i) {
+  for (std::size_t i = 1; i < rows; ++i) {
     const double d = counts[i] - counts[i - 1];
     score += d * d;
   }
@@ -56,9 +81,10 @@ double profile_score(const InkCells& cells, double degrees, double max_degrees, 
 SkewEstimate find_skew(ImageView<const std::uint8_t> gray, int ink_below, double max_degrees,
                        std::vector<std::int32_t>& scratch) {
   SkewEstimate estimate;
-  constexpr double kSweepStep = 0.2, kFinest = 0.01;
-  const InkCells coarse = ink_cells(gray, ink_below, 4);
-  if (coarse.x.empty()) return estimate;
+  constexpr double kSweepStep = 0.25, kFinest = 0.01;
+  const InkCells fine = ink_pixels(gray, ink_below);
+  if (fine.empty()) return estimate;
+  const InkCells coarse = reduce_cells(fine, 8);
   const int steps = static_cast<int>(std::floor(max_degrees / kSweepStep + 1e-9));
   std::vector<double> scores;
   double best_angle = 0, best_score = -1;
@@ -73,10 +99,9 @@ SkewEstimate find_skew(ImageView<const std::uint8_t> gray, int ink_below, double
   const double median = sorted[sorted.size() / 2];
   estimate.confidence = median > 0 ? best_score / median : 0;
 
-  // Halving search at full resolution around the sweep's best.
-  const InkCells fine = ink_cells(gray, ink_below, 1);
+  // Halving search at full resolution around the sweep's best, as far as the next sweep angles.
   double centre = best_angle, centre_score = profile_score(fine, centre, max_degrees + kSweepStep, scratch);
-  for (double step = kSweepStep / 2; step >= kFinest / 2; step /= 2) {
+  for (double step = kSweepStep; step >= kFinest / 2; step /= 2) {
     const double left = centre - step, right = centre + step;
     const double left_score = profile_score(fine, left, max_degrees + kSweepStep, scratch);
     const double right_score = profile_score(fine, right, max_degrees + kSweepStep, scratch);
@@ -92,35 +117,56 @@ SkewEstimate find_skew(ImageView<const std::uint8_t> gray, int ink_below, double
 
 namespace {
 
-template <typename T>
-void rotate_impl(ImageView<const T> src, double degrees, T fill, ImageView<T> dst) {
+// Channels as a constant, so that the per-pixel loops unroll.
+template <typename T, int kChannels>
+void rotate_rows(ImageView<const T> src, double degrees, T fill, ImageView<T> dst) {
+  // Source positions in 16.16 fixed point, stepped along each output row; weights of 8 bits.
   const double c = std::cos(degrees * kRadiansPerDegree), s = std::sin(degrees * kRadiansPerDegree);
   const double cx = (src.width - 1) / 2.0, cy = (src.height - 1) / 2.0;
-  const int channels = src.channels;
+  const auto fixed = [](double v) { return static_cast<std::int64_t>(std::llround(v * 65536.0)); };
+  const std::int64_t step_x = fixed(c), step_y = fixed(s);
   for (int y = 0; y < dst.height; ++y) {
     T* out = dst.row(y);
     const double dy = y - cy;
-    for (int x = 0; x < dst.width; ++x, out += channels) {
-      // The source of an output pixel: the output's offset from the centre turned back.
-      const double dx = x - cx;
-      const double sx = c * dx - s * dy + cx, sy = s * dx + c * dy + cy;
-      const double fx = std::floor(sx), fy = std::floor(sy);
-      const int x0 = static_cast<int>(fx), y0 = static_cast<int>(fy);
-      const double ax = sx - fx, ay = sy - fy;
-      if (x0 < -1 || y0 < -1 || x0 >= src.width || y0 >= src.height) {
-        std::fill(out, out + channels, fill);
+    // The source of an output pixel: the output's offset from the centre turned back.
+    std::int64_t sx = fixed(-c * cx - s * dy + cx), sy = fixed(-s * cx + c * dy + cy);
+    for (int x = 0; x < dst.width; ++x, out += kChannels, sx += step_x, sy += step_y) {
+      const int x0 = static_cast<int>(sx >> 16), y0 = static_cast<int>(sy >> 16);
+      const std::uint32_t ax = static_cast<std::uint32_t>((sx >> 8) & 0xFF), ay = static_cast<std::uint32_t>((sy >> 8) & 0xFF);
+      if (x0 >= 0 && y0 >= 0 && x0 + 1 < src.width && y0 + 1 < src.height) {
+        const T* top = src.row(y0) + x0 * kChannels;
+        const T* bottom = top + src.stride;
+        for (int ch = 0; ch < kChannels; ++ch) {
+          const std::uint64_t upper = top[ch] * (256u - ax) + top[ch + kChannels] * ax;
+          const std::uint64_t lower = bottom[ch] * (256u - ax) + bottom[ch + kChannels] * ax;
+          out[ch] = static_cast<T>((upper * (256u - ay) + lower * ay + 32768u) >> 16);
+        }
         continue;
       }
-      const auto at = [&](int px, int py, int ch) -> double {
-        if (px < 0 || py < 0 || px >= src.width || py >= src.height) return fill;
-        return src.row(py)[px * channels + ch];
-      };
-      for (int ch = 0; ch < channels; ++ch) {
-        const double top = at(x0, y0, ch) * (1 - ax) + at(x0 + 1, y0, ch) * ax;
-        const double bottom = at(x0, y0 + 1, ch) * (1 - ax) + at(x0 + 1, y0 + 1, ch) * ax;
-        out[ch] = static_cast<T>(std::floor(top * (1 - ay) + bottom * ay + 0.5));
+      if (x0 < -1 || y0 < -1 || x0 >= src.width || y0 >= src.height) {
+        std::fill(out, out + kChannels, fill);
+        continue;
+      }
+      for (int ch = 0; ch < kChannels; ++ch) {  // at the edge: what lies beyond is the fill
+        const auto at = [&](int px, int py) -> std::uint64_t {
+          if (px < 0 || py < 0 || px >= src.width || py >= src.height) return fill;
+          return src.row(py)[px * kChannels + ch];
+        };
+        const std::uint64_t upper = at(x0, y0) * (256u - ax) + at(x0 + 1, y0) * ax;
+        const std::uint64_t lower = at(x0, y0 + 1) * (256u - ax) + at(x0 + 1, y0 + 1) * ax;
+        out[ch] = static_cast<T>((upper * (256u - ay) + lower * ay + 32768u) >> 16);
       }
     }
+  }
+}
+
+template <typename T>
+void rotate_impl(ImageView<const T> src, double degrees, T fill, ImageView<T> dst) {
+  switch (src.channels) {
+    case 1: rotate_rows<T, 1>(src, degrees, fill, dst); break;
+    case 2: rotate_rows<T, 2>(src, degrees, fill, dst); break;
+    case 3: rotate_rows<T, 3>(src, degrees, fill, dst); break;
+    default: rotate_rows<T, 4>(src, degrees, fill, dst); break;
   }
 }
 

@@ -17,7 +17,7 @@ struct SkewEstimate {
 
 /// Estimates the skew of the ink (pixels with value < `ink_below`) of one 8-bit gray channel
 /// by projection profiles, as Leptonica's pixFindSkewSweepAndSearch: a sweep over
-/// [-max_degrees, max_degrees] in steps of 0.2 degrees at a quarter of the resolution, then a
+/// [-max_degrees, max_degrees] in steps of 0.25 degrees at an eighth of the resolution, then a
 /// halving search at full resolution down to 0.01 degrees around the best angle. The score of an angle is the
 /// sum of squared differences of neighbouring row counts after shearing the page by it.
 /// `scratch` keeps its buffers between calls.
@@ -25,7 +25,7 @@ SkewEstimate find_skew(ImageView<const std::uint8_t> gray, int ink_below, double
                        std::vector<std::int32_t>& scratch);
 
 /// Turns an image by `degrees` counter-clockwise (as seen) about its centre, same size, by
-/// bilinear interpolation rounded to nearest; what comes in from beyond the edges is `fill`
+/// bilinear interpolation (positions in 1/65536 of a pixel, weights in 1/256) rounded to nearest; what comes in from beyond the edges is `fill`
 /// in every channel (the caller passes white, and full opacity for alpha).
 void rotate_bilinear(ImageView<const std::uint8_t> src, double degrees, std::uint8_t fill, ImageView<std::uint8_t> dst);
 void rotate_bilinear(ImageView<const std::uint16_t> src, double degrees, std::uint16_t fill,

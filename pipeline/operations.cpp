@@ -72,7 +72,8 @@ ImageView<const std::uint8_t> rank_view(const Image& image, Bytes& out) {
   ImageView<const std::uint8_t> eight = image.view<const std::uint8_t>();
   if (image.bit_depth == 1) {
     unpack_bilevel(image.pixels.data(), image.width, image.height, out.data());
-    for (std::size_t i = 0; i < pixels; ++i) out[i] = gray_rank_table()[out[i]];
+    const std::vector<std::uint8_t>& rank = gray_rank_table();
+    for (std::size_t i = 0; i < pixels; ++i) out[i] = rank[out[i]];
     return {out.data(), image.width, image.height, 1, image.width};
   }
   if (image.bit_depth == 16) {
@@ -82,11 +83,12 @@ ImageView<const std::uint8_t> rank_view(const Image& image, Bytes& out) {
   if (eight.channels >= 3) {
     to_gray(eight, nullptr, GrayKind::rank, out.data(), nullptr);
   } else {
+    const std::vector<std::uint8_t>& rank = gray_rank_table();
     std::uint8_t* dst = out.data();
     for (int y = 0; y < eight.height; ++y) {
       const std::uint8_t* s = eight.row(y);
       for (int x = 0; x < eight.width; ++x, s += eight.channels)
-        *dst++ = eight.channels == 2 && s[1] == 0 ? 255 : gray_rank_table()[s[0]];
+        *dst++ = eight.channels == 2 && s[1] == 0 ? 255 : rank[s[0]];
     }
   }
   return {out.data(), image.width, image.height, 1, image.width};
@@ -303,10 +305,14 @@ void analyse_stage(Job& job, const StageContext& context) {
     job.histogram = count_page(job.image);
     return;
   }
+  // Ink is what is darker than Otsu's level, taken on every fourth row. A gray page is read as
+  // it is; others through their ranks.
   Bytes gray_bytes = context.pool.acquire();
-  const ImageView<const std::uint8_t> gray = rank_view(job.image, gray_bytes);
+  const Image& image = job.image;
+  const ImageView<const std::uint8_t> gray =
+      image.bit_depth == 8 && image.channels == 1 ? image.view<const std::uint8_t>() : rank_view(image, gray_bytes);
   std::vector<std::uint64_t> histogram(256);
-  count_samples(gray, histogram.data());
+  count_samples({gray.data, gray.width, (gray.height + 3) / 4, gray.channels, 4 * gray.stride}, histogram.data());
   std::vector<std::int32_t> scratch;
   const SkewEstimate skew = find_skew(gray, otsu_threshold(histogram.data()) + 1, op.max_degrees, scratch);
   context.pool.release(gray_bytes);
