@@ -18,7 +18,9 @@ namespace {
 
 // The reason, with the flag that moves a limit when the limit was the reason.
 std::string reason(const Job& job) {
-  return job.over_pixel_limit ? job.error + " (raise it with --max-pixels)" : job.error;
+  if (job.over_pixel_limit) return job.error + " (raise it with --max-pixels)";
+  if (job.no_resolution) return job.error + " (give it with --assume-dpi N)";
+  return job.error;
 }
 
 }  // namespace

@@ -61,6 +61,7 @@ struct Job {
   std::vector<std::string> dropped;
   std::size_t frames = 1;
   bool over_pixel_limit = false;      ///< failed on the pixel limit (the app names its flag)
+  bool no_resolution = false;         ///< failed: a page to resample has no resolution (likewise)
 
   Bytes file_bytes;                   ///< read -> decode (a paged file's pages share `shared_file`)
   std::shared_ptr<const Bytes> shared_file;
@@ -115,6 +116,7 @@ struct Job {
     kept.page = page;
     kept.page_count = page_count;
     kept.over_pixel_limit = over_pixel_limit;
+    kept.no_resolution = no_resolution;
     kept.fed_at = fed_at;
     kept.spans = spans;
     kept.findings = findings;

@@ -1,7 +1,6 @@
 // The stages between decode and encode: each does the page's next operations (recipe.hpp)
 // that are its kind of work, and next_stage says where the page goes after.
 #include <cmath>
-#include <stdexcept>
 #include <cstdint>
 #include <vector>
 
@@ -255,8 +254,11 @@ void resample_page(Job& job, const StageContext& context, const Operation& op) {
   Image& image = job.image;
   auto dpi = resolution_dpi(image);
   if (!dpi) {
-    if (op.assume_dpi <= 0)
-      throw std::runtime_error(fmt::format("--dpi {}: the page has no resolution; give --assume-dpi N for such pages", op.dpi));
+    if (op.assume_dpi <= 0) {
+      job.fail(Stage::neighbourhood, fmt::format("the page has no resolution to resample to {} dpi from", op.dpi));
+      job.no_resolution = true;
+      return;
+    }
     dpi = std::pair{op.assume_dpi, op.assume_dpi};
   }
   job.findings.dpi_from = dpi->first;

@@ -287,7 +287,8 @@ TEST_CASE("--dpi: area averaging to the new resolution, pHYs updated - a page wi
   REQUIRE(imgflow::test::run_generator({"-n", "1", "--size", "600x800", "--prefix", "bare-", (dir / "in").string()}).exit_code == 0);
   const auto failed = imgflow::test::run_imgflow({(dir / "in").string(), (dir / "out").string(), "--dpi", "150"});
   CHECK(failed.exit_code == 1);
-  CHECK(failed.err.find("bare-0001.png: neighbourhood: --dpi 150: the page has no resolution; give --assume-dpi N") != std::string::npos);
+  CHECK(failed.err.find("bare-0001.png: neighbourhood: the page has no resolution to resample to 150 dpi from (give it with --assume-dpi N)") !=
+        std::string::npos);
   CHECK(!fs::exists(dir / "out" / "bare-0001.png"));
   REQUIRE(fs::exists(dir / "out" / "page-0001.png"));
   const auto header = imgflow::test::read_png_header(dir / "out" / "page-0001.png");
@@ -331,4 +332,38 @@ TEST_CASE("--threshold sauvola: a 1-bit page - the flags refuse values out of ra
     CHECK(run.err.find(message) != std::string::npos);
   }
   CHECK(!fs::exists(dir / "refused"));
+}
+
+TEST_CASE("16-bit pages: --grayscale stays 16-bit by bild's formula, --threshold takes the high byte as Go converts it") {
+  TempDir dir;
+  fs::create_directories(dir / "in");
+  cv::Mat rgb(64, 64, CV_16UC3), gray(1, 65536 / 16, CV_16UC1);
+  cv::RNG rng(9);
+  rng.fill(rgb, cv::RNG::UNIFORM, 0, 65536);
+  for (int i = 0; i < gray.cols; ++i) gray.at<std::uint16_t>(0, i) = static_cast<std::uint16_t>(i * 16 + 7);
+  REQUIRE(cv::imwrite((dir / "in" / "rgb16.png").string(), rgb));
+  REQUIRE(cv::imwrite((dir / "in" / "gray16.png").string(), gray));
+  REQUIRE(imgflow::test::run_imgflow({(dir / "in").string(), (dir / "gray").string(), "--grayscale", "-q"}).exit_code == 0);
+  const auto header = imgflow::test::read_png_header(dir / "gray" / "rgb16.png");
+  CHECK((header.colour_type == 0 && header.bit_depth == 16));
+  const cv::Mat luma = read_unchanged(dir / "gray" / "rgb16.png");
+  std::size_t wrong = 0;
+  for (int y = 0; y < rgb.rows; ++y)
+    for (int x = 0; x < rgb.cols; ++x) {
+      const cv::Vec3w bgr = rgb.at<cv::Vec3w>(y, x);
+      wrong += luma.at<std::uint16_t>(y, x) != static_cast<std::uint16_t>(0.3 * bgr[2] + 0.6 * bgr[1] + 0.1 * bgr[0] + 0.5);
+    }
+  CHECK(wrong == 0);
+  REQUIRE(imgflow::test::run_imgflow({(dir / "in").string(), (dir / "bits").string(), "--threshold", "128", "-q"}).exit_code == 0);
+  const cv::Mat rgb_bits = read_unchanged(dir / "bits" / "rgb16.png"), gray_bits = read_unchanged(dir / "bits" / "gray16.png");
+  for (int y = 0; y < rgb.rows; ++y)
+    for (int x = 0; x < rgb.cols; ++x) {
+      const cv::Vec3w bgr = rgb.at<cv::Vec3w>(y, x);
+      wrong += rgb_bits.at<std::uint8_t>(y, x) != (rank_of(bgr[2] >> 8, bgr[1] >> 8, bgr[0] >> 8) >= 128 ? 255 : 0);
+    }
+  for (int i = 0; i < gray.cols; ++i) {
+    const int high = gray.at<std::uint16_t>(0, i) >> 8;
+    wrong += gray_bits.at<std::uint8_t>(0, i) != (rank_of(high, high, high) >= 128 ? 255 : 0);
+  }
+  CHECK(wrong == 0);
 }
