@@ -277,7 +277,7 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   app.add_option("--assume-dpi", assume_dpi,
                  "With --dpi: the resolution of pages that carry none (default: such pages fail)")
       ->type_name("N")
-      ->check(CLI::Range(1.0, 100000.0))
+      ->check(CLI::Range(1.0, 100000.0).description(""))
       ->group(kOperationsGroup);
 
   app.add_flag("-r,--recursive", options.recursive, "Walk subdirectories and mirror the tree under OUTPUT_DIR");
