@@ -49,8 +49,6 @@ void split_pages(Job& job, const StageContext& context, std::vector<Job*>& out);
 /// The output of page `page` of a file of several pages: "scan.png" -> "scan-p0003.png".
 std::filesystem::path page_output_path(const std::filesystem::path& output, int page);
 void decode_stage(Job& job, const StageContext& context);
-/// Applies the composed table of the job's depth in place; alpha is left alone. A bilevel image
-/// stays bilevel when the table maps black and white to black or white; else it is widened.
 /// Where a decoded page goes next (operations.cpp): the stage of its next operation - analyse
 /// first when that needs the page's histogram or skew - or encode when none is left (or the
 /// page failed).
@@ -58,8 +56,9 @@ Stage next_stage(const Job& job, const Recipe& recipe);
 /// The page's histogram for the point operations to come, or its skew for --deskew (a skew
 /// that is unreliable or negligible ends the deskew operation here, with a note).
 void analyse_stage(Job& job, const StageContext& context);
-/// The run of point operations at job.next_operation: composed tables applied once, and
-/// gray or bilevel made where the run asks.
+/// The run of point operations at job.next_operation: composed tables applied once in place
+/// (alpha left alone), and gray or bilevel made where the run asks. A bilevel page stays
+/// bilevel under a table that maps black and white to black or white; else it is widened.
 void adjust_stage(Job& job, const StageContext& context);
 /// Sauvola's threshold, turning a skewed page back, or resampling to a resolution.
 void neighbourhood_stage(Job& job, const StageContext& context);
