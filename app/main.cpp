@@ -380,6 +380,8 @@ int run(const CliOptions& options) {
     else if (options.verbosity == Verbosity::verbose)
       progress.print_above([&] { spdlog::debug(job_line(job)); });
     if (job.frames > 1) progress.print_above([&] { spdlog::warn(animation_line(job)); });
+    if (job.outcome == Outcome::written && job.findings.skew_unreliable)
+      progress.print_above([&] { spdlog::warn("warning: {}: deskew: {}", job_name(job), job.findings.skew_note); });
     if (options.verbosity == Verbosity::verbose)
       for (const std::string& line : decoder_note_lines(job)) progress.print_above([&] { spdlog::debug(line); });
     if (job.outcome == Outcome::written && config.sync) written_directories.insert(job.output.parent_path());

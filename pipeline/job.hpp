@@ -80,6 +80,7 @@ struct Job {
     bool skew_measured = false;
     double skew_degrees = 0, skew_confidence = 0;
     bool deskewed = false;             ///< the page was turned back by -skew_degrees
+    bool skew_unreliable = false;      ///< no angle was reliable: left as it was (the app warns)
     std::string skew_note;             ///< why it was left as it was
     double dpi_from = 0, dpi_to = 0;   ///< --dpi: the page's resolution before and after
     bool any() const { return threshold_level >= 0 || normalize_low >= 0 || skew_measured || dpi_from > 0; }
