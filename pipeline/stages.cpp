@@ -193,7 +193,6 @@ void decode_stage(Job& job, const StageContext& context) {
   job.warnings = std::move(notes.warnings);
   job.dropped = std::move(notes.dropped);
   job.frames = notes.frames;
-  if (context.config.strip_metadata) job.image.metadata.clear();
   job.width = job.image.width;
   job.height = job.image.height;
   job.channels = job.image.channels;
@@ -202,6 +201,8 @@ void decode_stage(Job& job, const StageContext& context) {
 }
 
 void encode_stage(Job& job, const StageContext& context) {
+  // Stripped here, not at decoding: the operations may need the page's resolution (--dpi).
+  if (context.config.strip_metadata) job.image.metadata.clear();
   job.encoded = context.pool.acquire();
   const auto add_text = [&](std::string_view keyword, std::string_view value) {
     AncillaryChunk& text = job.image.metadata.emplace_back();

@@ -318,6 +318,12 @@ TEST_CASE("--dpi: area averaging to the new resolution, pHYs updated - a page wi
   cv::resize(read_unchanged(dir / "in" / "page-0001.png"), want, {300, 400}, 0, 0, cv::INTER_AREA);
   CHECK(cv::norm(read_unchanged(dir / "out" / "page-0001.png"), want, cv::NORM_INF) == 0);  // a whole factor: exact
 
+  // --strip drops the chunks from the output, but the page's resolution is still known.
+  REQUIRE(imgflow::test::run_imgflow({(dir / "in" / "page-0001.png").string(), (dir / "stripped").string(), "--dpi", "150",
+                                      "--strip", "-q"}).exit_code == 0);
+  CHECK(imgflow::test::read_png_header(dir / "stripped" / "page-0001.png").width == 300);
+  for (const auto& chunk : imgflow::test::read_png_chunks(dir / "stripped" / "page-0001.png")) CHECK(chunk.type != "pHYs");
+
   const auto assumed = imgflow::test::run_imgflow({(dir / "in").string(), (dir / "assumed").string(), "--dpi", "200", "--assume-dpi", "300", "-q"});
   CHECK(assumed.exit_code == 0);
   const auto bare = imgflow::test::read_png_header(dir / "assumed" / "bare-0001.png");
