@@ -338,22 +338,21 @@ void analyse_stage(Job& job, const StageContext& context) {
 
 void adjust_stage(Job& job, const StageContext& context) {
   Image& image = job.image;
-  const std::size_t first = job.next_operation, end = point_run_end(context.recipe, first);
+  std::size_t first = job.next_operation;
+  const std::size_t end = point_run_end(context.recipe, first);
   if (image.bit_depth == 1) {
-    // A bilevel page stays bilevel under a table that keeps black and white black or white.
-    const Operation& op = context.recipe.operations[first];
-    if (op.kind == Kind::adjust) {
+    // A bilevel page stays bilevel through tables that keep black and white black or white,
+    // --grayscale (it is gray) and --normalize (black and white are its levels already).
+    for (; first < end; ++first) {
+      const Operation& op = context.recipe.operations[first];
+      if (op.kind == Kind::grayscale || op.kind == Kind::normalize) continue;
+      if (op.kind != Kind::adjust) break;
       const BilevelMapping mapping = bilevel_mapping(op.tables->lut8().data());
-      if (mapping != BilevelMapping::widen) {
-        map_bilevel(image.pixels.data(), image.pixels.size(), mapping);
-        job.next_operation = first + 1;
-        return;
-      }
+      if (mapping == BilevelMapping::widen) break;
+      map_bilevel(image.pixels.data(), image.pixels.size(), mapping);
     }
-    if (op.kind == Kind::grayscale) {
-      job.next_operation = first + 1;
-      return;
-    }
+    job.next_operation = first;
+    if (first == end) return;
     widen_bilevel(job, context);
   }
   if (image.bit_depth == 16)
