@@ -387,3 +387,16 @@ TEST_CASE("16-bit pages: --grayscale stays 16-bit by bild's formula, --threshold
   }
   CHECK(wrong == 0);
 }
+
+TEST_CASE("a 1-bit page stays 1-bit through --normalize, --grayscale and tables that keep black and white, pixels as they should be") {
+  TempDir dir;
+  const fs::path fax = imgflow::test::shared_dir() / "corpus" / "formats" / "image-tiff__fax2d.tif";
+  REQUIRE(fs::exists(fax));
+  REQUIRE(imgflow::test::run_imgflow({fax.string(), (dir / "plain").string(), "--gamma", "1", "-q"}).exit_code == 0);
+  REQUIRE(imgflow::test::run_imgflow({fax.string(), (dir / "ops").string(), "--normalize", "--grayscale", "--invert", "-q"}).exit_code == 0);
+  CHECK(imgflow::test::read_png_header(dir / "ops" / "image-tiff__fax2d.png").bit_depth == 1);
+  const cv::Mat plain = read_unchanged(dir / "plain" / "image-tiff__fax2d.png"), ops = read_unchanged(dir / "ops" / "image-tiff__fax2d.png");
+  cv::Mat inverted;
+  cv::bitwise_not(plain, inverted);
+  CHECK(cv::norm(ops, inverted, cv::NORM_INF) == 0);
+}
