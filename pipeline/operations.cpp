@@ -264,8 +264,18 @@ void resample_page(Job& job, const StageContext& context, const Operation& op) {
   }
   job.findings.dpi_from = dpi->first;
   job.findings.dpi_to = op.dpi;
-  const int width = std::max(1, static_cast<int>(std::lround(image.width * op.dpi / dpi->first)));
-  const int height = std::max(1, static_cast<int>(std::lround(image.height * op.dpi / dpi->second)));
+  const double wide = std::max(1.0, std::round(image.width * op.dpi / dpi->first));
+  const double high = std::max(1.0, std::round(image.height * op.dpi / dpi->second));
+  // Enlarging is held to the decoders' pixel limit too (a 72-dpi page asked for 100000 dpi).
+  if (const std::string over = over_pixel_limit(static_cast<std::uint64_t>(std::min(wide, 4e9)),
+                                                static_cast<std::uint64_t>(std::min(high, 4e9)),
+                                                context.config.decode.max_pixels);
+      !over.empty()) {
+    job.fail(Stage::neighbourhood, fmt::format("resampled to {} dpi the page would be {}", op.dpi, over));
+    job.over_pixel_limit = true;
+    return;
+  }
+  const int width = static_cast<int>(wide), height = static_cast<int>(high);
   if (width != image.width || height != image.height) {
     const bool bilevel = image.bit_depth == 1;
     if (bilevel) widen_bilevel(job, context);

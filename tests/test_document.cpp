@@ -324,6 +324,12 @@ TEST_CASE("--dpi: area averaging to the new resolution, pHYs updated - a page wi
   CHECK(imgflow::test::read_png_header(dir / "stripped" / "page-0001.png").width == 300);
   for (const auto& chunk : imgflow::test::read_png_chunks(dir / "stripped" / "page-0001.png")) CHECK(chunk.type != "pHYs");
 
+  // Enlarging is held to the pixel limit: 600x800 at 300 dpi is 432,000,000 pixels at 9000.
+  const auto huge = imgflow::test::run_imgflow({(dir / "in" / "page-0001.png").string(), (dir / "huge").string(), "--dpi", "9000"});
+  CHECK(huge.exit_code == 1);
+  CHECK(huge.err.find("neighbourhood: resampled to 9000 dpi the page would be 18000x24000 is 432000000 pixels, over the "
+                      "limit of 200000000 (raise it with --max-pixels)") != std::string::npos);
+
   const auto assumed = imgflow::test::run_imgflow({(dir / "in").string(), (dir / "assumed").string(), "--dpi", "200", "--assume-dpi", "300", "-q"});
   CHECK(assumed.exit_code == 0);
   const auto bare = imgflow::test::read_png_header(dir / "assumed" / "bare-0001.png");
