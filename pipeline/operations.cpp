@@ -111,13 +111,14 @@ std::size_t point_run_end(const Recipe& recipe, std::size_t first) {
   return end;
 }
 
-// Whether the point run at `first` needs the histogram of the page as it comes in: some step
-// needs one before a step that makes a new image (and counts it on the way).
-bool run_needs_page_histogram(const Recipe& recipe, std::size_t first, const Image& image) {
-  for (std::size_t i = first; i < point_run_end(recipe, first); ++i) {
+// Whether a step of [from, end) needs the histogram of an image of `channels` as it is now,
+// before a step that makes a new image and counts it on the way: on a colour page --grayscale
+// or a threshold, on a gray one a threshold (its bilevel page needs no histogram).
+bool needs_current_histogram(const Recipe& recipe, std::size_t from, std::size_t end, int channels) {
+  for (std::size_t i = from; i < end; ++i) {
     const Operation& op = recipe.operations[i];
+    if (channels >= 3 && (op.kind == Kind::grayscale || op.kind == Kind::threshold)) return false;
     if (op.needs_histogram()) return true;
-    if (image.channels >= 3 && (op.kind == Kind::grayscale || op.kind == Kind::threshold)) return false;
     if (op.kind == Kind::threshold) return false;
   }
   return false;
@@ -141,13 +142,6 @@ void run_point_operations(Job& job, const StageContext& context, std::size_t fir
   };
   const auto need_histogram = [&] {
     if (histogram.empty()) histogram = map_histogram(count_page(image), table);
-  };
-  const auto needs_histogram_before_next_image = [&](std::size_t from) {
-    for (std::size_t i = from; i < end; ++i) {
-      if (ops[i].needs_histogram()) return true;
-      if (ops[i].kind == Kind::threshold) return false;
-    }
-    return false;
   };
   const auto became_gray = [&](int channels) {
     image.channels = channels;
@@ -173,14 +167,16 @@ void run_point_operations(Job& job, const StageContext& context, std::size_t fir
       }
       case Kind::grayscale: {
         if (image.channels < 3) break;  // gray stays as it is: bild's gray of (v, v, v) is v
-        std::vector<std::uint64_t> counted(needs_histogram_before_next_image(i + 1) ? table.size() : 0);
+        const int gray_channels = image.channels == 4 ? 2 : 1;
+        std::vector<std::uint64_t> counted(
+            needs_current_histogram(context.recipe, i + 1, end, gray_channels) ? table.size() : 0);
         std::uint64_t* count = counted.empty() ? nullptr : counted.data();
         T* samples = reinterpret_cast<T*>(image.pixels.data());
         if constexpr (sizeof(T) == 1)
           to_gray(image.view<const T>(), pending ? table.data() : nullptr, GrayKind::luma, samples, count);
         else
           to_gray(image.view<const T>(), pending ? table.data() : nullptr, samples, count);
-        became_gray(image.channels == 4 ? 2 : 1);
+        became_gray(gray_channels);
         histogram = std::move(counted);
         break;
       }
@@ -307,7 +303,8 @@ Stage next_stage(const Job& job, const Recipe& recipe) {
   const Operation& op = recipe.operations[job.next_operation];
   if (op.kind == Kind::deskew) return job.skew_pending ? Stage::neighbourhood : Stage::analyse;
   if (!op.is_point()) return Stage::neighbourhood;
-  if (job.histogram.empty() && job.image.bit_depth != 1 && run_needs_page_histogram(recipe, job.next_operation, job.image))
+  if (job.histogram.empty() && job.image.bit_depth != 1 &&
+      needs_current_histogram(recipe, job.next_operation, point_run_end(recipe, job.next_operation), job.image.channels))
     return Stage::analyse;
   return Stage::adjust;
 }

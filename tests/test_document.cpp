@@ -144,6 +144,9 @@ TEST_CASE("--threshold otsu: OpenCV's THRESH_OTSU on the page's ranks, pixel for
   for (const json& page : report.at("pages"))
     levels[fs::path(page.at("input").get<std::string>()).filename().string()] = page.at("threshold_level").get<int>();
   REQUIRE(levels.size() == 4);
+  // The gray pages' histograms are counted by analyse; the RGB ones' while their ranks are made.
+  for (const json& stage : report.at("stages"))
+    if (stage.at("name") == "analyse") CHECK(stage.at("images") == 2);
   for (const auto& [name, level] : levels) {
     const cv::Mat input = read_unchanged(dir / "in" / name);
     cv::Mat ranks(input.size(), CV_8UC1);
