@@ -2,6 +2,8 @@
 // that are its kind of work, and next_stage says where the page goes after.
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -52,16 +54,55 @@ void widen_bilevel(Job& job, const StageContext& context) {
   image.bit_depth = 8;
 }
 
-// Makes the page bilevel: white where white[v] of its (8-bit, 1 or 2 channel) samples.
-void make_bilevel(Job& job, const StageContext& context, ImageView<const std::uint8_t> gray, const std::uint8_t* white) {
+// The page's samples become `channels` of gray: the chunks that describe RGB ones go, with a note.
+void make_gray(Job& job, int channels) {
+  if (job.image.channels >= 3)
+    for (std::string& note : drop_colour_only_chunks(job.image)) job.dropped.push_back(std::move(note));
+  job.image.channels = channels;
+}
+
+// A pool buffer for the page's packed 1-bit rows, and `pack` to fill it; the page becomes them.
+template <typename Pack>
+void pack_page(Job& job, const StageContext& context, Pack&& pack) {
   Image& image = job.image;
   Bytes packed = context.pool.acquire();
-  packed.resize((static_cast<std::size_t>(gray.width) + 7) / 8 * gray.height);
-  pack_bilevel(gray, white, packed.data());
+  packed.resize((static_cast<std::size_t>(image.width) + 7) / 8 * image.height);
+  pack(packed.data());
   context.pool.release(image.pixels);
   image.pixels = std::move(packed);
-  image.channels = 1;
+  make_gray(job, 1);
   image.bit_depth = 1;
+}
+
+// Makes the page bilevel: white where white[v] of its (8-bit, 1 or 2 channel) samples.
+void make_bilevel(Job& job, const StageContext& context, const std::uint8_t* white) {
+  const ImageView<const std::uint8_t> gray = job.image.view<const std::uint8_t>();
+  pack_page(job, context, [&](std::uint8_t* packed) { pack_bilevel(gray, white, packed); });
+}
+
+// Replaces the page's pixels by width x height ones that `draw(src, dst)` makes from them, at
+// the page's sample size; a 1-bit page is drawn in 8 bits and thresholded at 128 after.
+template <typename Draw>
+void redraw_page(Job& job, const StageContext& context, int width, int height, Draw&& draw) {
+  Image& image = job.image;
+  const bool bilevel = image.bit_depth == 1;
+  if (bilevel) widen_bilevel(job, context);
+  Image drawn;
+  drawn.width = width, drawn.height = height, drawn.channels = image.channels, drawn.bit_depth = image.bit_depth;
+  drawn.pixels = context.pool.acquire();
+  drawn.allocate();
+  if (image.bit_depth == 16)
+    draw(image.view<const std::uint16_t>(), drawn.view<std::uint16_t>());
+  else
+    draw(image.view<const std::uint8_t>(), drawn.view<std::uint8_t>());
+  context.pool.release(image.pixels);
+  image.pixels = std::move(drawn.pixels);
+  image.width = width, image.height = height;
+  if (bilevel) {
+    std::vector<std::uint8_t> white(256);
+    for (std::size_t v = 128; v < 256; ++v) white[v] = 1;
+    make_bilevel(job, context, white.data());
+  }
 }
 
 // One 8-bit channel of bild's rank of each pixel (a fully transparent one is white), in
@@ -144,9 +185,8 @@ void run_point_operations(Job& job, const StageContext& context, std::size_t fir
     if (histogram.empty()) histogram = map_histogram(count_page(image), table);
   };
   const auto became_gray = [&](int channels) {
-    image.channels = channels;
+    make_gray(job, channels);
     image.pixels.resize(image.byte_size());
-    for (std::string& note : drop_colour_only_chunks(image)) job.dropped.push_back(std::move(note));
     table = identity_table<T>();
     pending = false;
   };
@@ -211,7 +251,7 @@ void run_point_operations(Job& job, const StageContext& context, std::size_t fir
           job.findings.threshold_level = level;
           std::vector<std::uint8_t> white(256);
           for (std::size_t v = 0; v < 256; ++v) white[v] = table[v] >= level ? 1 : 0;
-          make_bilevel(job, context, image.view<const std::uint8_t>(), white.data());
+          make_bilevel(job, context, white.data());
           return;  // the rest of the run, if any, starts again on the bilevel page
         }
       }
@@ -224,27 +264,10 @@ void run_point_operations(Job& job, const StageContext& context, std::size_t fir
 
 // Turns the page back by its skew: bilinear, white coming in from beyond the edges.
 void rotate_page(Job& job, const StageContext& context, double degrees) {
-  Image& image = job.image;
-  const bool bilevel = image.bit_depth == 1;
-  if (bilevel) widen_bilevel(job, context);
-  Bytes turned = context.pool.acquire();
-  turned.resize(image.byte_size());
-  if (image.bit_depth == 16) {
-    rotate_bilinear(image.view<const std::uint16_t>(), degrees, 0xFFFF,
-                    {reinterpret_cast<std::uint16_t*>(turned.data()), image.width, image.height, image.channels,
-                     static_cast<std::ptrdiff_t>(image.width) * image.channels});
-  } else {
-    rotate_bilinear(image.view<const std::uint8_t>(), degrees, 0xFF,
-                    {turned.data(), image.width, image.height, image.channels,
-                     static_cast<std::ptrdiff_t>(image.width) * image.channels});
-  }
-  context.pool.release(image.pixels);
-  image.pixels = std::move(turned);
-  if (bilevel) {
-    std::vector<std::uint8_t> white(256);
-    for (std::size_t v = 128; v < 256; ++v) white[v] = 1;
-    make_bilevel(job, context, image.view<const std::uint8_t>(), white.data());
-  }
+  redraw_page(job, context, job.image.width, job.image.height, [&](auto src, auto dst) {
+    using Sample = std::remove_pointer_t<decltype(dst.data)>;
+    rotate_bilinear(src, degrees, std::numeric_limits<Sample>::max(), dst);
+  });
 }
 
 void resample_page(Job& job, const StageContext& context, const Operation& op) {
@@ -273,25 +296,8 @@ void resample_page(Job& job, const StageContext& context, const Operation& op) {
   }
   const int width = static_cast<int>(wide), height = static_cast<int>(high);
   if (width != image.width || height != image.height) {
-    const bool bilevel = image.bit_depth == 1;
-    if (bilevel) widen_bilevel(job, context);
-    Image resized;
-    resized.width = width, resized.height = height, resized.channels = image.channels, resized.bit_depth = image.bit_depth;
-    resized.pixels = context.pool.acquire();
-    resized.allocate();
     std::vector<double> scratch;
-    if (image.bit_depth == 16)
-      resize_area(image.view<const std::uint16_t>(), resized.view<std::uint16_t>(), scratch);
-    else
-      resize_area(image.view<const std::uint8_t>(), resized.view<std::uint8_t>(), scratch);
-    context.pool.release(image.pixels);
-    image.pixels = std::move(resized.pixels);
-    image.width = width, image.height = height;
-    if (bilevel) {
-      std::vector<std::uint8_t> white(256);
-      for (std::size_t v = 128; v < 256; ++v) white[v] = 1;
-      make_bilevel(job, context, image.view<const std::uint8_t>(), white.data());
-    }
+    redraw_page(job, context, width, height, [&](auto src, auto dst) { resize_area(src, dst, scratch); });
   }
   set_resolution_dpi(image, op.dpi);
 }
@@ -377,17 +383,9 @@ void neighbourhood_stage(Job& job, const StageContext& context) {
     case Kind::threshold: {  // Sauvola's
       Bytes gray_bytes = context.pool.acquire();
       const ImageView<const std::uint8_t> gray = rank_view(image, gray_bytes);
-      Bytes packed = context.pool.acquire();
-      packed.resize((static_cast<std::size_t>(image.width) + 7) / 8 * image.height);
       std::vector<std::uint64_t> scratch;
-      sauvola_bilevel(gray, op.window, op.k, scratch, packed.data());
+      pack_page(job, context, [&](std::uint8_t* packed) { sauvola_bilevel(gray, op.window, op.k, scratch, packed); });
       context.pool.release(gray_bytes);
-      context.pool.release(image.pixels);
-      if (image.channels >= 3)
-        for (std::string& note : drop_colour_only_chunks(image)) job.dropped.push_back(std::move(note));
-      image.pixels = std::move(packed);
-      image.channels = 1;
-      image.bit_depth = 1;
       break;
     }
     case Kind::deskew:
