@@ -321,7 +321,7 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
         return PageSelection::parse(text) ? std::string{} : "expected all, first or a list such as 1,3-5,9-";
       });
   app.add_flag("-n,--dry-run", options.dry_run, "List what would be written, write nothing");
-  app.add_option("-j,--threads", options.pipeline.threads, "Worker threads for the whole process, 0 = all cores")
+  app.add_option("-j,--threads", options.pipeline.threads, "Compute threads for the whole process, 0 = all cores (files are read and written by a few I/O threads besides)")
       ->default_val(0)
       ->check(whole_number(0));
   app.add_option("--max-in-flight", options.pipeline.max_in_flight,

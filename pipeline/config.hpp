@@ -79,6 +79,9 @@ struct PipelineConfig {
   /// `threads` with 0 resolved to the cores this process may use.
   int resolved_threads() const;
   std::size_t resolved_max_in_flight() const;
+  /// Threads that read input files, besides the workers: a few, so that slow storage (a network
+  /// filesystem) has several reads outstanding, and no more than the files allowed in flight.
+  int reader_threads() const;
 };
 
 }  // namespace imgflow

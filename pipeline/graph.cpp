@@ -5,11 +5,13 @@
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <system_error>
 
 #include "codec/decode.hpp"
+#include "pipeline/io_threads.hpp"
 #include "pipeline/output_writer.hpp"
 #include "pipeline/stages.hpp"
 #include "pipeline/tsan.hpp"
@@ -23,6 +25,10 @@ int PipelineConfig::resolved_threads() const {
 
 std::size_t PipelineConfig::resolved_max_in_flight() const {
   return max_in_flight > 0 ? max_in_flight : 2 * static_cast<std::size_t>(resolved_threads());
+}
+
+int PipelineConfig::reader_threads() const {
+  return static_cast<int>(std::min<std::size_t>(4, resolved_max_in_flight()));
 }
 
 namespace {
@@ -121,27 +127,37 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const Recipe&
     // senders of file places meet here first.
     flow::broadcast_node<flow::continue_msg> file_places(g);
 
-    // An image that was already fetched when the run was asked to stop is not started.
-    flow::function_node<Job*, Job*> read(g, flow::unlimited, timed_stage(g, Stage::read, start, [&](Job& job) {
+    // Reading is done by reader threads of their own (no TBB worker waits on the disk), which
+    // also list a file's pages and, under --skip-existing, check the outputs already there. Each
+    // file comes back through the node's gateway as one job, or one per selected page. An image
+    // that was already fetched when the run was asked to stop is not started.
+    using Read = flow::async_node<Job*, Job*>;
+    Read* read_node = nullptr;
+    const auto read_file = timed_stage(g, Stage::read, start, [&](Job& job) {
       if (control.stop_requested()) {
         job.outcome = Outcome::cancelled;
         return;
       }
       read_stage(job, context);
       if (job.outcome == Outcome::pending) list_pages_stage(job, context);
-    }));
-    // One job per page for a file of several pages; the job itself otherwise.
-    using Pages = flow::multifunction_node<Job*, std::tuple<Job*>>;
-    Pages split(g, flow::unlimited, [&](Job* job, Pages::output_ports_type& ports) {
-      tsan::acquire(job);
-      const tsan::ReleaseOnExit released{&g};
-      std::vector<Job*> out;
-      split_pages(*job, context, out);
-      for (Job* page : out) {
-        tsan::release(page);
-        std::get<0>(ports).try_put(page);
+    });
+    IoThreads readers("imgflow-read", config.reader_threads(), /*max_batch=*/1, [&](std::vector<Job*>& batch) {
+      std::vector<Job*> pages;
+      for (Job* job : batch) {
+        split_pages(*read_file(job), context, pages);
+        for (Job* page : pages) {
+          tsan::release(page);
+          read_node->gateway().try_put(page);
+        }
+        tsan::release(&g);
+        read_node->gateway().release_wait();
       }
     });
+    Read read(g, flow::unlimited, [&](Job* job, Read::gateway_type& gateway) {
+      gateway.reserve_wait();
+      readers.submit(job);
+    });
+    read_node = &read;
     flow::function_node<Job*, Job*> decode(g, flow::unlimited, timed_stage(g, Stage::decode, start, [&](Job& job) {
       decode_stage(job, context);
     }));
@@ -196,7 +212,7 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const Recipe&
       write_node->gateway().try_put(job);
       tsan::release(&g);
       write_node->gateway().release_wait();
-    }, /*threads=*/1);
+    });
     Write write(g, flow::unlimited, [&](Job* job, Write::gateway_type& gateway) {
       gateway.reserve_wait();
       writer.submit(job);
@@ -237,7 +253,6 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const Recipe&
     oneapi::tbb::profiling::set_name(source, "source");
     oneapi::tbb::profiling::set_name(files_in_flight, "files_in_flight");
     oneapi::tbb::profiling::set_name(read, "read");
-    oneapi::tbb::profiling::set_name(split, "pages");
     oneapi::tbb::profiling::set_name(waiting_pages, "waiting_pages");
     oneapi::tbb::profiling::set_name(pages_in_flight, "pages_in_flight");
     oneapi::tbb::profiling::set_name(decode, "decode");
@@ -255,8 +270,7 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const Recipe&
 
     flow::make_edge(source, files_in_flight);
     flow::make_edge(files_in_flight, read);
-    flow::make_edge(read, split);
-    flow::make_edge(std::get<0>(split.output_ports()), waiting_pages);
+    flow::make_edge(read, waiting_pages);
     flow::make_edge(waiting_pages, outputs_in_flight);
     flow::make_edge(outputs_in_flight, waiting_decode);
     flow::make_edge(waiting_decode, pages_in_flight);

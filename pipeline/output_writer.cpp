@@ -12,42 +12,12 @@
 
 namespace imgflow {
 
-OutputWriter::OutputWriter(const StageContext& context, std::chrono::steady_clock::time_point run_start, Done done,
-                           int threads)
-    : context_(context), run_start_(run_start), done_(std::move(done)) {
-  for (int t = 0; t < threads; ++t) threads_.emplace_back([this] { serve(); });
-}
-
-OutputWriter::~OutputWriter() {
-  {
-    std::lock_guard lock(mutex_);
-    closing_ = true;
-  }
-  ready_.notify_all();
-  for (std::thread& thread : threads_) thread.join();
-}
-
-void OutputWriter::submit(Job* job) {
-  {
-    std::lock_guard lock(mutex_);
-    queue_.push_back(job);
-  }
-  ready_.notify_one();
-}
-
-void OutputWriter::serve() {
-  std::vector<Job*> group;
-  for (;;) {
-    {
-      std::unique_lock lock(mutex_);
-      ready_.wait(lock, [this] { return closing_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // closing, and nothing left
-      group.assign(queue_.begin(), queue_.end());
-      queue_.clear();
-    }
-    write_group(group);
-  }
-}
+// One thread: it keeps the order of submission and makes the largest groups (the fewest syncs).
+OutputWriter::OutputWriter(const StageContext& context, std::chrono::steady_clock::time_point run_start, Done done)
+    : context_(context),
+      run_start_(run_start),
+      done_(std::move(done)),
+      thread_("imgflow-write", 1, /*max_batch=*/0, [this](std::vector<Job*>& group) { write_group(group); }) {}
 
 void OutputWriter::write_group(std::vector<Job*>& group) {
   using std::chrono::nanoseconds;

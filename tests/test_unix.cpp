@@ -297,13 +297,17 @@ TEST_CASE("folders that vanish mid-run: OUTPUT_DIR removed stops the run (exit 2
   }
 }
 
-TEST_CASE("durability: outputs are renamed into place only after a sync that followed their writing, by one writer thread, with fewer syncs than files") {
-  if (!fs::exists("/usr/bin/strace")) {
-    MESSAGE("strace is not installed: skipped");
-    std::exit(77);
-  }
-  test::TempDir dir;
-  {  // Some sandboxes run strace but show it no system calls: probe with a rename of our own.
+namespace {
+
+// strace on imgflow: a way to run it with some system calls logged, and to read the log.
+struct Strace {
+  // Exits with 77 (skipped) where strace is missing, or runs but sees no system calls (some
+  // sandboxes): probed with a rename of our own.
+  explicit Strace(const fs::path& where) : dir(where) {
+    if (!fs::exists("/usr/bin/strace")) {
+      MESSAGE("strace is not installed: skipped");
+      std::exit(77);
+    }
     std::ofstream(dir / "probe-a") << "x";
     const fs::path log = dir / "probe.strace";
     const auto probe = test::run_program("/usr/bin/strace", {"-f", "-qq", "-e", "trace=rename,renameat,renameat2", "-o", log.string(),
@@ -315,49 +319,80 @@ TEST_CASE("durability: outputs are renamed into place only after a sync that fol
       std::exit(77);
     }
   }
-  const fs::path in = dir / "in";
-  REQUIRE(test::run_generator({"-n", "60", "--size", "320x240", in.string()}).exit_code == 0);
-  const auto traced = [&](const std::string& name, std::vector<std::string> flags) {
+
+  // The log's lines of `imgflow ARGS -j 2 -q` with the calls `calls` traced in every thread,
+  // and which thread (PID) named itself what.
+  std::vector<std::string> run(const std::string& name, const std::string& calls, std::vector<std::string> args) {
     const fs::path log = dir / (name + ".strace");
     // LeakSanitizer stops the process with ptrace at exit, which a traced process cannot.
-    std::vector<std::string> args{"-f", "-qq", "-E", "ASAN_OPTIONS=detect_leaks=0",
-                                  "-e", "trace=syncfs,fdatasync,linkat,rename,renameat,renameat2",
-                                  "-o", log.string(), test::imgflow_binary(), in.string(), (dir / name).string(),
-                                  "-j", "2", "-q"};
-    args.insert(args.end(), flags.begin(), flags.end());
-    const auto run = test::run_program("/usr/bin/strace", args);
-    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    std::vector<std::string> all{"-f", "-qq", "-E", "ASAN_OPTIONS=detect_leaks=0", "-e", "trace=prctl," + calls,
+                                 "-o", log.string(), test::imgflow_binary(), "-j", "2", "-q"};
+    all.insert(all.end(), args.begin(), args.end());
+    const auto result = test::run_program("/usr/bin/strace", all);
+    REQUIRE_MESSAGE(result.exit_code == 0, result.err);
     std::vector<std::string> lines;
     std::ifstream stream(log);
-    for (std::string line; std::getline(stream, line);) lines.push_back(line);
+    for (std::string line; std::getline(stream, line);) {
+      const auto named = line.find("prctl(PR_SET_NAME, \"");
+      if (named != std::string::npos) {
+        const auto open = line.find('"', named) + 1;
+        thread_names[pid(line)] = line.substr(open, line.find('"', open) - open);
+      }
+      lines.push_back(line);
+    }
     return lines;
-  };
-  const auto call = [](const std::string& line) {  // "PID name(" -> name; strace pads short PIDs with spaces
+  }
+
+  static std::string pid(const std::string& line) { return line.substr(0, line.find(' ')); }
+  // "PID name(" -> name; strace pads short PIDs with spaces.
+  static std::string call(const std::string& line) {
     const auto start = line.find_first_not_of(' ', line.find(' ')), paren = line.find('(');
     return start == std::string::npos || paren == std::string::npos || paren < start ? std::string()
                                                                                       : line.substr(start, paren - start);
-  };
+  }
+  // The first quoted argument of the line's call.
+  static std::string first_path(const std::string& line) {
+    const auto open = line.find('"'), close = line.find('"', open + 1);
+    return open == std::string::npos || close == std::string::npos ? std::string() : line.substr(open + 1, close - open - 1);
+  }
+  std::string thread_name(const std::string& line) const {
+    const auto it = thread_names.find(pid(line));
+    return it == thread_names.end() ? "(unnamed: main or a TBB worker)" : it->second;
+  }
 
-  const auto lines = traced("synced", {});
+  fs::path dir;
+  std::map<std::string, std::string> thread_names;  // PID -> name it gave itself
+};
+
+}  // namespace
+
+TEST_CASE("durability: outputs are renamed into place only after a sync that followed their writing, by one writer thread, with fewer syncs than files") {
+  test::TempDir dir;
+  Strace strace(dir.path());
+  const fs::path in = dir / "in";
+  REQUIRE(test::run_generator({"-n", "60", "--size", "320x240", in.string()}).exit_code == 0);
+  const std::string calls = "syncfs,fdatasync,linkat,rename,renameat,renameat2";
+
+  const auto lines = strace.run("synced", calls, {in.string(), (dir / "synced").string()});
   std::map<std::string, std::size_t> linked_at;  // temporary name -> line of its linkat
   std::size_t renames = 0, syncs = 0, last_sync = 0;
   std::set<std::string> threads;
   for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::string name = call(lines[i]);
-    const std::string pid = lines[i].substr(0, lines[i].find(' '));
+    const std::string name = Strace::call(lines[i]);
     CHECK(name != "fdatasync");  // no file is synced on its own
     if (name == "linkat") {
       const auto start = lines[i].find(std::string(kTemporaryMarker));
       REQUIRE(start != std::string::npos);
       const auto open = lines[i].rfind('"', start), close = lines[i].find('"', start);
       linked_at[fs::path(lines[i].substr(open + 1, close - open - 1)).filename().string()] = i;
+      threads.insert(strace.thread_name(lines[i]));
     } else if (name == "syncfs") {
       ++syncs;
       last_sync = i;
-      threads.insert(pid);
+      threads.insert(strace.thread_name(lines[i]));
     } else if (name.rfind("rename", 0) == 0) {
       ++renames;
-      threads.insert(pid);
+      threads.insert(strace.thread_name(lines[i]));
       const auto start = lines[i].find(std::string(kTemporaryMarker));
       REQUIRE(start != std::string::npos);
       const auto open = lines[i].rfind('"', start), close = lines[i].find('"', start);
@@ -371,9 +406,46 @@ TEST_CASE("durability: outputs are renamed into place only after a sync that fol
   CHECK(syncs >= 1);
   CHECK(syncs <= renames);
   MESSAGE(syncs << " syncs for " << renames << " files");
-  CHECK(threads.size() == 1);  // all by the writer thread, none by the two TBB workers
+  // All by the writer thread, none by the two TBB workers or the main thread.
+  CHECK(threads == std::set<std::string>{"imgflow-write"});
   CHECK(test::files_below(dir / "synced").size() == 60);
 
-  const auto unsynced = traced("unsynced", {"--no-sync"});
-  for (const auto& line : unsynced) CHECK((call(line) != "syncfs" && call(line) != "fdatasync"));
+  const auto unsynced = strace.run("unsynced", calls, {in.string(), (dir / "unsynced").string(), "--no-sync"});
+  for (const auto& line : unsynced) CHECK((Strace::call(line) != "syncfs" && Strace::call(line) != "fdatasync"));
+}
+
+TEST_CASE("reading off the compute threads: inputs, and outputs checked by --skip-existing, are opened only by the reader threads") {
+  test::TempDir dir;
+  Strace strace(dir.path());
+  const fs::path in = dir / "in", out = dir / "out";
+  REQUIRE(test::run_generator({"-n", "40", "--size", "160x120", in.string()}).exit_code == 0);
+  // A TIFF of three pages: its pages are listed, and their outputs checked, by the reader too.
+  fs::copy_file(test::shared_dir() / "corpus/formats/TwelveMonkeys__multipage.tif", in / "multipage.tif");
+  // Which threads open which files (the listing's folders aside).
+  const auto openers = [&](const std::vector<std::string>& lines, const fs::path& under) {
+    std::map<std::string, std::set<std::string>> by_thread;  // thread name -> files it opened
+    for (const auto& line : lines) {
+      const std::string path = Strace::first_path(line);
+      if (Strace::call(line) != "openat" || line.find("O_DIRECTORY") != std::string::npos ||
+          path.rfind(under.string() + "/", 0) != 0 || path.find(std::string(kTemporaryMarker)) != std::string::npos)
+        continue;
+      by_thread[strace.thread_name(line)].insert(fs::path(path).filename().string());
+    }
+    return by_thread;
+  };
+
+  const auto first = openers(strace.run("first", "openat", {in.string(), out.string()}), in);
+  REQUIRE(first.size() == 1);
+  CHECK(first.begin()->first == "imgflow-read");
+  CHECK(first.begin()->second.size() == 41);
+  REQUIRE(test::files_below(out).size() == 43);
+  int readers = 0;
+  for (const auto& [pid, name] : strace.thread_names) readers += name == "imgflow-read";
+  CHECK(readers >= 2);  // a few, so that slow storage has several reads outstanding
+
+  // The rerun reads every input again and checks every output: all on the reader threads.
+  const auto again = openers(strace.run("again", "openat", {in.string(), out.string(), "--skip-existing"}), out);
+  REQUIRE(again.size() == 1);
+  CHECK(again.begin()->first == "imgflow-read");
+  CHECK(again.begin()->second.size() == 43);
 }

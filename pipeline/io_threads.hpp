@@ -1,0 +1,42 @@
+#pragma once
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "pipeline/job.hpp"
+
+namespace imgflow {
+
+/// Threads of their own for the stages that wait on the disk, so that no TBB worker does (the
+/// flow graph reaches them through an async_node). Jobs are queued by submit() and given to
+/// `work` in batches of at most `max_batch` (0: everything queued so far), in the order
+/// submitted, each batch on one of the threads. The threads carry `name` (at most 15 characters),
+/// which top -H, perf and gdb show.
+class IoThreads {
+ public:
+  using Work = std::function<void(std::vector<Job*>& batch)>;
+  IoThreads(const char* name, int threads, std::size_t max_batch, Work work);
+  IoThreads(const IoThreads&) = delete;
+  IoThreads& operator=(const IoThreads&) = delete;
+  /// Does what is queued, then joins the threads.
+  ~IoThreads();
+
+  void submit(Job* job);
+
+ private:
+  void serve(const char* name);
+
+  const std::size_t max_batch_;
+  const Work work_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Job*> queue_;
+  bool closing_ = false;
+  std::vector<std::thread> threads_;  // last: started once the rest is made, joined first
+};
+
+}  // namespace imgflow
