@@ -82,8 +82,13 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const Recipe&
                                           static_cast<std::size_t>(threads));
   oneapi::tbb::task_arena arena(threads);
   RunStats stats;
-  // Enough recycled buffers for every image in flight to hold its file, pixels and output.
-  BufferPool pool(3 * config.resolved_max_in_flight());
+  // Enough recycled buffers of each kind for as many as the limiters below let be in use at
+  // once: files (plus the readers' checks of existing outputs), pixels (up to three while an
+  // operation redraws a page), outputs waiting for the writer. (A pool keeps only buffers made
+  // when all were in use, so keeping more costs no memory beyond the peak.)
+  const std::size_t in_flight = config.resolved_max_in_flight();
+  BufferPools pool{BufferPool(in_flight + static_cast<std::size_t>(config.reader_threads())),
+                   BufferPool(3 * in_flight), BufferPool(4 * in_flight)};
   ScratchPool scratch;
   const StageContext context{config, recipe, pool, scratch};
   const auto start = std::chrono::steady_clock::now();

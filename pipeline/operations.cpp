@@ -46,10 +46,10 @@ const std::vector<std::uint8_t>& gray_rank_table() {
 // A bilevel page widened to 8-bit gray (0 and 255), in a buffer from the pool.
 void widen_bilevel(Job& job, const StageContext& context) {
   Image& image = job.image;
-  Bytes wide = context.pool.acquire();
+  Bytes wide = context.pool.pixels.acquire();
   wide.resize(static_cast<std::size_t>(image.width) * image.height);
   unpack_bilevel(image.pixels.data(), image.width, image.height, wide.data());
-  context.pool.release(image.pixels);
+  context.pool.pixels.release(image.pixels);
   image.pixels = std::move(wide);
   image.bit_depth = 8;
 }
@@ -65,10 +65,10 @@ void make_gray(Job& job, int channels) {
 template <typename Pack>
 void pack_page(Job& job, const StageContext& context, Pack&& pack) {
   Image& image = job.image;
-  Bytes packed = context.pool.acquire();
+  Bytes packed = context.pool.pixels.acquire();
   packed.resize((static_cast<std::size_t>(image.width) + 7) / 8 * image.height);
   pack(packed.data());
-  context.pool.release(image.pixels);
+  context.pool.pixels.release(image.pixels);
   image.pixels = std::move(packed);
   make_gray(job, 1);
   image.bit_depth = 1;
@@ -89,13 +89,13 @@ void redraw_page(Job& job, const StageContext& context, int width, int height, D
   if (bilevel) widen_bilevel(job, context);
   Image drawn;
   drawn.width = width, drawn.height = height, drawn.channels = image.channels, drawn.bit_depth = image.bit_depth;
-  drawn.pixels = context.pool.acquire();
+  drawn.pixels = context.pool.pixels.acquire();
   drawn.allocate();
   if (image.bit_depth == 16)
     draw(image.view<const std::uint16_t>(), drawn.view<std::uint16_t>());
   else
     draw(image.view<const std::uint8_t>(), drawn.view<std::uint8_t>());
-  context.pool.release(image.pixels);
+  context.pool.pixels.release(image.pixels);
   image.pixels = std::move(drawn.pixels);
   image.width = width, image.height = height;
   if (bilevel) {
@@ -323,7 +323,7 @@ void analyse_stage(Job& job, const StageContext& context) {
   }
   // Ink is what is darker than Otsu's level, taken on every fourth row. A gray page is read as
   // it is; others through their ranks.
-  Bytes gray_bytes = context.pool.acquire();
+  Bytes gray_bytes = context.pool.pixels.acquire();
   const Image& image = job.image;
   const ImageView<const std::uint8_t> gray =
       image.bit_depth == 8 && image.channels == 1 ? image.view<const std::uint8_t>() : rank_view(image, gray_bytes);
@@ -331,7 +331,7 @@ void analyse_stage(Job& job, const StageContext& context) {
   count_samples({gray.data, gray.width, (gray.height + 3) / 4, gray.channels, 4 * gray.stride}, histogram.data());
   std::vector<std::int32_t> scratch;
   const SkewEstimate skew = find_skew(gray, otsu_threshold(histogram.data()) + 1, op.max_degrees, scratch);
-  context.pool.release(gray_bytes);
+  context.pool.pixels.release(gray_bytes);
   Job::Findings& found = job.findings;
   found.skew_measured = true;
   found.skew_degrees = skew.degrees;
@@ -381,11 +381,11 @@ void neighbourhood_stage(Job& job, const StageContext& context) {
   Image& image = job.image;
   switch (op.kind) {
     case Kind::threshold: {  // Sauvola's
-      Bytes gray_bytes = context.pool.acquire();
+      Bytes gray_bytes = context.pool.pixels.acquire();
       const ImageView<const std::uint8_t> gray = rank_view(image, gray_bytes);
       std::vector<std::uint64_t> scratch;
       pack_page(job, context, [&](std::uint8_t* packed) { sauvola_bilevel(gray, op.window, op.k, scratch, packed); });
-      context.pool.release(gray_bytes);
+      context.pool.pixels.release(gray_bytes);
       break;
     }
     case Kind::deskew:

@@ -68,7 +68,7 @@ BandRunner isolated_band_runner() {
 }
 
 void read_stage(Job& job, const StageContext& context) {
-  job.file_bytes = context.pool.acquire();
+  job.file_bytes = context.pool.files.acquire();
   timespec modified{};
   read_file(job.input, job.file_bytes, &modified);
   job.input_bytes = job.file_bytes.size();
@@ -79,9 +79,9 @@ void read_stage(Job& job, const StageContext& context) {
 // unless overwrite_foreign.
 static void judge_existing_output(Job& job, const StageContext& context) {
   if (!context.config.skip_existing) return;
-  Bytes scratch = context.pool.acquire();
+  Bytes scratch = context.pool.files.acquire();
   const OutputState state = check_output(job.output, context.config.stamp, job.source, scratch);
-  context.pool.release(scratch);
+  context.pool.files.release(scratch);
   if (state == OutputState::finished) {
     job.outcome = Outcome::skipped;
   } else if (state == OutputState::foreign && !context.config.overwrite_foreign) {
@@ -178,7 +178,7 @@ void split_pages(Job& job, const StageContext& context, std::vector<Job*>& out) 
 }
 
 void decode_stage(Job& job, const StageContext& context) {
-  job.image.pixels = context.pool.acquire();
+  job.image.pixels = context.pool.pixels.acquire();
   const Bytes& file = job.shared_file ? *job.shared_file : job.file_bytes;
   DecodeNotes notes;
   try {
@@ -188,7 +188,7 @@ void decode_stage(Job& job, const StageContext& context) {
     job.over_pixel_limit = true;
     throw;
   }
-  context.pool.release(job.file_bytes);
+  context.pool.files.release(job.file_bytes);
   job.shared_file.reset();
   job.warnings = std::move(notes.warnings);
   job.dropped = std::move(notes.dropped);
@@ -203,7 +203,7 @@ void decode_stage(Job& job, const StageContext& context) {
 void encode_stage(Job& job, const StageContext& context) {
   // Stripped here, not at decoding: the operations may need the page's resolution (--dpi).
   if (context.config.strip_metadata) job.image.metadata.clear();
-  job.encoded = context.pool.acquire();
+  job.encoded = context.pool.outputs.acquire();
   const auto add_text = [&](std::string_view keyword, std::string_view value) {
     AncillaryChunk& text = job.image.metadata.emplace_back();
     text.type = {'t', 'E', 'X', 't'};
@@ -217,7 +217,7 @@ void encode_stage(Job& job, const StageContext& context) {
   }
   const ScratchPool::Lease scratch = context.scratch.lease();
   encode_png_fast(job.image, job.encoded, context.config.encode, isolated_band_runner(), *scratch);
-  context.pool.release(job.image.pixels);
+  context.pool.pixels.release(job.image.pixels);
   job.output_bytes = job.encoded.size();
 }
 
@@ -229,16 +229,16 @@ bool makes_output_unusable(const std::error_code& error) {
 }
 
 void release_decoded_buffers(Job& job, const StageContext& context) {
-  if (!job.file_job) context.pool.release(job.file_bytes);
+  if (!job.file_job) context.pool.files.release(job.file_bytes);
   job.shared_file.reset();
-  context.pool.release(job.image.pixels);
+  context.pool.pixels.release(job.image.pixels);
   free_buffer(job.image.metadata);
 }
 
 void recycle_buffers(Job& job, const StageContext& context) {
   release_decoded_buffers(job, context);
-  context.pool.release(job.file_bytes);
-  context.pool.release(job.encoded);
+  context.pool.files.release(job.file_bytes);
+  context.pool.outputs.release(job.encoded);
 }
 
 }  // namespace imgflow

@@ -20,7 +20,7 @@ namespace imgflow {
 struct StageContext {
   const PipelineConfig& config;
   const Recipe& recipe;
-  BufferPool& pool;
+  BufferPools& pool;
   ScratchPool& scratch;  ///< the codecs' working memory
 };
 

@@ -97,6 +97,7 @@ RunResult Child::wait() {
   RunResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.max_rss_kb = usage.ru_maxrss;
+  result.minor_faults = usage.ru_minflt;
   result.out = slurp(capture_ / "out");
   result.err = slurp(capture_ / "err");
   // Under a sanitizer build, a report in the child fails the test whatever its exit code.

@@ -42,6 +42,7 @@ struct RunResult {
   std::string out;  ///< stdout
   std::string err;  ///< stderr
   long max_rss_kb = 0;  ///< the child's peak resident memory
+  long minor_faults = 0;  ///< the child's page faults served without I/O (fresh memory touched)
 };
 /// A program started with `args` (no shell: arguments are passed as they are), stdin from
 /// /dev/null, stdout and stderr captured. Killed (SIGKILL) and reaped at scope exit if still

@@ -1,5 +1,6 @@
 // The dataset generator, and peak memory bounded by --max-in-flight rather than by file count.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "support.hpp"
 
@@ -49,6 +50,28 @@ TEST_CASE("peak memory depends on --max-in-flight, not on the number of images (
   REQUIRE(many.exit_code == 0);
   MESSAGE("peak RSS: 5 files " << few.max_rss_kb << " KB, 30 files " << many.max_rss_kb << " KB");
   CHECK(many.max_rss_kb - few.max_rss_kb < 12 * 1024);
+}
+
+TEST_CASE("buffers are reused: 40 more pages cost under 10 page faults each, where one fresh pixel buffer costs 215") {
+  // 800x1100 gray pages: 880 KB decoded, 215 pages of memory touched for the first time when a
+  // page gets a buffer that was not recycled. Files, pixels and outputs differ in size; from
+  // one pool a page's pixels could get a file's buffer and grow it afresh (about 40 faults a
+  // page, measured, before the pools were kept apart by kind).
+  test::TempDir dir;
+  REQUIRE(test::run_generator({(dir / "many").string(), "--count", "50", "--size", "800x1100"}).exit_code == 0);
+  fs::create_directories(dir / "few");
+  for (int i = 1; i <= 10; ++i) {
+    const std::string name = fmt::format("page-{:04d}.png", i);
+    fs::copy_file(dir / "many" / name, dir / "few" / name);
+  }
+  const auto few = test::run_imgflow({dir / "few", dir / "out-few", "-j", "2", "--no-sync"});
+  const auto many = test::run_imgflow({dir / "many", dir / "out-many", "-j", "2", "--no-sync"});
+  REQUIRE(few.exit_code == 0);
+  REQUIRE(many.exit_code == 0);
+  const double per_page = static_cast<double>(many.minor_faults - few.minor_faults) / 40;
+  MESSAGE("page faults: 10 pages " << few.minor_faults << ", 50 pages " << many.minor_faults << ", " << per_page
+                                   << " per extra page");
+  CHECK(per_page < 10);
 }
 
 TEST_CASE("memory per listed file stays small: 60,000 files cost under 200 bytes each more than 2,000") {
