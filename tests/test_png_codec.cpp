@@ -8,6 +8,8 @@
 #include <zlib.h>
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
+#include <algorithm>
+#include <fstream>
 #include <new>
 #include <random>
 
@@ -378,4 +380,23 @@ TEST_CASE("a bilevel row's bits past its last pixel are zero, whatever the reuse
   encode_png_fast(fresh, first, PngEncoderSettings{});
   encode_png_fast(reused, second, PngEncoderSettings{});
   CHECK(first == second);
+}
+
+TEST_CASE("image buffers of 2 MiB or more start on a 2 MiB boundary and are offered for huge pages") {
+  Bytes small, large, grown;
+  small.resize(100'000);
+  large.resize(1654 * 2339);
+  grown.resize(1'000'000);
+  grown.resize(5'000'000);  // reallocated past the threshold
+  constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
+  CHECK(reinterpret_cast<std::uintptr_t>(large.data()) % kHuge == 0);
+  CHECK(reinterpret_cast<std::uintptr_t>(grown.data()) % kHuge == 0);
+  small.assign(small.size(), 7);
+  std::fill(large.begin(), large.end(), std::uint8_t{7});
+  CHECK(large.back() == 7);
+  // Whether the kernel gave huge pages (that depends on its settings and free memory) is
+  // reported, not asserted: AnonHugePages of this process's mapping.
+  std::ifstream smaps("/proc/self/smaps_rollup");
+  for (std::string line; std::getline(smaps, line);)
+    if (line.rfind("AnonHugePages:", 0) == 0) MESSAGE(line);
 }
