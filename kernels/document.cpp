@@ -24,11 +24,12 @@ void to_gray_impl(ImageView<const T> src, const T* table, GrayKind kind, T* dst,
   const int in = src.channels;
   const bool alpha = src.has_alpha();
   const bool keep_alpha = alpha && kind == GrayKind::luma;
+  const int green = in >= 3 ? 1 : 0, blue = in >= 3 ? 2 : 0;  // a gray pixel v is (v, v, v)
   for (int y = 0; y < src.height; ++y) {
     const T* s = src.row(y);
     for (int x = 0; x < src.width; ++x, s += in) {
-      T r = s[0], g = s[1], b = s[2];
-      const T a = alpha ? s[3] : T{0};
+      T r = s[0], g = s[green], b = s[blue];
+      const T a = alpha ? s[in - 1] : T{0};
       if (table) r = table[r], g = table[g], b = table[b];
       T v;
       if (kind == GrayKind::luma) {

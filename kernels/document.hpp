@@ -20,8 +20,9 @@ enum class GrayKind {
   rank,  ///< bild_rank of the pixel's high bytes; alpha dropped, a fully transparent pixel is 255
 };
 
-/// Converts an RGB or RGBA view (after `table`, applied to colour samples first: identity when
-/// null) to gray: one sample per pixel, or two for luma of RGBA. `dst` has room for it and may
+/// Converts a view (after `table`, applied to colour samples first: identity when null) to gray:
+/// one sample per pixel, or two for luma of RGBA. A gray sample v counts as the colour (v, v, v),
+/// so that the ranks of a gray or gray+alpha view are those bild gives its RGBA conversion. `dst` has room for it and may
 /// be `src`'s own buffer (it is written behind the reads). When `histogram` is not null, the
 /// gray values are counted in it as they are made (it has 256 or 65536 entries, by sample size).
 void to_gray(ImageView<const std::uint8_t> src, const std::uint8_t* table, GrayKind kind, std::uint8_t* dst,

@@ -113,25 +113,12 @@ ImageView<const std::uint8_t> rank_view(const Image& image, Bytes& out) {
   ImageView<const std::uint8_t> eight = image.view<const std::uint8_t>();
   if (image.bit_depth == 1) {
     unpack_bilevel(image.pixels.data(), image.width, image.height, out.data());
-    const std::vector<std::uint8_t>& rank = gray_rank_table();
-    for (std::size_t i = 0; i < pixels; ++i) out[i] = rank[out[i]];
-    return {out.data(), image.width, image.height, 1, image.width};
-  }
-  if (image.bit_depth == 16) {
+    eight = {out.data(), image.width, image.height, 1, image.width};
+  } else if (image.bit_depth == 16) {
     high_bytes(image.view<const std::uint16_t>(), nullptr, out.data());
     eight = {out.data(), image.width, image.height, image.channels, static_cast<std::ptrdiff_t>(image.width) * image.channels};
   }
-  if (eight.channels >= 3) {
-    to_gray(eight, nullptr, GrayKind::rank, out.data(), nullptr);
-  } else {
-    const std::vector<std::uint8_t>& rank = gray_rank_table();
-    std::uint8_t* dst = out.data();
-    for (int y = 0; y < eight.height; ++y) {
-      const std::uint8_t* s = eight.row(y);
-      for (int x = 0; x < eight.width; ++x, s += eight.channels)
-        *dst++ = eight.channels == 2 && s[1] == 0 ? 255 : rank[s[0]];
-    }
-  }
+  to_gray(eight, nullptr, GrayKind::rank, out.data(), nullptr);
   return {out.data(), image.width, image.height, 1, image.width};
 }
 
