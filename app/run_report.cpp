@@ -206,8 +206,8 @@ std::string trace_events(const std::vector<Job>& jobs) {
                  R"({{"displayTimeUnit":"ms","traceEvents":[{{"ph":"M","name":"process_name","pid":{},"args":{{"name":"imgflow"}}}})",
                  pid);
   for (int t = 0; t < threads; ++t)
-    fmt::format_to(std::back_inserter(out),
-                   R"(,{{"ph":"M","name":"thread_name","pid":{},"tid":{},"args":{{"name":"worker {}"}}}})", pid, t, t);
+    fmt::format_to(std::back_inserter(out), R"(,{{"ph":"M","name":"thread_name","pid":{},"tid":{},"args":{{"name":{}}}}})",
+                   pid, t, quoted(trace_thread_name(t)));
   for_each_result(jobs, [&](const Job& job) {
     const std::string file = quoted(job_name(job));
     for (std::size_t s = 0; s < kStageCount; ++s) {

@@ -1,10 +1,15 @@
 #include "pipeline/metrics.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <ctime>
+#include <mutex>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace imgflow {
 
@@ -117,10 +122,27 @@ double RunStats::cpu_share(Stage stage) const {
          std::chrono::duration<double>(all);
 }
 
+namespace {
+std::mutex thread_names_mutex;
+std::vector<std::string> thread_names;  // by trace index
+}  // namespace
+
 int trace_thread_index() {
-  static std::atomic<int> next{0};
-  thread_local const int index = next++;
+  thread_local const int index = [] {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    const std::lock_guard lock(thread_names_mutex);
+    thread_names.emplace_back(std::string_view(name).rfind("imgflow-", 0) == 0 ? name : "");
+    return static_cast<int>(thread_names.size()) - 1;
+  }();
   return index;
+}
+
+std::string trace_thread_name(int index) {
+  const std::lock_guard lock(thread_names_mutex);
+  const bool named = index >= 0 && static_cast<std::size_t>(index) < thread_names.size() &&
+                     !thread_names[static_cast<std::size_t>(index)].empty();
+  return named ? thread_names[static_cast<std::size_t>(index)] : "worker " + std::to_string(index);
 }
 
 std::chrono::nanoseconds thread_cpu_time() {

@@ -1,6 +1,7 @@
 #pragma once
 #include <array>
 #include <chrono>
+#include <string>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -35,9 +36,12 @@ struct Distribution {
   std::chrono::nanoseconds total_{}, min_{}, max_{};
 };
 
-/// A small number per thread (TBB worker or writer), in the order threads first run a stage:
-/// the trace's tracks.
+/// A small number per thread (TBB worker, reader or writer), in the order threads first run a
+/// stage: the trace's tracks.
 int trace_thread_index();
+/// The track's name: the thread's own name for a thread that has one (imgflow-read,
+/// imgflow-write), "worker N" for the others.
+std::string trace_thread_name(int index);
 
 /// The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID).
 std::chrono::nanoseconds thread_cpu_time();

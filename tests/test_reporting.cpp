@@ -128,9 +128,13 @@ TEST_CASE("--trace: valid trace-event JSON whose spans cover every image and sta
   const json& events = trace.at("traceEvents");
 
   std::set<int> named_threads;
+  std::map<int, std::string> track_names;
   std::map<std::string, std::vector<const json*>> spans_by_file;
   for (const json& e : events) {
-    if (e.at("ph") == "M" && e.at("name") == "thread_name") named_threads.insert(e.at("tid").get<int>());
+    if (e.at("ph") == "M" && e.at("name") == "thread_name") {
+      named_threads.insert(e.at("tid").get<int>());
+      track_names[e.at("tid").get<int>()] = e.at("args").at("name").get<std::string>();
+    }
     if (e.at("ph") != "X") continue;
     CHECK(e.at("ts").get<double>() >= 0);
     CHECK(e.at("dur").get<double>() > 0);
@@ -147,6 +151,11 @@ TEST_CASE("--trace: valid trace-event JSON whose spans cover every image and sta
       const json& span = *spans[s];
       CHECK(span.at("name") == visited[s]);
       CHECK(named_threads.count(span.at("tid").get<int>()) == 1);
+      // Files are read and written by imgflow's own I/O threads, the rest by TBB's workers.
+      const std::string track = track_names[span.at("tid").get<int>()];
+      const std::string stage = span.at("name");
+      CHECK(track == (stage == "read" ? "imgflow-read" : stage == "write" ? "imgflow-write" : track));
+      if (stage != "read" && stage != "write") CHECK(track.rfind("worker ", 0) == 0);
       if (s > 0) {  // a stage starts after the previous one ended
         const json& before = *spans[s - 1];
         CHECK(span.at("ts").get<double>() >= before.at("ts").get<double>() + before.at("dur").get<double>() - 0.001);
