@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Draws an imgflow --trace file as a timeline (SVG, stdout): one row per worker thread, one box
+"""Draws an imgflow --trace file as a timeline (SVG, stdout): one row per thread (named as the
+trace names it: worker N, imgflow-read, imgflow-write), one box
 per image and stage, coloured by stage. Perfetto (ui.perfetto.dev) or chrome://tracing show
 the same file interactively; this is the picture for a README or a report.
 Usage: scripts/timeline.py trace.json [--title T] [--width PIXELS] > timeline.svg
@@ -8,7 +9,8 @@ import argparse
 import html
 import json
 
-COLOURS = {"read": "#8fb8de", "decode": "#e07a5f", "adjust": "#81b29a", "encode": "#f2cc8f", "write": "#9d8ec7"}
+COLOURS = {"read": "#8fb8de", "decode": "#e07a5f", "analyse": "#3d405b", "adjust": "#81b29a",
+           "neighbourhood": "#6d597a", "encode": "#f2cc8f", "write": "#9d8ec7"}
 
 
 def main():
@@ -21,9 +23,11 @@ def main():
     spans = [e for e in events if e.get("ph") == "X"]
     if not spans:
         raise SystemExit("timeline: no spans in " + args.trace)
-    threads = sorted({e["tid"] for e in spans})
+    names = {e["tid"]: e["args"]["name"] for e in events if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    # Workers first, then the I/O threads, each in order of first use.
+    threads = sorted({e["tid"] for e in spans}, key=lambda t: (names.get(t, "worker").startswith("imgflow"), t))
     end = max(e["ts"] + e["dur"] for e in spans)
-    left, right, row, top = 80, 20, 26, 40
+    left, right, row, top = 110, 20, 26, 40
     scale = (args.width - left - right) / end
     height = top + row * len(threads) + 50
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{args.width}" height="{height}" '
@@ -32,7 +36,7 @@ def main():
            f'<text x="{args.width / 2}" y="20" text-anchor="middle" font-size="15">{html.escape(args.title)}</text>']
     for i, tid in enumerate(threads):
         y = top + i * row
-        out.append(f'<text x="{left - 8}" y="{y + row / 2 + 4}" text-anchor="end">worker {tid}</text>')
+        out.append(f'<text x="{left - 8}" y="{y + row / 2 + 4}" text-anchor="end">{html.escape(names.get(tid, f"worker {tid}"))}</text>')
         out.append(f'<line x1="{left}" x2="{args.width - right}" y1="{y + row - 2}" y2="{y + row - 2}" stroke="#eee"/>')
     for e in spans:
         y = top + threads.index(e["tid"]) * row
@@ -49,7 +53,7 @@ def main():
     for name, colour in COLOURS.items():
         out.append(f'<rect x="{lx}" y="{axis_y + 12}" width="12" height="12" fill="{colour}"/>')
         out.append(f'<text x="{lx + 16}" y="{axis_y + 22}">{name}</text>')
-        lx += 90
+        lx += 110
     out.append("</svg>")
     print("\n".join(out))
 
