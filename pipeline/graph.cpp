@@ -149,7 +149,13 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const Recipe&
     IoThreads readers("imgflow-read", config.reader_threads(), /*max_batch=*/1, [&](std::vector<Job*>& batch) {
       std::vector<Job*> pages;
       for (Job* job : batch) {
-        split_pages(*read_file(job), context, pages);
+        try {  // nothing may escape a thread of our own (it would end the process)
+          split_pages(*read_file(job), context, pages);
+        } catch (...) {  // out of memory: the file fails whole, and goes on as one job
+          job->fail_with_current_exception(Stage::read);
+          job->pages.clear();
+          pages.assign(1, job);
+        }
         for (Job* page : pages) {
           tsan::release(page);
           read_node->gateway().try_put(page);
