@@ -13,18 +13,19 @@ IoThreads::IoThreads(const char* name, int threads, std::size_t max_batch, Work 
 
 IoThreads::~IoThreads() {
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(mutex_);  // after every submit() has let go of it (see submit)
     closing_ = true;
+    ready_.notify_all();
   }
-  ready_.notify_all();
   for (std::thread& thread : threads_) thread.join();
 }
 
 void IoThreads::submit(Job* job) {
-  {
-    std::lock_guard lock(mutex_);
-    queue_.push_back(job);
-  }
+  // Notified under the lock: once a thread can take the job (and finish it, which may end the
+  // run and so destroy this object), submit() touches nothing of this object but the mutex it
+  // is releasing, and the destructor takes that mutex before anything is destroyed.
+  std::lock_guard lock(mutex_);
+  queue_.push_back(job);
   ready_.notify_one();
 }
 

@@ -16,6 +16,11 @@ namespace imgflow {
 /// `work` in batches of at most `max_batch` (0: everything queued so far), in the order
 /// submitted, each batch on one of the threads. The threads carry `name` (at most 15 characters),
 /// which top -H, perf and gdb show.
+///
+/// Lifetime: the owner destroys it once every job it was given has been handed on (for the flow
+/// graph: after wait_for_all), possibly while the thread that submitted the last job is still
+/// returning from submit(). That is safe: submit() finishes with the queue and the condition
+/// variable under the mutex, and the destructor takes the mutex before it ends anything.
 class IoThreads {
  public:
   using Work = std::function<void(std::vector<Job*>& batch)>;
@@ -25,6 +30,7 @@ class IoThreads {
   /// Does what is queued, then joins the threads.
   ~IoThreads();
 
+  /// Queues `job` for one of the threads. Callable from any thread.
   void submit(Job* job);
 
  private:
