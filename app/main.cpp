@@ -380,6 +380,8 @@ int run(const CliOptions& options) {
     else if (options.verbosity == Verbosity::verbose)
       progress.print_above([&] { spdlog::debug(job_line(job)); });
     if (job.frames > 1) progress.print_above([&] { spdlog::warn(animation_line(job)); });
+    if (job.outcome == Outcome::written && !job.findings.profile_dropped.empty())
+      progress.print_above([&] { spdlog::warn(profile_dropped_line(job)); });
     if (job.outcome == Outcome::written && job.findings.skew_unreliable)
       progress.print_above([&] { spdlog::warn("warning: {}: deskew: {}", job_name(job), job.findings.skew_note); });
     if (options.verbosity == Verbosity::verbose)

@@ -48,6 +48,11 @@ std::string failure_line(const Job& job) {
   return fmt::format("error: {}: {}: {}", job_name(job), stage_name(job.failed_stage), reason(job));
 }
 
+std::string profile_dropped_line(const Job& job) {
+  return fmt::format("warning: {}: colour profile dropped: {} (colour-managed viewers show the output's "
+                     "colours otherwise)", job_name(job), job.findings.profile_dropped);
+}
+
 std::string animation_line(const Job& job) {
   return fmt::format("warning: {}: animated, {} frames: only the first was written", job_name(job), job.frames);
 }
@@ -56,6 +61,7 @@ std::vector<std::string> decoder_note_lines(const Job& job) {
   std::vector<std::string> lines;
   for (const auto& warning : job.warnings) lines.push_back(fmt::format("warning: {}: decode: {}", job_name(job), warning));
   for (const auto& dropped : job.dropped) lines.push_back(fmt::format("note: {}: dropped {}", job_name(job), dropped));
+  for (const auto& reading : job.readings) lines.push_back(fmt::format("note: {}: decode: {}", job_name(job), reading));
   return lines;
 }
 
@@ -97,11 +103,15 @@ std::string job_line(const Job& job) {
 std::string summary_line(const RunStats& stats, const PipelineConfig& config) {
   const double wall = seconds(stats.wall);
   const double per_second = wall > 0 ? 1.0 / wall : 0.0;
+  std::string lost;  // what some outputs lack, each warned about above
+  if (stats.animations) lost += fmt::format("{} animated: first frame only", stats.animations);
+  if (stats.profiles_dropped)
+    lost += fmt::format("{}{} without the input's colour profile", lost.empty() ? "" : "; ", stats.profiles_dropped);
   return fmt::format(
       "{} written, {} skipped, {} failed{} in {:.3f} s ({:.1f} images/s, {:.1f} MB/s decoded; "
       "{} threads, {} in flight); outputs in {}",
-      stats.written, stats.skipped, stats.failed,
-      stats.animations ? fmt::format(" ({} animated: first frame only)", stats.animations) : std::string(), wall, static_cast<double>(stats.written) * per_second,
+      stats.written, stats.skipped, stats.failed, lost.empty() ? "" : " (" + lost + ")", wall,
+      static_cast<double>(stats.written) * per_second,
       static_cast<double>(stats.decoded_bytes) / 1e6 * per_second, config.resolved_threads(),
       config.resolved_max_in_flight(), config.output_dir.string());
 }

@@ -23,6 +23,8 @@ std::string job_line(const Job& job);
 
 /// "warning: PATH: animated, N frames: only the first was written".
 std::string animation_line(const Job& job);
+/// The warning for a page written without the colour profile its input had.
+std::string profile_dropped_line(const Job& job);
 
 /// The decoder's warnings and the metadata it dropped, a line each (shown with -v).
 std::vector<std::string> decoder_note_lines(const Job& job);

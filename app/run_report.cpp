@@ -90,6 +90,7 @@ nlohmann::json run_report(const CliOptions& options, const PipelineConfig& confi
       page["skew"] = {{"degrees", found.skew_degrees}, {"confidence", found.skew_confidence},
                       {"turned_back", found.deskewed}, {"note", found.skew_note}};
     if (found.dpi_from > 0) page["dpi"] = {{"from", found.dpi_from}, {"to", found.dpi_to}};
+    if (!found.profile_dropped.empty()) page["profile_dropped"] = found.profile_dropped;
     pages.push_back(std::move(page));
   }
   nlohmann::json skipped = nlohmann::json::array();
@@ -153,6 +154,7 @@ nlohmann::json run_report(const CliOptions& options, const PipelineConfig& confi
         {"failed", stats.failed},
         {"not_started", stats.not_started},
         {"animated_first_frame_only", stats.animations},
+        {"colour_profile_dropped", stats.profiles_dropped},
         {"with_decoder_warnings", stats.with_warnings},
         {"files_not_read", skipped_files.size()}}},
       {"files_not_read", skipped},

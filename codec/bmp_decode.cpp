@@ -195,7 +195,7 @@ void decode_bmp(std::span<const std::uint8_t> b, const DecodeOptions& options, s
     if (at < b.size() && size <= b.size() - at)
       add_icc_profile(image, b.subspan(at, size), notes);
     else
-      notes.dropped.push_back("iCCP: the embedded profile lies outside the file");
+      notes.drop_profile("the embedded profile lies outside the file");
   }
 }
 

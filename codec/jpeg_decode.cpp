@@ -176,7 +176,7 @@ void decode_jpeg(std::span<const std::uint8_t> bytes, const DecodeOptions& optio
 
   if (meta.profile) {
     if (meta.cmyk)
-      notes.dropped.push_back("iCCP: a CMYK profile does not describe the RGB output");
+      notes.drop_profile("a CMYK profile does not describe the RGB output");
     else
       add_icc_profile(image, {meta.profile, meta.profile_size}, notes);
   }

@@ -208,14 +208,14 @@ std::vector<std::string> drop_colour_only_chunks(Image& image) {
 void add_icc_profile(Image& image, std::span<const std::uint8_t> profile, DecodeNotes& notes) {
   if (profile.empty()) return;
   if (const std::string problem = profile_problem(image, profile); !problem.empty()) {
-    notes.dropped.push_back("iCCP: " + problem);
+    notes.drop_profile(problem);
     return;
   }
   if (const std::string complaint = libpng_complaint(profile, image.channels); !complaint.empty()) {
     if (is_srgb_profile(profile))
       image.metadata.push_back(srgb_chunk(profile));
     else
-      notes.dropped.push_back("iCCP: " + complaint);
+      notes.drop_profile(complaint);
     return;
   }
   static constexpr std::string_view kName{"ICC profile\0\0", 13};  // keyword, NUL, method 0
@@ -257,6 +257,8 @@ void validate_carried_chunks(Image& image, DecodeNotes& notes) {
     std::string problem = repeated ? "repeated" : chunk_problem(image, chunk);
     if (problem.empty())
       kept.push_back(std::move(chunk));
+    else if (type == "iCCP" || type == "cICP")
+      notes.drop_profile(std::string(type) + ": " + problem);
     else
       notes.dropped.push_back(std::string(type) + ": " + problem);
   }

@@ -16,16 +16,26 @@ struct DecodeOptions {
 };
 
 /// What a decode says besides the pixels: warnings that did not change them (under --strict
-/// each is an error instead), notes on metadata that was dropped, and how many frames an
-/// animation had (only the first is decoded).
+/// each is an error instead), notes on metadata that was dropped, the colour profile that was
+/// (the one loss a viewer shows: every colour-managed viewer then shows other colours), how a
+/// layout the file left open was read, and how many frames an animation had (only the first is
+/// decoded).
 struct DecodeNotes {
   std::vector<std::string> warnings;
   std::vector<std::string> dropped;  ///< metadata left out of the output, with the reason
+  std::string profile_dropped;       ///< why the colour profile was left out (empty: none was)
+  std::vector<std::string> readings;  ///< how the file was read where it left a choice open
   std::size_t frames = 1;
   void clear() {
     warnings.clear();
     dropped.clear();
+    profile_dropped.clear();
+    readings.clear();
     frames = 1;
+  }
+  /// Records that the colour profile (ICC or cICP) was left out, and why.
+  void drop_profile(const std::string& why) {
+    profile_dropped += (profile_dropped.empty() ? "" : "; ") + why;
   }
 };
 

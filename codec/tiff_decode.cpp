@@ -185,7 +185,7 @@ Layout read_layout(TIFF* tif) {
 // Which decoding path a page takes; a reason when it cannot be represented.
 enum class Path { native, rgba, refuse };
 
-Path choose_path(TIFF* tif, Layout& l, std::string& reason) {
+Path choose_path(TIFF* tif, Layout& l, std::string& reason, DecodeNotes& notes) {
   if (l.sample_format != SAMPLEFORMAT_UINT && l.sample_format != SAMPLEFORMAT_VOID) {
     reason = l.sample_format == SAMPLEFORMAT_IEEEFP ? "floating-point samples cannot be written as PNG"
                                                     : "signed or complex samples cannot be written as PNG";
@@ -217,6 +217,17 @@ Path choose_path(TIFF* tif, Layout& l, std::string& reason) {
       }
       return Path::rgba;
     default: return Path::rgba;
+  }
+  // Samples past the colour that no ExtraSamples tag declares. Four samples of RGB (what OpenCV
+  // writes): the fourth is alpha, as Pillow, OpenCV and tiff2rgba take it, and straight, as
+  // Pillow and OpenCV do. Any other is left out with a warning (convert).
+  if (l.samples > l.colour_samples + l.extra_count) {
+    if (l.photometric == PHOTOMETRIC_RGB && l.samples == 4 && l.extra_count == 0) {
+      l.alpha_sample = 3;
+      l.associated_alpha = false;
+      notes.readings.push_back("4 samples of RGB without an ExtraSamples tag: the fourth taken as straight alpha");
+    }
+    l.extra_count = static_cast<std::uint16_t>(l.samples - l.colour_samples);
   }
   if (l.compression == COMPRESSION_OJPEG || !usual_bits) return Path::rgba;
   if (l.samples < l.colour_samples) {
@@ -334,7 +345,10 @@ void convert(TIFF* tif, const Layout& l, Bytes& planes, std::size_t plane_row_by
   int palette_shift = 8;
   if (l.photometric == PHOTOMETRIC_PALETTE) {
     if (!TIFFGetField(tif, TIFFTAG_COLORMAP, &red, &green, &blue)) throw DecodeError("palette image without a colour map");
-    // Old writers stored 8-bit values in the 16-bit colour map; libtiff's reader checks the same way.
+    // 16-bit entries are taken by their high byte, as libtiff's RGBA reader, Pillow and OpenCV
+    // do: a map written as v * 256 (Pillow, many scanners) and one written as v * 257 (libtiff's
+    // tools, ImageMagick) both give back v. Old writers stored 8-bit values in the 16-bit map;
+    // libtiff's reader checks the same way.
     palette_shift = 0;
     for (std::size_t i = 0; i < (std::size_t{1} << l.bits); ++i)
       if (red[i] > 255 || green[i] > 255 || blue[i] > 255) palette_shift = 8;
@@ -394,7 +408,7 @@ void convert(TIFF* tif, const Layout& l, Bytes& planes, std::size_t plane_row_by
           const std::uint16_t* maps[3] = {red, green, blue};
           for (int c = 0; c < 3; ++c)
             out8[std::size_t{x} * image.channels + c] =
-                static_cast<std::uint8_t>(palette_shift ? maps[c][v] * 255u / 65535u : maps[c][v]);
+                static_cast<std::uint8_t>(maps[c][v] >> palette_shift);
           continue;
         }
         if (inverted_gray && !is_alpha) v = max_in - v;
@@ -467,7 +481,7 @@ void add_tiff_metadata(TIFF* tif, const Layout& l, Image& image, DecodeNotes& no
   void* profile = nullptr;
   if (TIFFGetField(tif, TIFFTAG_ICCPROFILE, &profile_size, &profile) && profile && profile_size) {
     if (l.colour_samples == 4 || l.photometric == PHOTOMETRIC_SEPARATED)
-      notes.dropped.push_back("iCCP: a CMYK profile does not describe the RGB output");
+      notes.drop_profile("a CMYK profile does not describe the RGB output");
     else
       add_icc_profile(image, {static_cast<const std::uint8_t*>(profile), profile_size}, notes);
   }
@@ -537,7 +551,7 @@ void decode_tiff(std::span<const std::uint8_t> bytes, const DecodeOptions& optio
   if (l.width == 0 || l.height == 0) throw DecodeError("the page has no pixels (width or height 0)");
   check_pixel_limit(l.width, l.height, options.max_pixels);
   std::string reason;
-  const Path path = choose_path(tif.get(), l, reason);
+  const Path path = choose_path(tif.get(), l, reason, notes);
   if (path == Path::refuse) throw DecodeError(reason);
   check_data_bound(tif.get(), l, bytes.size());
   if (path == Path::native) {

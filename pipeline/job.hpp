@@ -59,6 +59,7 @@ struct Job {
   /// What the decoder said besides the pixels (warnings, dropped metadata, frames).
   std::vector<std::string> warnings;
   std::vector<std::string> dropped;
+  std::vector<std::string> readings;  ///< how the decoder read what the file left open
   std::size_t frames = 1;
   bool over_pixel_limit = false;      ///< failed on the pixel limit (the app names its flag)
   bool no_resolution = false;         ///< failed: a page to resample has no resolution (likewise)
@@ -83,7 +84,11 @@ struct Job {
     bool skew_unreliable = false;      ///< no angle was reliable: left as it was (the app warns)
     std::string skew_note;             ///< why it was left as it was
     double dpi_from = 0, dpi_to = 0;   ///< --dpi: the page's resolution before and after
-    bool any() const { return threshold_level >= 0 || normalize_low >= 0 || skew_measured || dpi_from > 0; }
+    /// The colour profile left out of the output, and why (the app warns; empty: none was).
+    std::string profile_dropped;
+    bool any() const {
+      return threshold_level >= 0 || normalize_low >= 0 || skew_measured || dpi_from > 0 || !profile_dropped.empty();
+    }
   } findings;
 
   int width = 0, height = 0, channels = 0, bit_depth = 0;  ///< kept after buffers are freed

@@ -81,6 +81,7 @@ void RunStats::add(const Job& job) {
   animations += job.frames > 1;
   with_warnings += !job.warnings.empty();
   foreign += job.foreign_output;
+  profiles_dropped += job.outcome == Outcome::written && !job.findings.profile_dropped.empty();
   decoded_bytes += job.decoded_bytes;
   output_bytes += job.output_bytes;
   std::chrono::nanoseconds ready = job.fed_at;  // when the image could have entered the stage

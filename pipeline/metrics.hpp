@@ -64,6 +64,7 @@ struct RunStats {
   std::size_t animations = 0;       ///< animated inputs, of which only the first frame was written
   std::size_t with_warnings = 0;    ///< images whose decoder warned (without changing pixels)
   std::size_t foreign = 0;          ///< skipped: the output is a file imgflow did not write
+  std::size_t profiles_dropped = 0;  ///< pages written without the colour profile their input had
   std::uint64_t input_bytes = 0;    ///< bytes of every input file read
   std::uint64_t decoded_bytes = 0;  ///< pixel bytes of every decoded image
   std::uint64_t output_bytes = 0;

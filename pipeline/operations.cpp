@@ -54,10 +54,14 @@ void widen_bilevel(Job& job, const StageContext& context) {
   image.bit_depth = 8;
 }
 
-// The page's samples become `channels` of gray: the chunks that describe RGB ones go, with a note.
+// The page's samples become `channels` of gray: the chunks that describe RGB ones (the colour
+// profile) go, and the app warns.
 void make_gray(Job& job, int channels) {
   if (job.image.channels >= 3)
-    for (std::string& note : drop_colour_only_chunks(job.image)) job.dropped.push_back(std::move(note));
+    for (const std::string& note : drop_colour_only_chunks(job.image)) {
+      std::string& dropped = job.findings.profile_dropped;
+      dropped += (dropped.empty() ? "" : "; ") + note;
+    }
   job.image.channels = channels;
 }
 

@@ -192,6 +192,8 @@ void decode_stage(Job& job, const StageContext& context) {
   job.shared_file.reset();
   job.warnings = std::move(notes.warnings);
   job.dropped = std::move(notes.dropped);
+  job.readings = std::move(notes.readings);
+  job.findings.profile_dropped = std::move(notes.profile_dropped);
   job.frames = notes.frames;
   job.width = job.image.width;
   job.height = job.image.height;

@@ -9,6 +9,7 @@
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -319,6 +320,85 @@ TEST_CASE("TIFF orientation (set with tiffset) is applied once, float samples ar
   }
 }
 
+// Pillow writes a palette TIFF's 16-bit colour map as v * 256, ImageMagick (like libtiff's tools)
+// as v * 257: both must give back v, as tiff2rgba does (a rule such as v * 255 / 65535 gives
+// white as 254 on Pillow's maps). Every one of 256 entries, random but for 0 and 255.
+TEST_CASE("palette TIFFs: colour maps written as v*256 (Pillow) and v*257 (ImageMagick) both give v, as tiff2rgba") {
+  if (test::run_program("/usr/bin/python3", {"-c", "import PIL"}).exit_code != 0) {
+    test::skip("Pillow (python3-pil) is not installed");
+    return;
+  }
+  test::TempDir dir;
+  fs::create_directories(dir / "in");
+  const std::string script = R"(
+import random, sys
+from PIL import Image
+random.seed(7)
+palette = [0, 0, 0, 255, 255, 255] + [random.randrange(256) for _ in range(254 * 3)]
+image = Image.new("P", (16, 16))
+image.putpalette(palette)
+image.putdata(list(range(256)))
+image.save(sys.argv[1] + "/palette.png")
+image.save(sys.argv[1] + "/in/pillow.tif")
+)";
+  REQUIRE(test::run_program("/usr/bin/python3", {"-c", script, dir.path().string()}).exit_code == 0);
+  tool("convert", {(dir / "palette.png").string(), "-type", "palette", (dir / "in" / "magick.tif").string()});
+  // The two kinds of map, as written (tiffdump prints the map's first entries).
+  const auto pillow_dump = test::run_program("/usr/bin/tiffdump", {(dir / "in" / "pillow.tif").string()});
+  const auto magick_dump = test::run_program("/usr/bin/tiffdump", {(dir / "in" / "magick.tif").string()});
+  REQUIRE(pillow_dump.out.find("Colormap (320) SHORT (3) 768<0 65280") != std::string::npos);
+  REQUIRE(magick_dump.out.find("Colormap (320) SHORT (3)") != std::string::npos);
+  REQUIRE(magick_dump.out.find("65535") != std::string::npos);
+
+  const auto run = test::run_imgflow({dir / "in", dir / "out", "--brightness", "0"});
+  REQUIRE(run.exit_code == 0);
+  const cv::Mat want = pixels(dir / "palette.png");
+  for (const std::string name : {"pillow", "magick"}) {
+    CAPTURE(name);
+    const cv::Mat got = pixels(dir / "out" / (name + ".png"));
+    CHECK(compare(got, want).empty());
+    // tiff2rgba: libtiff's own reading of the same file (RGBA, alpha opaque).
+    const fs::path rgba = dir / (name + "-rgba.tif");
+    tool("tiff2rgba", {(dir / "in" / (name + ".tif")).string(), rgba.string()});
+    cv::Mat reference = pixels(rgba);
+    REQUIRE(reference.channels() == 4);
+    cv::cvtColor(reference, reference, cv::COLOR_BGRA2BGR);
+    CHECK(compare(got, reference).empty());
+  }
+}
+
+// OpenCV writes a 4-channel image as an RGB TIFF of 4 samples with no ExtraSamples tag, at 8
+// and at 16 bits: Pillow, OpenCV and tiff2rgba read the fourth as alpha, and so must we.
+TEST_CASE("RGBA TIFFs without an ExtraSamples tag (as OpenCV writes them, 8- and 16-bit) keep their alpha, with a -v note") {
+  test::TempDir dir;
+  fs::create_directories(dir / "in");
+  cv::Mat rgba8(7, 9, CV_8UC4), rgba16(7, 9, CV_16UC4);
+  cv::randu(rgba8, 0, 256);
+  cv::randu(rgba16, 0, 65536);
+  REQUIRE(cv::imwrite((dir / "in" / "rgba8.tif").string(), rgba8));
+  REQUIRE(cv::imwrite((dir / "in" / "rgba16.tif").string(), rgba16));
+  for (const std::string name : {"rgba8", "rgba16"}) {
+    const auto dump = test::run_program("/usr/bin/tiffdump", {(dir / "in" / (name + ".tif")).string()});
+    REQUIRE(dump.out.find("SamplesPerPixel (277) SHORT (3) 1<4>") != std::string::npos);
+    REQUIRE(dump.out.find("ExtraSamples") == std::string::npos);
+  }
+  const auto run = test::run_imgflow({dir / "in", dir / "out", "--brightness", "0", "-v"});
+  REQUIRE(run.exit_code == 0);
+  for (const std::string name : {"rgba8", "rgba16"}) {
+    CAPTURE(name);
+    CHECK(run.err.find("note: " + (dir / "in" / (name + ".tif")).string() +
+                       ": decode: 4 samples of RGB without an ExtraSamples tag: the fourth taken as straight alpha\n") !=
+          std::string::npos);
+    CHECK(test::read_png_header(dir / "out" / (name + ".png")).colour_type == 6);  // RGBA
+  }
+  CHECK(compare(pixels(dir / "out" / "rgba8.png"), rgba8).empty());
+  CHECK(compare(pixels(dir / "out" / "rgba16.png"), rgba16).empty());
+  // Without -v, no line about it: it is how the file is read, not a loss.
+  const auto quiet = test::run_imgflow({dir / "in", dir / "out2", "--brightness", "0"});
+  CHECK(quiet.exit_code == 0);
+  CHECK(quiet.err.find("ExtraSamples") == std::string::npos);
+}
+
 TEST_CASE("a WebP's ICC profile (set with webpmux) is carried") {
   test::TempDir dir;
   fs::create_directories(dir.path() / "in");
@@ -341,6 +421,42 @@ TEST_CASE("a WebP's ICC profile (set with webpmux) is carried") {
   REQUIRE(test::run_imgflow({dir.path() / "in", dir.path() / "out2"}).exit_code == 0);
   CHECK(chunk(dir.path() / "out2" / "plain.png", "sRGB").empty());
   CHECK(chunk(dir.path() / "out2" / "plain.png", "iCCP").empty());
+}
+
+// A profile that cannot be carried changes the colours every colour-managed viewer shows: a
+// warning line without -v, a count in the summary and the report, and the page in the report.
+TEST_CASE("a colour profile that cannot be carried is a warning without -v, counted, and listed per page in the report") {
+  test::TempDir dir;
+  fs::create_directories(dir / "in");
+  // Photoshop's CMYK JPEG (its SWOP profile cannot describe the RGB output), and an RGB WebP
+  // given a gray profile with webpmux (the profile of the corpus's G4 fax page).
+  fs::copy_file(formats_dir() / "format-corpus__Neddy_Flyer_ft_HeatherRyan.jpg", dir / "in" / "cmyk.jpg");
+  const auto gray_icc = test::run_program("/usr/bin/exiftool", {"-b", "-ICC_Profile", (formats_dir() / "Pillow__pport_g4.tif").string()});
+  REQUIRE(gray_icc.out.size() == 3588);
+  std::ofstream(dir / "gray.icc", std::ios::binary).write(gray_icc.out.data(), static_cast<std::streamsize>(gray_icc.out.size()));
+  tool("cwebp", {"-quiet", "-lossless", (formats_dir() / "wuffs__hippopotamus.ppm").string(), "-o", (dir / "plain.webp").string()});
+  tool("webpmux", {"-set", "icc", (dir / "gray.icc").string(), (dir / "plain.webp").string(), "-o", (dir / "in" / "gray-profile.webp").string()});
+  fs::copy_file(formats_dir() / "Pillow__pil_sample_rgb.jpg", dir / "in" / "kept.jpg");  // its sRGB profile travels
+
+  const auto run = test::run_imgflow({dir / "in", dir / "out", "--report", dir / "report.json"});
+  CHECK(run.exit_code == 0);
+  CHECK(run.err.find("warning: " + (dir / "in" / "cmyk.jpg").string() +
+                     ": colour profile dropped: a CMYK profile does not describe the RGB output") != std::string::npos);
+  CHECK(run.err.find("warning: " + (dir / "in" / "gray-profile.webp").string() +
+                     ": colour profile dropped: ICC profile for colour space 'GRAY' on a") != std::string::npos);
+  CHECK(run.err.find("kept.jpg") == std::string::npos);
+  CHECK(run.err.find("3 written, 0 skipped, 0 failed (2 without the input's colour profile)") != std::string::npos);
+  std::ifstream report_file(dir / "report.json");
+  const auto report = nlohmann::json::parse(report_file);
+  CHECK(report["counts"]["colour_profile_dropped"] == 2);
+  std::set<std::string> pages;
+  for (const auto& page : report["pages"])
+    if (page.contains("profile_dropped")) pages.insert(fs::path(page["input"].get<std::string>()).filename().string());
+  CHECK(pages == std::set<std::string>{"cmyk.jpg", "gray-profile.webp"});
+  // -q: errors only.
+  const auto quiet = test::run_imgflow({dir / "in", dir / "out-q", "-q"});
+  CHECK(quiet.exit_code == 0);
+  CHECK(quiet.err == "");
 }
 
 TEST_CASE("multi-page TIFF made with tiffcp: a file per page, bilevel G4 stays 1-bit, a damaged page fails alone") {
