@@ -300,7 +300,8 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
                  "backslashes escaped as \\t \\n \\\\)")
       ->type_name("FILE");
   app.add_option("--files-from", options.files_from,
-                 "Process the inputs listed in FILE ('-': standard input): first tab-separated "
+                 "Process the inputs listed in FILE ('-': standard input; a pipe or FIFO, such as "
+                 "<(find ...), works too): first tab-separated "
                  "column, e.g. a --failures file, whose page=N fields select pages; paths inside "
                  "INPUT_DIR or relative to it (to the current directory without INPUT_DIR); # "
                  "starts a comment")

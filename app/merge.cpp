@@ -73,9 +73,11 @@ Listing list_inputs(const json& settings) {
   InputSpec spec;
   for (const auto& input : settings.at("inputs")) spec.inputs.emplace_back(input.get<std::string>());
   spec.files_from = settings.value("files_from", "");
-  if (spec.files_from == "-")
-    throw std::runtime_error("the shards read their list from standard input, which cannot be read again: give "
-                             "imgflow --files-from a file to merge such runs");
+  std::error_code ec;
+  if (spec.files_from == "-" || (!spec.files_from.empty() && !fs::is_regular_file(spec.files_from, ec)))
+    throw std::runtime_error("the shards read their list from " +
+                             (spec.files_from == "-" ? std::string("standard input") : spec.files_from.string() + ", not a regular file") +
+                             ", which cannot be read again: give imgflow --files-from a file to merge such runs");
   spec.separator = settings.value("null_separated", false) ? '\0' : '\n';
   spec.walk.recursive = settings.at("recursive").get<bool>();
   spec.walk.follow_symlinks = settings.value("follow_symlinks", false);

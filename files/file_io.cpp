@@ -124,7 +124,12 @@ std::vector<std::uint8_t> read_file(const fs::path& path) {
 void read_file(const fs::path& path, Bytes& bytes, timespec* modified) {
   // Never open what is not a regular file: a FIFO would block, a device never end.
   struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) throw_errno("cannot open", errno);
+  if (::stat(path.c_str(), &info) != 0) {
+    const int error = errno;
+    if (error == ENOENT && ::lstat(path.c_str(), &info) == 0 && S_ISLNK(info.st_mode))
+      throw_errno("a dangling symbolic link: cannot open", error);
+    throw_errno("cannot open", error);
+  }
   if (S_ISDIR(info.st_mode)) throw_errno("cannot read", EISDIR);
   if (!S_ISREG(info.st_mode)) throw NotRegularFile(not_a_regular_file(info.st_mode));
   // O_NONBLOCK: should it have been swapped for a FIFO since, the open does not wait for a writer.
@@ -141,6 +146,15 @@ void read_file(const fs::path& path, Bytes& bytes, timespec* modified) {
 void read_stream(int fd, Bytes& bytes) {
   bytes.clear();
   read_to_end(fd, bytes);
+}
+
+void read_stream(const fs::path& path, Bytes& bytes) {
+  if (path == "-") return read_stream(STDIN_FILENO, bytes);
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (fd.get() < 0) throw_errno("cannot open", errno);
+  struct stat info {};
+  if (::fstat(fd.get(), &info) == 0 && S_ISDIR(info.st_mode)) throw_errno("cannot read", EISDIR);
+  read_stream(fd.get(), bytes);
 }
 
 fs::path temporary_path_for(const fs::path& target) {

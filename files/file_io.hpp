@@ -65,6 +65,11 @@ void read_file(const std::filesystem::path& path, Bytes& bytes, timespec* modifi
 /// Reads a descriptor (standard input) to its end into `bytes`.
 void read_stream(int fd, Bytes& bytes);
 
+/// Reads whatever `path` names to its end: a regular file, a pipe (`<(find ...)`, /dev/stdin), a
+/// named FIFO (waiting for its writer, as cat does) or a device; "-" is standard input. For
+/// lists, not images: only a directory is refused. Throws std::system_error as read_file does.
+void read_stream(const std::filesystem::path& path, Bytes& bytes);
+
 /// The marker in the names of files imgflow is still writing: `.NAME.imgflow-tmp.TOKEN`.
 inline constexpr std::string_view kTemporaryMarker = ".imgflow-tmp.";
 /// The longest file name every Linux filesystem takes (NAME_MAX).

@@ -65,13 +65,19 @@ struct DeviceInode {
 
 DeviceInode identity(const struct stat& info) { return {info.st_dev, info.st_ino}; }
 
-// Adds a file the walk met (a regular file, or a link read through) as an input or a skip.
-void add_file(Listing& listing, const char* path, std::size_t relative_from, std::string_view name) {
+// Adds a file the walk met as an input or a skip. A name of an image that is not a regular file
+// (`special`: a dangling link, a FIFO, a device, a socket) is an input all the same: its read
+// fails with the reason, before opening it, so that the run counts it, lists it in --failures
+// and exits 1. Under any other name it is skipped with that reason, with a line of its own.
+void add_file(Listing& listing, const char* path, std::size_t relative_from, std::string_view name,
+              const std::string& special = {}) {
   const fs::path file_name(name);  // what the extension checks look at
   if (is_hidden(name))
-    listing.skipped.push_back({path, "hidden file"});
+    listing.skipped.push_back({path, special.empty() ? "hidden file" : special});
   else if (has_image_extension(file_name))
     listing.add(path, relative_from);  // reading it says what is wrong
+  else if (!special.empty())
+    listing.skipped.push_back({path, special, true});
   else
     listing.skipped.push_back({path, skip_reason(file_name)});
 }
@@ -136,7 +142,7 @@ void walk(const fs::path& root, const WalkOptions& options, const DeviceInode* s
     const auto on_link = [&](const std::string& path, std::string_view name) {
       struct stat target {};
       if (::stat(path.c_str(), &target) != 0) {
-        listing.skipped.push_back({path, "a dangling symbolic link", true});
+        add_file(listing, path.c_str(), relative_from, name, "a dangling symbolic link");
       } else if (S_ISREG(target.st_mode)) {
         add_file(listing, path.c_str(), relative_from, name);
       } else if (S_ISDIR(target.st_mode)) {
@@ -146,7 +152,7 @@ void walk(const fs::path& root, const WalkOptions& options, const DeviceInode* s
         else
           listing.skipped.push_back({path, "a symbolic link to a directory, not followed", true});
       } else {
-        listing.skipped.push_back({path, not_a_regular_file(target.st_mode), true});
+        add_file(listing, path.c_str(), relative_from, name, not_a_regular_file(target.st_mode));
       }
     };
     std::error_code ec;
@@ -168,7 +174,7 @@ void walk(const fs::path& root, const WalkOptions& options, const DeviceInode* s
         listing.errors.push_back({path, type_ec.message()});
       } else {  // a FIFO, device or socket: never opened
         struct stat info {};
-        if (::lstat(path.c_str(), &info) == 0) listing.skipped.push_back({path, not_a_regular_file(info.st_mode), !is_hidden(name)});
+        if (::lstat(path.c_str(), &info) == 0) add_file(listing, path.c_str(), relative_from, name, not_a_regular_file(info.st_mode));
       }
     }
     if (ec) listing.errors.push_back({it == fs::recursive_directory_iterator() ? fs::path(start) : it->path(), ec.message()});
@@ -224,13 +230,12 @@ Listing list_inputs(const std::vector<fs::path>& inputs, const WalkOptions& opti
       listing.errors.push_back({input, std::strerror(errno)});
     } else if (S_ISDIR(info.st_mode)) {
       walk(input, options, skipping ? &skip : nullptr, listing);
-    } else if (S_ISREG(info.st_mode)) {
-      // A file named on its own is an input whatever its name; its output goes to the top.
+    } else {
+      // A file named on its own is an input whatever its name; its output goes to the top. One
+      // that is not a regular file (a device, a FIFO) fails when read, before it is opened.
       const std::string text = input.string();
       listing.named.push_back(listing.files.size());
       listing.add(text, text.size() - input.filename().string().size());
-    } else {
-      listing.skipped.push_back({input, not_a_regular_file(info.st_mode), true});
     }
   }
   std::sort(listing.skipped.begin(), listing.skipped.end(),
@@ -325,10 +330,8 @@ fs::path output_relative_path(const fs::path& input_relative) {
 Listing list_run_inputs(const InputSpec& spec, const fs::path& output_dir) {
   if (!spec.files_from.empty()) {
     Bytes bytes;
-    if (spec.files_from == "-")
-      read_stream(STDIN_FILENO, bytes);
-    else
-      read_file(spec.files_from, bytes);
+    read_stream(spec.files_from, bytes);  // any readable stream: a file, a pipe, a FIFO, "-"
+
     const fs::path root = spec.inputs.empty() ? fs::path(".") : spec.inputs.front();
     return read_file_list({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, root, spec.separator);
   }

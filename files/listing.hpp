@@ -101,7 +101,9 @@ struct WalkOptions {
 /// links to directories are followed only with `follow_symlinks`, and then every directory is
 /// listed once: a loop, or a second way into a directory already listed, is skipped and
 /// reported (the walk is linear in the tree). FIFOs, devices, sockets and dangling links are
-/// never opened: skipped, notable. An unreadable directory is an error, not fatal. The walk is
+/// never opened: named as INPUTs, or named like an image in a folder, they are inputs whose read
+/// fails (with the reason, so the run counts them as failed); under other names, skipped,
+/// notable. An unreadable directory is an error, not fatal. The walk is
 /// std::filesystem's recursive_directory_iterator: it streams each folder's entries (readdir),
 /// so a folder of a million files costs no more than the listing itself.
 Listing list_inputs(const std::vector<std::filesystem::path>& inputs, const WalkOptions& options);

@@ -59,25 +59,53 @@ std::size_t count_lines(const std::string& text) { return static_cast<std::size_
 
 }  // namespace
 
-TEST_CASE("special files are never opened: a FIFO named like an image and a link to /dev/zero are skipped, a line each") {
+// Special files are never opened (a FIFO would block, a device never end). Named like an image
+// in a folder, named as an INPUT or listed, each is an input that could not be read: a line
+// naming it and the reason, counted as failed, in --failures (so a retry lists it), exit 1.
+// Under another name in a folder it is no input: skipped with a line of its own, exit 0.
+TEST_CASE("special files are never opened: a FIFO, a device or a dangling link named like an image fails, exit 1, in --failures") {
   test::TempDir dir;
   const fs::path in = dir / "in", out = dir / "out";
   copy_page(in / "a.png");
   REQUIRE(::mkfifo((in / "fifo.png").c_str(), 0644) == 0);
   fs::create_symlink("/dev/zero", in / "zero.png");
-  const auto run = run_with_deadline({in.string(), out.string()}, 30);
-  CHECK(run.exit_code == 0);
-  CHECK(run.err.find("warning: " + (in / "fifo.png").string() + ": skipped: not a regular file: a FIFO\n") != std::string::npos);
-  CHECK(run.err.find("warning: " + (in / "zero.png").string() + ": skipped: not a regular file: a character device\n") !=
+  fs::create_symlink("gone.png", in / "dangling.png");
+  fs::create_symlink("gone.txt", in / "dangling.txt");
+  REQUIRE(::mkfifo((in / "pipe.txt").c_str(), 0644) == 0);
+  const auto run = run_with_deadline({in.string(), out.string(), "--failures", (dir / "failures.tsv").string()}, 30);
+  CHECK(run.exit_code == 1);
+  CHECK(run.err.find("error: " + (in / "fifo.png").string() + ": read: not a regular file: a FIFO\n") != std::string::npos);
+  CHECK(run.err.find("error: " + (in / "zero.png").string() + ": read: not a regular file: a character device\n") !=
         std::string::npos);
+  CHECK(run.err.find("error: " + (in / "dangling.png").string() + ": read: a dangling symbolic link: cannot open: " +
+                     "No such file or directory\n") != std::string::npos);
+  CHECK(run.err.find("warning: " + (in / "dangling.txt").string() + ": skipped: a dangling symbolic link\n") != std::string::npos);
+  CHECK(run.err.find("warning: " + (in / "pipe.txt").string() + ": skipped: not a regular file: a FIFO\n") != std::string::npos);
+  CHECK(run.err.find("1 written, 0 skipped, 3 failed") != std::string::npos);
   CHECK(run.err.find("2 files skipped (not read)") != std::string::npos);
   CHECK(test::files_below(out) == std::vector<std::string>{"a.png"});
+  std::ifstream failures_file(dir / "failures.tsv");
+  const std::string failures((std::istreambuf_iterator<char>(failures_file)), {});
+  for (const char* name : {"dangling.png", "fifo.png", "zero.png"})
+    CHECK(failures.find((in / name).string() + "\tread\t") != std::string::npos);
+  // The failure list as a retry's input: the same three, failing the same way.
+  const auto retry = run_with_deadline({"--files-from", (dir / "failures.tsv").string(), in.string(), (dir / "retry").string()}, 30);
+  CHECK(retry.exit_code == 1);
+  CHECK(retry.err.find("0 written, 0 skipped, 3 failed") != std::string::npos);
 
-  // Named as an argument: skipped the same way. Named in a list, where every entry is meant to
-  // be an image: failed, counted, exit 1.
+  // Named as INPUTs: the same failures; a device as the only INPUT too (it used to say "no
+  // image files to process" and exit 0).
   const auto named = run_with_deadline({(in / "fifo.png").string(), (in / "a.png").string(), (dir / "out2").string()}, 30);
-  CHECK(named.exit_code == 0);
-  CHECK(named.err.find((in / "fifo.png").string() + ": skipped: not a regular file: a FIFO") != std::string::npos);
+  CHECK(named.exit_code == 1);
+  CHECK(named.err.find("error: " + (in / "fifo.png").string() + ": read: not a regular file: a FIFO\n") != std::string::npos);
+  CHECK(named.err.find("1 written, 0 skipped, 1 failed") != std::string::npos);
+  const auto device = run_with_deadline({"/dev/null", (dir / "out-device").string(), "--failures", (dir / "device.tsv").string()}, 30);
+  CHECK(device.exit_code == 1);
+  CHECK(device.err.find("error: /dev/null: read: not a regular file: a character device\n") != std::string::npos);
+  CHECK(device.err.find("no image files to process") == std::string::npos);
+  std::ifstream device_file(dir / "device.tsv");
+  CHECK(std::string((std::istreambuf_iterator<char>(device_file)), {}).starts_with("/dev/null\tread\t"));
+  // Named in a list, where every entry is meant to be an image: failed, counted, exit 1.
   std::ofstream(dir / "list") << "fifo.png\nzero.png\na.png\n";
   const auto listed = run_with_deadline({"--files-from", (dir / "list").string(), in.string(), (dir / "out3").string()}, 30);
   CHECK(listed.exit_code == 1);
@@ -85,6 +113,41 @@ TEST_CASE("special files are never opened: a FIFO named like an image and a link
   CHECK(listed.err.find("error: " + (in / "zero.png").string() + ": read: not a regular file: a character device\n") !=
         std::string::npos);
   CHECK(listed.err.find("1 written, 0 skipped, 2 failed") != std::string::npos);
+}
+
+// The list itself may be any readable stream: only the images listed must be regular files.
+TEST_CASE("--files-from reads its list from a pipe: <(find ...), a named FIFO and /dev/stdin, as from a file") {
+  test::TempDir dir;
+  const fs::path in = dir / "in";
+  copy_page(in / "one.png");
+  copy_page(in / "two.png", "page-0002.png");
+  const std::vector<std::string> expected{"one.png", "two.png"};
+  // Process substitution (/dev/fd/N, a pipe), in bash.
+  const auto substituted = test::run_program(
+      "/bin/bash", {"-c", R"("$0" --files-from <(cd "$1" && printf 'one.png\ntwo.png\n') "$1" "$2" -q)",
+                    test::imgflow_binary(), in.string(), (dir / "o1").string()});
+  CHECK(substituted.exit_code == 0);
+  CHECK(substituted.err == "");
+  CHECK(test::files_below(dir / "o1") == expected);
+  // A named FIFO, its writer started beside the run.
+  REQUIRE(::mkfifo((dir / "list.fifo").c_str(), 0644) == 0);
+  // (The writer is ended after the run: were the FIFO never opened, it would wait for ever.)
+  const auto fifo = run_shell(R"(printf 'one.png\ntwo.png\n' > "$1" & w=$!; timeout -s KILL 60 "$0" --files-from "$1" "$2" "$3" -q;
+                                 s=$?; kill $w 2>/dev/null; wait; exit $s)",
+                              {(dir / "list.fifo").string(), in.string(), (dir / "o2").string()});
+  CHECK(fifo.exit_code == 0);
+  CHECK(fifo.err == "");
+  CHECK(test::files_below(dir / "o2") == expected);
+  // /dev/stdin on a pipe, NUL-separated.
+  const auto stdin_pipe = run_shell(R"(cd "$1" && printf 'one.png\0two.png\0' | "$0" --files-from /dev/stdin -0 . "$2" -q)",
+                                    {in.string(), (dir / "o3").string()});
+  CHECK(stdin_pipe.exit_code == 0);
+  CHECK(stdin_pipe.err == "");
+  CHECK(test::files_below(dir / "o3") == expected);
+  // A directory is still no list.
+  const auto directory = run_with_deadline({"--files-from", in.string(), in.string(), (dir / "o4").string()}, 30);
+  CHECK(directory.exit_code == 2);
+  CHECK(directory.err.find("Is a directory") != std::string::npos);
 }
 
 TEST_CASE("symlink loops: not followed by default, with -L each directory is listed once, loops reported, never exponential") {
