@@ -111,10 +111,42 @@ RunResult run_program(const std::string& program, const std::vector<std::string>
   return Child(program, args).wait();
 }
 
-RunResult run_imgflow(const std::vector<std::string>& args) { return run_program(IMGFLOW_BINARY, args); }
-RunResult run_generator(const std::vector<std::string>& args) {
-  return run_program(IMGFLOW_GEN_BINARY, args);
+namespace {
+
+// A tool under test: `built` (this build's), or `name` in $IMGFLOW_TEST_BINARY_DIR.
+std::string binary_path(const char* built, const char* name) {
+  const char* dir = std::getenv("IMGFLOW_TEST_BINARY_DIR");
+  return dir && *dir ? (std::filesystem::path(dir) / name).string() : std::string(built);
 }
+
+}  // namespace
+
+const char* imgflow_binary() {
+  static const std::string path = binary_path(IMGFLOW_BINARY, "imgflow");
+  return path.c_str();
+}
+const char* generator_binary() {
+  static const std::string path = binary_path(IMGFLOW_GEN_BINARY, "imgflow-gen");
+  return path.c_str();
+}
+const char* merge_binary() {
+  static const std::string path = binary_path(IMGFLOW_MERGE_BINARY, "imgflow-merge");
+  return path.c_str();
+}
+
+std::string_view sanitizer() {
+#if defined(IMGFLOW_THREAD_SANITIZER)
+  return "thread";
+#elif defined(IMGFLOW_SANITIZER)
+  return "address";
+#else
+  const char* named = std::getenv("IMGFLOW_TEST_SANITIZER");
+  return named ? named : "";
+#endif
+}
+
+RunResult run_imgflow(const std::vector<std::string>& args) { return run_program(imgflow_binary(), args); }
+RunResult run_generator(const std::vector<std::string>& args) { return run_program(generator_binary(), args); }
 
 std::map<std::string, std::vector<int>> reference_tables() {
   std::ifstream in(shared_dir() / "reference" / "bild-tables.tsv");

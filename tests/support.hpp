@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "files/listing.hpp"
@@ -65,9 +66,17 @@ class Child {
 
 /// Runs a program to its end (see Child).
 RunResult run_program(const std::string& program, const std::vector<std::string>& args);
+/// The tools under test: this build's, or those in $IMGFLOW_TEST_BINARY_DIR when it is set
+/// (scripts/test runs the release build's end-to-end tests on the sanitizer builds' binaries,
+/// rather than building the test driver once more in each).
+const char* imgflow_binary();
+const char* generator_binary();
+const char* merge_binary();
+/// The sanitizer the code under test was built with: "address" (with UndefinedBehaviorSanitizer),
+/// "thread", or "" (none). This binary's own build, or $IMGFLOW_TEST_SANITIZER with the above.
+std::string_view sanitizer();
 /// run_program on the imgflow binary.
 RunResult run_imgflow(const std::vector<std::string>& args);
-inline const char* imgflow_binary() { return IMGFLOW_BINARY; }
 /// run_program on the imgflow-gen binary.
 RunResult run_generator(const std::vector<std::string>& args);
 

@@ -12,7 +12,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-test::RunResult run_merge(const std::vector<std::string>& args) { return test::run_program(IMGFLOW_MERGE_BINARY, args); }
+test::RunResult run_merge(const std::vector<std::string>& args) { return test::run_program(test::merge_binary(), args); }
 
 nlohmann::json load_json(const fs::path& path) {
   std::ifstream in(path);
@@ -137,7 +137,7 @@ TEST_CASE("imgflow-merge: usage errors exit 2 as documented, --version names lib
     CHECK(run.exit_code == 0);
   }
   const auto merged = test::run_program(
-      "/bin/sh", {"-c", "cd / && \"$0\" \"$1\"", IMGFLOW_MERGE_BINARY, (base / "runs").string()});
+      "/bin/sh", {"-c", "cd / && \"$0\" \"$1\"", test::merge_binary(), (base / "runs").string()});
   CHECK(merged.exit_code == 0);
   CHECK(merged.out.find("5 inputs, 5 with a finished output") != std::string::npos);
 }
