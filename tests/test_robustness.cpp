@@ -15,6 +15,8 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "files/file_io.hpp"
 #include "codec/png_format.hpp"
@@ -245,6 +247,43 @@ TEST_CASE("--skip-existing cannot be fooled: the output records its input (size,
   const auto again = test::run_imgflow({in.string(), out.string(), "--skip-existing"});
   CHECK(again.err.find("0 written, 9 skipped, 0 failed") != std::string::npos);
   for (const auto& name : test::files_below(out)) CHECK_MESSAGE(test::file_bytes(out / name) == test::file_bytes(dir / "fresh" / name), name);
+}
+
+// The stamp's content hash and its recipe's values, each the only thing that changed: an input
+// rewritten with as many bytes (one pixel changed; OpenCV's stored, uncompressed PNG keeps the
+// size) and its modification time put back, and a rerun with the same operations but other
+// values. Either must be redone, never taken as finished.
+TEST_CASE("--skip-existing redoes an input changed in its content alone, and a recipe changed in its values alone") {
+  test::TempDir dir;
+  const fs::path in = dir / "in", out = dir / "out";
+  fs::create_directories(in);
+  cv::Mat page(40, 60, CV_8UC3, cv::Scalar(30, 90, 200));
+  const std::vector<int> stored{cv::IMWRITE_PNG_COMPRESSION, 0};
+  REQUIRE(cv::imwrite((in / "page.png").string(), page, stored));
+  const auto size = fs::file_size(in / "page.png");
+  const auto time = fs::last_write_time(in / "page.png") - 1h;
+  fs::last_write_time(in / "page.png", time);
+  REQUIRE(test::run_imgflow({in.string(), out.string(), "--gamma", "1.5"}).exit_code == 0);
+
+  // The same operations with another value: redone, as a fresh run with that value makes it.
+  auto run = test::run_imgflow({in.string(), out.string(), "--gamma", "2.2", "--skip-existing"});
+  CHECK(run.exit_code == 0);
+  CHECK(run.err.find("1 written, 0 skipped, 0 failed") != std::string::npos);
+  REQUIRE(test::run_imgflow({in.string(), (dir / "fresh-2.2").string(), "--gamma", "2.2"}).exit_code == 0);
+  CHECK(test::file_bytes(out / "page.png") == test::file_bytes(dir / "fresh-2.2" / "page.png"));
+  run = test::run_imgflow({in.string(), out.string(), "--gamma", "2.2", "--skip-existing"});
+  CHECK(run.err.find("0 written, 1 skipped, 0 failed") != std::string::npos);
+
+  // One pixel changed, the same size and modification time: redone by the content hash.
+  page.at<cv::Vec3b>(20, 30) = {31, 90, 200};
+  REQUIRE(cv::imwrite((in / "page.png").string(), page, stored));
+  REQUIRE(fs::file_size(in / "page.png") == size);
+  fs::last_write_time(in / "page.png", time);
+  run = test::run_imgflow({in.string(), out.string(), "--gamma", "2.2", "--skip-existing"});
+  CHECK(run.exit_code == 0);
+  CHECK(run.err.find("1 written, 0 skipped, 0 failed") != std::string::npos);
+  REQUIRE(test::run_imgflow({in.string(), (dir / "fresh-changed").string(), "--gamma", "2.2"}).exit_code == 0);
+  CHECK(test::file_bytes(out / "page.png") == test::file_bytes(dir / "fresh-changed" / "page.png"));
 }
 
 TEST_CASE("--failures lists failed inputs (path, stage, reason), --files-from retries exactly those") {
