@@ -113,10 +113,14 @@ RunResult run_program(const std::string& program, const std::vector<std::string>
 
 namespace {
 
-// A tool under test: `built` (this build's), or `name` in $IMGFLOW_TEST_BINARY_DIR.
+// A tool under test: `name` in $IMGFLOW_TEST_BINARY_DIR when that build made it, otherwise
+// `built` (this build's: a sanitizer build makes only the tools its checks are for).
 std::string binary_path(const char* built, const char* name) {
   const char* dir = std::getenv("IMGFLOW_TEST_BINARY_DIR");
-  return dir && *dir ? (std::filesystem::path(dir) / name).string() : std::string(built);
+  if (!dir || !*dir) return built;
+  const std::filesystem::path there = std::filesystem::path(dir) / name;
+  std::error_code ec;
+  return std::filesystem::exists(there, ec) ? there.string() : std::string(built);
 }
 
 }  // namespace

@@ -66,9 +66,10 @@ class Child {
 
 /// Runs a program to its end (see Child).
 RunResult run_program(const std::string& program, const std::vector<std::string>& args);
-/// The tools under test: this build's, or those in $IMGFLOW_TEST_BINARY_DIR when it is set
-/// (scripts/test runs the release build's end-to-end tests on the sanitizer builds' binaries,
-/// rather than building the test driver once more in each).
+/// The tools under test: this build's, or those in $IMGFLOW_TEST_BINARY_DIR when it is set and
+/// holds them (scripts/test runs the release build's end-to-end tests on the sanitizer builds'
+/// tools, rather than building the test driver once more in each; a tool a sanitizer build did
+/// not make, such as the test-data generator, is this build's).
 const char* imgflow_binary();
 const char* generator_binary();
 const char* merge_binary();
