@@ -130,7 +130,7 @@ bool is_guess(std::string_view warning) {
 // ---- the data bound --------------------------------------------------------------------------
 
 // The fewest compressed bytes that can hold `raw` decoded bytes of `rows` rows of `pixels`
-// pixels under `compression` (see the README, "Bounded before allocating"). 0: no bound known.
+// pixels under `compression` (see docs/formats.md, "Bounded before allocating"). 0: no bound known.
 std::uint64_t minimum_compressed_bytes(int compression, std::uint64_t raw, std::uint64_t rows, std::uint64_t pixels) {
   switch (compression) {
     case COMPRESSION_NONE: return raw;
