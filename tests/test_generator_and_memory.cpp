@@ -72,13 +72,23 @@ TEST_CASE("buffers are reused: 40 more pages cost under 10 page faults each, whe
     const std::string name = fmt::format("page-{:04d}.png", i);
     fs::copy_file(dir / "many" / name, dir / "few" / name);
   }
-  const auto few = test::run_imgflow({dir / "few", dir / "out-few", "-j", "2", "--no-sync"});
-  const auto many = test::run_imgflow({dir / "many", dir / "out-many", "-j", "2", "--no-sync"});
-  REQUIRE(few.exit_code == 0);
-  REQUIRE(many.exit_code == 0);
-  const double per_page = static_cast<double>(many.minor_faults - few.minor_faults) / 40;
-  MESSAGE("page faults: 10 pages " << few.minor_faults << ", 50 pages " << many.minor_faults << ", " << per_page
-                                   << " per extra page");
+  // The median of three runs of each: one run's count moves by a few hundred faults with what
+  // else the machine does (a baseline 430 faults low once made 12 faults a page of 2).
+  const auto median_faults = [&](const char* in) {
+    std::vector<long> faults;
+    for (int run = 0; run < 3; ++run) {
+      const auto result = test::run_imgflow({dir / in, dir / ("out-" + std::to_string(run)), "-j", "2", "--no-sync"});
+      REQUIRE(result.exit_code == 0);
+      faults.push_back(result.minor_faults);
+      fs::remove_all(dir / ("out-" + std::to_string(run)));
+    }
+    std::sort(faults.begin(), faults.end());
+    return faults[1];
+  };
+  const long few = median_faults("few"), many = median_faults("many");
+  const double per_page = static_cast<double>(many - few) / 40;
+  MESSAGE("page faults (median of 3 runs): 10 pages " << few << ", 50 pages " << many << ", " << per_page
+                                                      << " per extra page");
   CHECK(per_page < 10);
 }
 
