@@ -284,7 +284,13 @@ int finish_run(const CliOptions& options, const PipelineConfig& config, const Pl
   if (const std::string line = skipped_files_line(plan.listing.skipped); !line.empty()) spdlog::info(line);
   spdlog::debug(stage_line(stats));
   spdlog::debug(bottleneck_line(stats));
-  if (const std::string stop = stop_line(run_control.reason(), stats, first_signal.load()); !stop.empty())
+  // The errors that stopped it may name only a file that vanished with its folder (a rename that
+  // found its temporary gone): the stop line says what is gone, as seen now that the run is over.
+  std::string cause;
+  std::error_code ec;
+  if (run_control.reason() == StopReason::output_unusable && !fs::is_directory(options.output_dir, ec))
+    cause = fmt::format("the output directory {} has gone", options.output_dir.string());
+  if (const std::string stop = stop_line(run_control.reason(), stats, first_signal.load(), cause); !stop.empty())
     spdlog::error(stop);
 
   const std::vector<ListingError>& listing_errors = plan.listing.errors;

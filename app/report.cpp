@@ -126,7 +126,7 @@ std::string stage_line(const RunStats& stats) {
   return line;
 }
 
-std::string stop_line(StopReason reason, const RunStats& stats, int signal) {
+std::string stop_line(StopReason reason, const RunStats& stats, int signal, std::string_view cause) {
   std::string why;
   switch (reason) {
     case StopReason::none: return {};
@@ -135,6 +135,7 @@ std::string stop_line(StopReason reason, const RunStats& stats, int signal) {
     case StopReason::output_unusable: why = "stopped: the output side cannot take any more files"; break;
     case StopReason::input_gone: why = "stopped: an input directory has gone"; break;
   }
+  if (!cause.empty()) why += fmt::format(" ({})", cause);
   return fmt::format("{}: {} image{} not started; rerun with --skip-existing to finish", why,
                      stats.not_started, stats.not_started == 1 ? "" : "s");
 }

@@ -36,7 +36,8 @@ std::string summary_line(const RunStats& stats, const PipelineConfig& config);
 /// Per stage: total busy time and mean per image.
 std::string stage_line(const RunStats& stats);
 /// Why the run stopped early and how many images were never started; empty if it did not.
-std::string stop_line(StopReason reason, const RunStats& stats, int signal);
+/// `cause`, when not empty, says what stopped it beyond the reason ("the output directory X has gone").
+std::string stop_line(StopReason reason, const RunStats& stats, int signal, std::string_view cause = {});
 /// The --failures file: "PATH\tSTAGE\tREASON\n" per failed job and per unreadable directory.
 std::string failure_list(const std::vector<Job>& jobs, const std::vector<ListingError>& listing_errors);
 
