@@ -188,6 +188,18 @@ std::optional<std::pair<double, double>> resolution_dpi(const Image& image) {
   return std::nullopt;
 }
 
+std::vector<std::uint8_t> icc_profile(const Image& image) {
+  std::vector<std::uint8_t> profile;
+  for (const auto& chunk : image.metadata) {
+    if (std::string_view(chunk.type.data(), 4) != "iCCP") continue;
+    const auto nul = std::find(chunk.data.begin(), chunk.data.end(), 0);
+    const std::size_t at = static_cast<std::size_t>(nul - chunk.data.begin()) + 2;  // keyword, NUL, method
+    if (at <= chunk.data.size() && inflate_profile({chunk.data.data() + at, chunk.data.size() - at}, profile)) return profile;
+  }
+  profile.clear();
+  return profile;
+}
+
 void set_resolution_dpi(Image& image, double dpi) {
   std::erase_if(image.metadata, [](const AncillaryChunk& chunk) { return std::string_view(chunk.type.data(), 4) == "pHYs"; });
   DecodeNotes ignored;

@@ -24,6 +24,10 @@ std::optional<std::pair<double, double>> resolution_dpi(const Image& image);
 /// Replaces the resolution by `dpi` in both directions.
 void set_resolution_dpi(Image& image, double dpi);
 
+/// The ICC profile an iCCP chunk of the image carries, inflated; empty when it has none (or one
+/// that does not inflate). For encoders of other formats, which carry the profile as it is.
+std::vector<std::uint8_t> icc_profile(const Image& image);
+
 /// After an image's colours became gray: drops the chunks that describe RGB samples (an RGB
 /// iCCP profile, cICP), returning a note for each.
 std::vector<std::string> drop_colour_only_chunks(Image& image);
