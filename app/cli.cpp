@@ -254,9 +254,11 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   CliOptions options;
   bool skip_checksums = false;
   std::string png_level(kDefaultPngLevel);
+  std::string format = "png", compression = "auto";
+  int quality = 90;
   CLI::App app{
       "imgflow: apply point adjustments (exactly as the Go library bild does) to images and write "
-      "PNGs to OUTPUT_DIR, in parallel through a oneTBB flow graph. Each INPUT is an image file or "
+      "PNGs (or TIFFs: --format) to OUTPUT_DIR, in parallel through a oneTBB flow graph. Each INPUT is an image file or "
       "a directory of images (PNG, JPEG, TIFF with every page, JPEG 2000, WebP, GIF, BMP, PNM; the "
       "format is read from the content); OUTPUT_DIR is created if missing and mirrors each "
       "directory's tree.",
@@ -355,6 +357,25 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   app.add_option("--png-level", png_level, level_help)
       ->default_val(png_level)
       ->check(CLI::IsMember(level_names));
+  std::vector<std::string> format_keys;
+  for (const Format& written : formats())
+    if (written.encode) format_keys.emplace_back(written.key);
+  app.add_option("--format", format,
+                 "Output format: png (default), or tiff (one page a file, NAME.tif; 1-bit pages "
+                 "as CCITT G4, the rest Deflate with the predictor; resolution, ICC profile and "
+                 "the resume stamp carried as for PNG)")
+      ->default_val(format)
+      ->check(CLI::IsMember(format_keys));
+  app.add_option("--compression", compression,
+                 "TIFF compression: auto (CCITT G4 for 1-bit pages, Deflate with the horizontal "
+                 "predictor otherwise), g4 (1-bit pages only), deflate, lzw, jpeg (8-bit gray or "
+                 "RGB without alpha only; --quality) or none; a page the compression cannot hold "
+                 "fails with the reason")
+      ->default_val(compression)
+      ->check(CLI::IsMember({"auto", "g4", "deflate", "lzw", "jpeg", "none"}));
+  app.add_option("--quality", quality, "Quality of --compression jpeg, 1-100")
+      ->default_val(quality)
+      ->check(CLI::Range(1, 100));
   app.add_option("--report", options.report_file,
                  "Write a run report to FILE (JSON): settings, machine, counts, time, memory, and "
                  "per stage busy time, mean/median/p95/max per image and waiting time")
@@ -422,7 +443,14 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   options.pages_text = pages;
   options.pipeline.decode.verify_checksums = !skip_checksums;
   options.pipeline.sync = !no_sync;
-  options.pipeline.encode = find_png_level(png_level)->settings;
+  options.pipeline.encode.png = find_png_level(png_level)->settings;
+  options.pipeline.output_format = output_format(format);
+  if (format != "tiff" && (app.count("--compression") || app.count("--quality")))
+    return usage_error("--compression and --quality apply to --format tiff");
+  const std::map<std::string, TiffCompression> compressions{
+      {"auto", TiffCompression::automatic}, {"g4", TiffCompression::g4}, {"deflate", TiffCompression::deflate},
+      {"lzw", TiffCompression::lzw},        {"jpeg", TiffCompression::jpeg}, {"none", TiffCompression::none}};
+  options.pipeline.encode.tiff = {compressions.at(compression), quality};
   options.png_level = png_level;
   options.progress = !no_progress;
   options.command_line.assign(argv, argv + argc);

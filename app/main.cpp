@@ -146,7 +146,7 @@ Job make_job(const CliOptions& options, const Plan& plan, std::size_t k) {
   Job job;
   job.index = i;
   job.input = file.input();
-  job.output = options.output_dir / output_relative_path(file.relative());
+  job.output = options.output_dir / output_relative_path(file.relative(), options.pipeline.output_format->output_extension);
   if (const auto pages = plan.listing.pages.find(i); pages != plan.listing.pages.end()) job.only_pages = pages->second;
   if (const auto first = plan.outputs->claimed_before(plan.listing, i))
     job.fail(Stage::write, "its output " + job.output.string() + " is also the output of " +
@@ -161,7 +161,8 @@ std::optional<fs::path> find_self_overwrite(const CliOptions& options, const Lis
   for (const std::size_t i : listing.named) {
     const ListedFile& file = listing.files[i];
     std::error_code ec;
-    if (fs::equivalent(file.input(), options.output_dir / output_relative_path(file.relative()), ec)) return file.input();
+    if (fs::equivalent(file.input(), options.output_dir / output_relative_path(file.relative(), options.pipeline.output_format->output_extension), ec))
+      return file.input();
   }
   return std::nullopt;
 }

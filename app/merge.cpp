@@ -19,6 +19,7 @@
 #include "app/cli_docs.hpp"
 #include "app/versions.hpp"
 #include "files/listing.hpp"
+#include "codec/formats.hpp"
 #include "files/resume.hpp"
 
 namespace fs = std::filesystem;
@@ -193,8 +194,11 @@ int main(int argc, char** argv) {
     }
     std::size_t missing = 0;
     Bytes scratch;
+    // The shards' output format (reports from before --format are PNG's).
+    const Format* format = output_format(settings.value("format", std::string("png")));
+    if (!format) throw std::runtime_error("the shards wrote an output format this imgflow-merge does not know");
     for (const ListedFile& file : listing.files) {
-      const fs::path in = file.input(), out = output / output_relative_path(file.relative());
+      const fs::path in = file.input(), out = output / output_relative_path(file.relative(), format->output_extension);
       if (is_finished(in, out, settings.at("stamp").get<std::string>(), scratch)) continue;
       ++missing;
       if (!already_listed.count(fs::absolute(in).lexically_normal()))

@@ -132,6 +132,7 @@ nlohmann::json run_report(const CliOptions& options, const PipelineConfig& confi
         {"threads", config.resolved_threads()},
         {"max_in_flight", config.resolved_max_in_flight()},
         {"png_level", options.png_level},
+        {"format", std::string(options.pipeline.output_format->key)},
         {"recursive", options.recursive},
         {"skip_existing", config.skip_existing},
         {"strict", config.decode.strict},

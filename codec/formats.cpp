@@ -1,5 +1,7 @@
 #include "codec/formats.hpp"
 
+#include "codec/encode.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -42,9 +44,10 @@ std::span<const std::string_view> names(const Names& n) {
 }
 
 const std::array kFormats{
-    Format{"PNG", names(kPng), is_png, decode_png_file, nullptr, {}},
+    Format{"PNG", names(kPng), is_png, decode_png_file, nullptr, {}, "png", ".png", encode_png_output, read_png_record},
     Format{"JPEG", names(kJpeg), is_jpeg, decode_jpeg, nullptr, {}},
-    Format{"TIFF", names(kTiff), is_tiff, decode_tiff, list_tiff_pages, {}},
+    Format{"TIFF", names(kTiff), is_tiff, decode_tiff, list_tiff_pages, {}, "tiff", ".tif", encode_tiff_output,
+           read_tiff_record},
     Format{"WebP", names(kWebp), is_webp, decode_webp, nullptr, {}},
     Format{"JPEG 2000", names(kJp2), is_jp2, decode_jp2, nullptr, {}},
     Format{"GIF", names(kGif), is_gif, decode_gif, nullptr, {}},
@@ -58,6 +61,14 @@ const std::array kFormats{
 }  // namespace
 
 std::span<const Format> formats() { return kFormats; }
+
+const Format* output_format(std::string_view key) {
+  for (const Format& format : kFormats)
+    if (format.encode && format.key == key) return &format;
+  return nullptr;
+}
+
+const Format& png_format() { return kFormats[0]; }
 
 const Format* format_of(std::span<const std::uint8_t> bytes) {
   for (const Format& format : kFormats)

@@ -1,6 +1,8 @@
 #pragma once
 // The one table of image formats: each row says what a format is called, which file names it
-// goes by, how its bytes begin, and which functions decode it and list its pages.
+// goes by, how its bytes begin, which functions decode it and list its pages, and, for a format
+// imgflow writes, its encoder, its output's extension and how to read back what an output
+// records.
 #include <cstdint>
 #include <span>
 #include <string>
@@ -24,6 +26,10 @@ struct PageList {
 using DecodeFunction = void (*)(std::span<const std::uint8_t> bytes, const DecodeOptions& options,
                                 std::uint64_t page, Image& image, DecodeNotes& notes, CodecScratch& scratch);
 using ListPagesFunction = PageList (*)(std::span<const std::uint8_t> bytes, const DecodeOptions& options);
+struct EncodeSettings;
+struct Recorded;
+using EncodeFunction = void (*)(Image& image, const EncodeSettings& settings, Bytes& out, CodecScratch& scratch);
+using ReadRecordFunction = Recorded (*)(std::span<const std::uint8_t> bytes);
 
 struct Format {
   std::string_view name;                         ///< "PNG", "TIFF", ...
@@ -32,6 +38,11 @@ struct Format {
   DecodeFunction decode;                         ///< null: recognised but not readable
   ListPagesFunction list_pages;                  ///< null: one page
   std::string_view advice;                       ///< for unreadable formats: what to do instead
+  // Written formats only (null/empty otherwise):
+  std::string_view key = {};                     ///< the name --format takes: "png", "tiff"
+  std::string_view output_extension = {};        ///< ".png", ".tif"
+  EncodeFunction encode = nullptr;               ///< codec/encode.hpp
+  ReadRecordFunction read_record = nullptr;      ///< the texts an output recorded, for resuming
 };
 
 /// Every format imgflow recognises, readable ones first.
@@ -42,6 +53,11 @@ const Format* format_of(std::span<const std::uint8_t> bytes);
 
 /// The format a file name's extension belongs to (any letter case), or null.
 const Format* format_of_name(std::string_view filename);
+
+/// The written format --format names ("png", "tiff"), or null.
+const Format* output_format(std::string_view key);
+/// The default output: PNG.
+const Format& png_format();
 
 // The decoders, one per format (codec/*_decode.cpp). Each throws DecodeError with the
 // library's own diagnosis, checks the pixel limit and what the data could hold before

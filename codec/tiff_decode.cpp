@@ -15,6 +15,7 @@
 #include <string>
 
 #include "codec/formats.hpp"
+#include "codec/encode.hpp"
 #include "codec/metadata.hpp"
 #include "kernels/colour.hpp"
 
@@ -565,6 +566,34 @@ void decode_tiff(std::span<const std::uint8_t> bytes, const DecodeOptions& optio
   for (int i = 0; i < messages.warning_count; ++i) warn(options, notes, messages.warnings[i]);
   add_tiff_metadata(tif.get(), l, image, notes);
   apply_orientation(image, l.orientation, notes);
+}
+
+}  // namespace imgflow
+
+namespace imgflow {
+
+Recorded read_tiff_record(std::span<const std::uint8_t> bytes) {
+  Recorded recorded;
+  MemoryFile file{bytes};
+  TiffMessages messages;
+  TiffHandle tif;
+  try {
+    tif = open_tiff(file, messages, DecodeOptions{});
+  } catch (const std::exception&) {
+    return recorded;  // not whole, no texts
+  }
+  char* text = nullptr;
+  if (TIFFGetField(tif.get(), TIFFTAG_SOFTWARE, &text) && text) recorded.software = text;
+  text = nullptr;
+  if (TIFFGetField(tif.get(), TIFFTAG_IMAGEDESCRIPTION, &text) && text) recorded.description = text;
+  // Whole: one page, and every strip there and decoding without a word from libtiff.
+  bool whole = !TIFFIsTiled(tif.get()) && TIFFNumberOfStrips(tif.get()) > 0 && !messages.error[0];
+  std::vector<std::uint8_t> strip(static_cast<std::size_t>(std::max<tmsize_t>(TIFFStripSize(tif.get()), 0)));
+  for (std::uint32_t s = 0; whole && s < TIFFNumberOfStrips(tif.get()); ++s)
+    whole = TIFFReadEncodedStrip(tif.get(), s, strip.data(), static_cast<tmsize_t>(strip.size())) >= 0;
+  whole = whole && !messages.error[0] && !TIFFReadDirectory(tif.get());
+  recorded.whole = whole && !messages.error[0];
+  return recorded;
 }
 
 }  // namespace imgflow

@@ -34,8 +34,13 @@ tmsize_t read_proc(thandle_t handle, void* out, tmsize_t size) {
 tmsize_t write_proc(thandle_t handle, void* data, tmsize_t size) {
   auto* file = static_cast<GrowingFile*>(handle);
   if (size < 0) return -1;
-  const std::size_t end = file->position + static_cast<std::size_t>(size);
-  if (end > file->bytes.size()) file->bytes.resize(end);
+  const std::size_t end = file->position + static_cast<std::size_t>(size), old_size = file->bytes.size();
+  if (end > old_size) {
+    file->bytes.resize(end);  // Bytes leaves new bytes uninitialised: zero the gap libtiff
+    if (file->position > old_size)  // skipped by seeking past the end (a value's pad byte)
+      std::fill(file->bytes.begin() + static_cast<std::ptrdiff_t>(old_size),
+                file->bytes.begin() + static_cast<std::ptrdiff_t>(file->position), std::uint8_t{0});
+  }
   std::memcpy(file->bytes.data() + file->position, data, static_cast<std::size_t>(size));
   file->position = end;
   return size;
@@ -155,6 +160,9 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
   if (!software.empty()) ok = ok && TIFFSetField(tif.get(), TIFFTAG_SOFTWARE, std::string(software).c_str());
   if (!description.empty()) ok = ok && TIFFSetField(tif.get(), TIFFTAG_IMAGEDESCRIPTION, std::string(description).c_str());
   if (!ok) fail("cannot set the page's tags");
+  // The directory first, before the strips (rewritten in place once their offsets are known),
+  // so that a file cut short still shows what it is and who made it (files/resume.hpp).
+  if (!TIFFCheckpointDirectory(tif.get())) fail("cannot write the page's directory");
 
   std::vector<std::uint8_t> strip;
   for (std::uint32_t first = 0, index = 0; first < height; first += rows_per_strip, ++index) {

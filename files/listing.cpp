@@ -313,17 +313,17 @@ std::optional<std::size_t> OutputIndex::claimed_before(const Listing& listing, s
 
 bool OutputIndex::taken(const Listing& listing, const fs::path& relative) const {
   const std::string text = relative.string();
-  if (!text.ends_with(".png")) return false;
-  const std::string_view stem = std::string_view(text).substr(0, text.size() - 4);
+  const std::string_view stem = output_stem(std::string_view(text));
+  if (stem.size() == text.size()) return false;  // no extension: no output's name
   const auto first = std::lower_bound(order_.begin(), order_.end(), stem, [&](std::uint32_t at, std::string_view key) {
     return output_stem(listing.files[at]) < key;
   });
   return first != order_.end() && output_stem(listing.files[*first]) == stem;
 }
 
-fs::path output_relative_path(const fs::path& input_relative) {
+fs::path output_relative_path(const fs::path& input_relative, std::string_view extension) {
   fs::path out = input_relative;
-  out.replace_extension(".png");
+  out.replace_extension(extension);
   return out;
 }
 

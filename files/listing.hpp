@@ -150,15 +150,17 @@ class OutputIndex {
   explicit OutputIndex(const Listing& listing);
   /// The first listed file (in listing order) with the same output as file `i`, if another.
   std::optional<std::size_t> claimed_before(const Listing& listing, std::size_t i) const;
-  /// Whether `relative` (an output's path below the output directory, ending ".png") is the
-  /// output of a listed file.
+  /// Whether `relative` (an output's path below the output directory, with its extension) is
+  /// the output of a listed file.
   bool taken(const Listing& listing, const std::filesystem::path& relative) const;
 
  private:
   std::vector<std::uint32_t> order_;  ///< listing positions sorted by output, then position
 };
 
-/// The output file for an input: same relative path, extension replaced by ".png".
-std::filesystem::path output_relative_path(const std::filesystem::path& input_relative);
+/// The output file for an input: same relative path, extension replaced by the output
+/// format's (".png", ".tif").
+std::filesystem::path output_relative_path(const std::filesystem::path& input_relative,
+                                           std::string_view extension = ".png");
 
 }  // namespace imgflow

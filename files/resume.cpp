@@ -4,7 +4,8 @@
 #include <sys/stat.h>
 #include <xxhash.h>
 
-#include "codec/png_format.hpp"
+#include "codec/encode.hpp"
+#include "codec/formats.hpp"
 #include "files/file_io.hpp"
 
 namespace imgflow {
@@ -24,10 +25,13 @@ OutputState check_output(const std::filesystem::path& output, std::string_view s
   } catch (const std::exception&) {
     return OutputState::foreign;  // unreadable: nothing says imgflow wrote it
   }
-  const png::Structure s = png::inspect(scratch, /*check_crcs=*/true);
-  if (!s.software.starts_with(kStampPrefix)) return OutputState::foreign;
-  const bool valid = s.header && s.complete && s.bad_crc_chunk.empty() && s.idat_bytes > 0;
-  return valid && s.software == software && s.source == source ? OutputState::finished : OutputState::redo;
+  // Read as the format its bytes are in (the table's reader of what an output records).
+  const Format* format = format_of(scratch);
+  if (!format || !format->read_record) return OutputState::foreign;
+  const Recorded recorded = format->read_record(scratch);
+  if (!recorded.software.starts_with(kStampPrefix)) return OutputState::foreign;
+  return recorded.whole && recorded.software == software && recorded.description == source ? OutputState::finished
+                                                                                            : OutputState::redo;
 }
 
 }  // namespace imgflow

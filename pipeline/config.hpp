@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "codec/options.hpp"
+#include "codec/encode.hpp"
+#include "codec/formats.hpp"
 #include "codec/png_fast_encode.hpp"
 
 namespace imgflow {
@@ -74,7 +76,10 @@ struct PipelineConfig {
   PageSelection pages;           ///< which pages of a file of several pages are written
   /// Whether an output path is some listed input's output: a page's output must not be one.
   std::function<bool(const std::filesystem::path&)> output_taken;
-  PngEncoderSettings encode = find_png_level(kDefaultPngLevel)->settings;
+  /// The format written (a row of codec/formats.hpp with an encoder) and every format's settings;
+  /// the stamp and the bands are filled per page by the encode stage.
+  const Format* output_format = &png_format();
+  EncodeSettings encode;
 
   /// `threads` with 0 resolved to the cores this process may use.
   int resolved_threads() const;

@@ -206,19 +206,13 @@ void encode_stage(Job& job, const StageContext& context) {
   // Stripped here, not at decoding: the operations may need the page's resolution (--dpi).
   if (context.config.strip_metadata) job.image.metadata.clear();
   job.encoded = context.pool.outputs.acquire();
-  const auto add_text = [&](std::string_view keyword, std::string_view value) {
-    AncillaryChunk& text = job.image.metadata.emplace_back();
-    text.type = {'t', 'E', 'X', 't'};
-    text.data.assign(keyword.begin(), keyword.end());
-    text.data.push_back(0);
-    text.data.insert(text.data.end(), value.begin(), value.end());
-  };
-  if (!context.config.stamp.empty()) {
-    add_text(png::kSoftwareKeyword, context.config.stamp);
-    add_text(png::kSourceKeyword, job.source);
-  }
+  // The format's encoder, from the one format table, with the stamp it records.
+  EncodeSettings settings = context.config.encode;
+  settings.software = context.config.stamp;
+  settings.description = job.source;
+  settings.bands = isolated_band_runner();
   const ScratchPool::Lease scratch = context.scratch.lease();
-  encode_png_fast(job.image, job.encoded, context.config.encode, isolated_band_runner(), *scratch);
+  context.config.output_format->encode(job.image, settings, job.encoded, *scratch);
   context.pool.pixels.release(job.image.pixels);
   job.output_bytes = job.encoded.size();
 }
