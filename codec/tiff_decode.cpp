@@ -587,8 +587,12 @@ Recorded read_tiff_record(std::span<const std::uint8_t> bytes) {
   text = nullptr;
   if (TIFFGetField(tif.get(), TIFFTAG_IMAGEDESCRIPTION, &text) && text) recorded.description = text;
   // Whole: one page, and every strip there and decoding without a word from libtiff.
-  bool whole = !TIFFIsTiled(tif.get()) && TIFFNumberOfStrips(tif.get()) > 0 && !messages.error[0];
-  std::vector<std::uint8_t> strip(static_cast<std::size_t>(std::max<tmsize_t>(TIFFStripSize(tif.get()), 0)));
+  // (The file lies in the output folder, where anything may be: a strip larger than any imgflow
+  // writes, whose size a hostile file could set to gigabytes, is not one of ours.)
+  constexpr tmsize_t kLargestStrip = tmsize_t{64} << 20;
+  bool whole = !TIFFIsTiled(tif.get()) && TIFFNumberOfStrips(tif.get()) > 0 && !messages.error[0] &&
+               TIFFStripSize(tif.get()) > 0 && TIFFStripSize(tif.get()) <= kLargestStrip;
+  std::vector<std::uint8_t> strip(whole ? static_cast<std::size_t>(TIFFStripSize(tif.get())) : 0);
   for (std::uint32_t s = 0; whole && s < TIFFNumberOfStrips(tif.get()); ++s)
     whole = TIFFReadEncodedStrip(tif.get(), s, strip.data(), static_cast<tmsize_t>(strip.size())) >= 0;
   whole = whole && !messages.error[0] && !TIFFReadDirectory(tif.get());

@@ -121,9 +121,10 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
   const bool alpha = image.channels == 2 || image.channels == 4;
   const std::uint32_t width = static_cast<std::uint32_t>(image.width), height = static_cast<std::uint32_t>(image.height);
   const std::size_t row_bytes = image.row_bytes();
-  // Strips of about 256 KiB (one for a bilevel page: G4 codes the page as a whole).
-  const std::uint32_t rows_per_strip =
-      bilevel ? height : static_cast<std::uint32_t>(std::clamp<std::size_t>((256u << 10) / row_bytes, 1, height));
+  // Strips of about 256 KiB; of up to 8 MiB for a bilevel page (one strip for any page a scanner
+  // makes: G4 codes a strip as a whole, and a page as one strip is what fax readers expect).
+  const std::size_t strip_bytes = bilevel ? (8u << 20) : (256u << 10);
+  const std::uint32_t rows_per_strip = static_cast<std::uint32_t>(std::clamp<std::size_t>(strip_bytes / row_bytes, 1, height));
   bool ok = TIFFSetField(tif.get(), TIFFTAG_IMAGEWIDTH, width) && TIFFSetField(tif.get(), TIFFTAG_IMAGELENGTH, height) &&
             TIFFSetField(tif.get(), TIFFTAG_BITSPERSAMPLE, static_cast<std::uint16_t>(image.bit_depth)) &&
             TIFFSetField(tif.get(), TIFFTAG_SAMPLESPERPIXEL, static_cast<std::uint16_t>(image.channels)) &&
