@@ -17,6 +17,7 @@
 #include "codec/formats.hpp"
 #include "codec/encode.hpp"
 #include "codec/metadata.hpp"
+#include "codec/tiff_memory.hpp"
 #include "kernels/colour.hpp"
 
 namespace imgflow {
@@ -26,37 +27,8 @@ constexpr std::size_t kMaxPages = 100000;
 
 // ---- libtiff on a memory buffer, its messages collected ------------------------------------
 
-struct MemoryFile {
-  std::span<const std::uint8_t> bytes;
-  toff_t position = 0;
-};
-
-tmsize_t read_proc(thandle_t handle, void* out, tmsize_t size) {
-  auto* file = static_cast<MemoryFile*>(handle);
-  if (size <= 0 || file->position >= file->bytes.size()) return 0;
-  const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(size), file->bytes.size() - file->position);
-  std::memcpy(out, file->bytes.data() + file->position, n);
-  file->position += n;
-  return static_cast<tmsize_t>(n);
-}
-tmsize_t write_proc(thandle_t, void*, tmsize_t) { return -1; }
-toff_t seek_proc(thandle_t handle, toff_t offset, int whence) {
-  auto* file = static_cast<MemoryFile*>(handle);
-  toff_t base = 0;
-  if (whence == SEEK_CUR) base = file->position;
-  if (whence == SEEK_END) base = file->bytes.size();
-  file->position = base + offset;
-  return file->position;
-}
-int close_proc(thandle_t) { return 0; }
-toff_t size_proc(thandle_t handle) { return static_cast<MemoryFile*>(handle)->bytes.size(); }
-int map_proc(thandle_t handle, void** base, toff_t* size) {
-  auto* file = static_cast<MemoryFile*>(handle);
-  *base = const_cast<std::uint8_t*>(file->bytes.data());
-  *size = file->bytes.size();
-  return 1;
-}
-void unmap_proc(thandle_t, void*, toff_t) {}
+using MemoryFile = tiff_memory::File;
+using namespace tiff_memory;  // the procs TIFFClientOpenExt takes
 
 // What libtiff said, in fixed buffers (the handlers run inside libtiff: nothing may throw).
 struct TiffMessages {

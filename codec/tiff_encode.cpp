@@ -12,51 +12,11 @@
 #include <vector>
 
 #include "codec/metadata.hpp"
+#include "codec/tiff_memory.hpp"
 
 namespace imgflow {
 namespace {
 
-// libtiff writes through these into a growing buffer (it seeks back to patch offsets, and reads
-// what it wrote when it rewrites a directory).
-struct GrowingFile {
-  Bytes& bytes;
-  toff_t position = 0;
-};
-
-tmsize_t read_proc(thandle_t handle, void* out, tmsize_t size) {
-  auto* file = static_cast<GrowingFile*>(handle);
-  if (size <= 0 || file->position >= file->bytes.size()) return 0;
-  const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(size), file->bytes.size() - file->position);
-  std::memcpy(out, file->bytes.data() + file->position, n);
-  file->position += n;
-  return static_cast<tmsize_t>(n);
-}
-tmsize_t write_proc(thandle_t handle, void* data, tmsize_t size) {
-  auto* file = static_cast<GrowingFile*>(handle);
-  if (size < 0) return -1;
-  const std::size_t end = file->position + static_cast<std::size_t>(size), old_size = file->bytes.size();
-  if (end > old_size) {
-    file->bytes.resize(end);  // Bytes leaves new bytes uninitialised: zero the gap libtiff
-    if (file->position > old_size)  // skipped by seeking past the end (a value's pad byte)
-      std::fill(file->bytes.begin() + static_cast<std::ptrdiff_t>(old_size),
-                file->bytes.begin() + static_cast<std::ptrdiff_t>(file->position), std::uint8_t{0});
-  }
-  std::memcpy(file->bytes.data() + file->position, data, static_cast<std::size_t>(size));
-  file->position = end;
-  return size;
-}
-toff_t seek_proc(thandle_t handle, toff_t offset, int whence) {
-  auto* file = static_cast<GrowingFile*>(handle);
-  toff_t base = 0;
-  if (whence == SEEK_CUR) base = file->position;
-  if (whence == SEEK_END) base = file->bytes.size();
-  file->position = base + offset;
-  return file->position;
-}
-int close_proc(thandle_t) { return 0; }
-toff_t size_proc(thandle_t handle) { return static_cast<GrowingFile*>(handle)->bytes.size(); }
-int map_proc(thandle_t, void**, toff_t*) { return 0; }
-void unmap_proc(thandle_t, void*, toff_t) {}
 
 // libtiff's first error, in a fixed buffer (the handler runs inside libtiff: nothing may throw).
 struct Complaint {
@@ -101,16 +61,17 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
     throw EncodeError("no TIFF layout for " + std::to_string(image.channels) + " channels of " +
                       std::to_string(image.bit_depth) + " bits");
   const std::uint16_t compression = compression_for(image, settings.compression);
-  out.clear();
-  GrowingFile file{out};
+  // libtiff seeks back to patch offsets, and reads what it wrote when it rewrites a directory.
+  tiff_memory::File file = tiff_memory::writing(out);
   Complaint complaint;
   std::unique_ptr<TIFFOpenOptions, decltype(&TIFFOpenOptionsFree)> options(TIFFOpenOptionsAlloc(), TIFFOpenOptionsFree);
   if (!options) throw std::bad_alloc();
   TIFFOpenOptionsSetErrorHandlerExtR(options.get(), on_error, &complaint);
   TIFFOpenOptionsSetWarningHandlerExtR(options.get(), on_warning, nullptr);
   std::unique_ptr<TIFF, decltype(&TIFFClose)> tif(
-      TIFFClientOpenExt("output", "w", &file, read_proc, write_proc, seek_proc, close_proc, size_proc, map_proc,
-                        unmap_proc, options.get()),
+      TIFFClientOpenExt("output", "w", &file, tiff_memory::read_proc, tiff_memory::write_proc, tiff_memory::seek_proc,
+                        tiff_memory::close_proc, tiff_memory::size_proc, tiff_memory::map_proc, tiff_memory::unmap_proc,
+                        options.get()),
       TIFFClose);
   const auto fail = [&](const char* what) {
     throw EncodeError(complaint.text[0] ? std::string(complaint.text) : std::string(what));
