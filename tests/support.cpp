@@ -149,6 +149,18 @@ std::string_view sanitizer() {
 #endif
 }
 
+Image random_image(int width, int height, int channels, int depth, std::mt19937& rng, bool smooth) {
+  Image image;
+  image.width = width;
+  image.height = height;
+  image.channels = channels;
+  image.bit_depth = depth;
+  image.allocate();
+  std::uint8_t walk = 0;
+  for (auto& b : image.pixels) b = smooth ? (walk = static_cast<std::uint8_t>(walk + rng() % 3)) : static_cast<std::uint8_t>(rng());
+  return image;
+}
+
 RunResult run_imgflow(const std::vector<std::string>& args) { return run_program(imgflow_binary(), args); }
 RunResult run_generator(const std::vector<std::string>& args) { return run_program(generator_binary(), args); }
 

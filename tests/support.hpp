@@ -4,10 +4,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "codec/image.hpp"
 #include "files/listing.hpp"
 #include "kernels/lookup_table.hpp"
 
@@ -89,6 +91,10 @@ LookupTables expected_tables(const std::string& chain_text);
 
 /// The rows of bild-tables.tsv: chain text -> 256 values.
 std::map<std::string, std::vector<int>> reference_tables();
+
+/// An image of random samples (every byte drawn from `rng`; with `smooth`, a random walk that
+/// deflates as a scan does). A bilevel row's bits past its last pixel are random too.
+Image random_image(int width, int height, int channels, int depth, std::mt19937& rng, bool smooth = false);
 
 /// The relative paths of a listing's files, in order.
 std::vector<std::filesystem::path> relative_paths(const imgflow::Listing& listing);

@@ -28,18 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Image random_image(int width, int height, int channels, int depth, std::mt19937& rng,
-                   bool smooth = false) {
-  Image image;
-  image.width = width;
-  image.height = height;
-  image.channels = channels;
-  image.bit_depth = depth;
-  image.allocate();
-  std::uint8_t walk = 0;
-  for (auto& b : image.pixels) b = smooth ? (walk = static_cast<std::uint8_t>(walk + rng() % 3)) : static_cast<std::uint8_t>(rng());
-  return image;
-}
+using test::random_image;
 
 Image decode(std::span<const std::uint8_t> bytes, std::uint64_t max_pixels = 100'000'000,
              bool verify = true) {

@@ -22,15 +22,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// test::random_image, with a bilevel row's bits past its last pixel zero, as decoders make them.
 Image random_page(int width, int height, int channels, int depth, std::mt19937& rng) {
-  Image image;
-  image.width = width;
-  image.height = height;
-  image.channels = channels;
-  image.bit_depth = depth;
-  image.allocate();
-  for (auto& byte : image.pixels) byte = static_cast<std::uint8_t>(rng());
-  if (depth == 1)  // the bits past a bilevel row's last pixel are zero
+  Image image = test::random_image(width, height, channels, depth, rng);
+  if (depth == 1)
     for (int y = 0; y < height; ++y) image.pixels[(y + 1) * image.row_bytes() - 1] &= static_cast<std::uint8_t>(0xFF << (8 - width % 8) % 8);
   return image;
 }
