@@ -254,8 +254,9 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   CliOptions options;
   bool skip_checksums = false;
   std::string png_level(kDefaultPngLevel);
-  std::string format = "png", compression = "auto";
-  int quality = 90;
+  std::string format = "png", compression = "auto", join = "none";
+  int quality = 0;
+  bool lossless = false;
   CLI::App app{
       "imgflow: apply point adjustments (exactly as the Go library bild does) to images and write "
       "PNGs (or TIFFs: --format) to OUTPUT_DIR, in parallel through a oneTBB flow graph. Each INPUT is an image file or "
@@ -361,11 +362,21 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   for (const Format& written : formats())
     if (written.encode) format_keys.emplace_back(written.key);
   app.add_option("--format", format,
-                 "Output format: png (default), or tiff (one page a file, NAME.tif; 1-bit pages "
-                 "as CCITT G4, the rest Deflate with the predictor; resolution, ICC profile and "
-                 "the resume stamp carried as for PNG)")
+                 "Output format: png (default); tiff (1-bit pages as CCITT G4, the rest Deflate with "
+                 "the predictor); jpeg (quality 90; 16-bit samples cut to 8, alpha flattened onto "
+                 "white, each with a warning); webp (lossy at quality 90, or --lossless; alpha kept); "
+                 "jp2 (JPEG 2000, lossless unless given --quality); pdf (a page per image at its "
+                 "true size: G4 for 1-bit pages, lossless Flate otherwise, JPEG with --quality). "
+                 "Resolution, ICC profile and the resume stamp are carried in each")
       ->default_val(format)
       ->check(CLI::IsMember(format_keys));
+  app.add_option("--join", join,
+                 "Put pages together into documents (--format tiff or pdf): `--join` alone puts each "
+                 "input's pages into one file (a multi-page TIFF in, one TIFF or PDF out); `--join "
+                 "folders` makes FOLDER.EXT of each folder's images in natural order. A document is "
+                 "written only whole: one failed page fails it (the others are still written)")
+      ->check(CLI::IsMember({"documents", "folders"}));
+  app.add_flag("--lossless", lossless, "WebP and JPEG 2000: lossless (every sample exact)");
   app.add_option("--compression", compression,
                  "TIFF compression: auto (CCITT G4 for 1-bit pages, Deflate with the horizontal "
                  "predictor otherwise), g4 (1-bit pages only), deflate, lzw, jpeg (8-bit gray or "
@@ -373,8 +384,9 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
                  "fails with the reason")
       ->default_val(compression)
       ->check(CLI::IsMember({"auto", "g4", "deflate", "lzw", "jpeg", "none"}));
-  app.add_option("--quality", quality, "Quality of --compression jpeg, 1-100")
-      ->default_val(quality)
+  app.add_option("--quality", quality,
+                 "Quality of the lossy encoders, 1-100 (default 90): JPEG, lossy WebP, JPEG pages in "
+                 "a PDF, TIFF's --compression jpeg; for jp2 the target PSNR in dB (as libvips's Q)")
       ->check(CLI::Range(1, 100));
   app.add_option("--report", options.report_file,
                  "Write a run report to FILE (JSON): settings, machine, counts, time, memory, and "
@@ -412,8 +424,22 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
 
   app.footer(kExitStatusText);
 
+  // --join takes a value only when the next word is one of its values (`--join in/ out/` joins).
+  std::vector<std::string> words(argv, argv + argc);
+  for (std::size_t i = 1; i < words.size(); ++i) {
+    if (words[i] == "--") break;
+    if (words[i] != "--join") continue;
+    if (i + 1 < words.size() && (words[i + 1] == "documents" || words[i + 1] == "folders")) {
+      words[i] += "=" + words[i + 1];
+      words.erase(words.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    } else {
+      words[i] += "=documents";
+    }
+  }
+  std::vector<char*> word_pointers;
+  for (std::string& word : words) word_pointers.push_back(word.data());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(word_pointers.size()), word_pointers.data());
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);  // prints help, version or the error with a usage hint
     if (dynamic_cast<const CLI::ExtrasError*>(&e)) suggest_flags(app, argc, argv);
@@ -445,12 +471,25 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   options.pipeline.sync = !no_sync;
   options.pipeline.encode.png = find_png_level(png_level)->settings;
   options.pipeline.output_format = output_format(format);
-  if (format != "tiff" && (app.count("--compression") || app.count("--quality")))
-    return usage_error("--compression and --quality apply to --format tiff");
+  if (format != "tiff" && app.count("--compression")) return usage_error("--compression applies to --format tiff");
+  const bool quality_given = app.count("--quality") > 0;
+  if (quality_given && !(format == "jpeg" || format == "webp" || format == "jp2" || format == "pdf" ||
+                         (format == "tiff" && compression == "jpeg")))
+    return usage_error("--quality applies to --format jpeg, webp, jp2 or pdf, or to tiff with --compression jpeg");
+  if (lossless && format != "webp" && format != "jp2")
+    return usage_error("--lossless applies to --format webp and jp2 (" + format + " is " +
+                       (format == "jpeg" ? "always lossy" : "lossless already") + ")");
+  if (lossless && quality_given) return usage_error("--lossless and --quality cannot go together");
   const std::map<std::string, TiffCompression> compressions{
       {"auto", TiffCompression::automatic}, {"g4", TiffCompression::g4}, {"deflate", TiffCompression::deflate},
       {"lzw", TiffCompression::lzw},        {"jpeg", TiffCompression::jpeg}, {"none", TiffCompression::none}};
-  options.pipeline.encode.tiff = {compressions.at(compression), quality};
+  options.pipeline.encode.tiff = {compressions.at(compression), quality_given ? quality : kDefaultQuality};
+  options.pipeline.encode.quality = quality_given ? quality : 0;
+  options.pipeline.encode.lossless = lossless;
+  options.join = join == "folders" ? JoinMode::folders : join == "documents" ? JoinMode::documents : JoinMode::none;
+  if (options.join != JoinMode::none && !options.pipeline.output_format->open_document)
+    return usage_error("--join writes documents of many pages: --format tiff or pdf (" +
+                       std::string(options.pipeline.output_format->name) + " holds one page)");
   options.png_level = png_level;
   options.progress = !no_progress;
   options.command_line.assign(argv, argv + argc);

@@ -132,10 +132,46 @@ struct Plan {
   std::size_t listed = 0;              ///< images in the whole listing (every shard)
   std::size_t count = 0;               ///< images in this shard
   Shard shard;
+  /// --join: the documents, and each listed file's document and place in it (by listing
+  /// position). A shard takes whole documents: `selected` lists its files' positions.
+  std::vector<DocumentPlan> documents;
+  std::vector<std::pair<std::size_t, std::size_t>> document_of;
+  bool by_document = false;
+  std::vector<std::size_t> selected;
+  std::set<std::size_t> finished_documents;  ///< --skip-existing: documents already finished
 
   /// The listing position of this shard's k-th image.
-  std::size_t position(std::size_t k) const { return shard.index + k * shard.count; }
+  std::size_t position(std::size_t k) const { return by_document ? selected[k] : shard.index + k * shard.count; }
 };
+
+// --join: which document each listed file's pages go into. `--join` alone: a document per file,
+// named as its output would be; `--join folders`: a document per folder, named after it (the
+// files given at the top of an INPUT directory make INPUT's own name), its files in listing
+// (natural) order.
+void plan_documents(const CliOptions& options, Plan& plan) {
+  const std::string_view extension = options.pipeline.output_format->output_extension;
+  std::map<fs::path, std::size_t> by_output;
+  plan.document_of.reserve(plan.listing.files.size());
+  for (const ListedFile& file : plan.listing.files) {
+    fs::path output;
+    if (options.join == JoinMode::documents) {
+      output = options.output_dir / output_relative_path(file.relative(), extension);
+    } else {
+      fs::path folder = file.relative().parent_path();
+      if (folder.empty()) folder = fs::absolute(file.input()).parent_path().filename();
+      if (folder.empty()) folder = "root";
+      output = options.output_dir / folder;
+      output += extension;
+    }
+    auto [it, added] = by_output.emplace(output, plan.documents.size());
+    if (added && options.join == JoinMode::folders) plan.documents.push_back({output, 0});
+    if (options.join == JoinMode::documents) {  // a file whose output another claims fails alone
+      it->second = plan.documents.size();
+      plan.documents.push_back({output, 0});
+    }
+    plan.document_of.emplace_back(it->second, plan.documents[it->second].files++);
+  }
+}
 
 // The job for this shard's k-th image. A job whose output another input already claims (a.jpg
 // and a.png both become a.png) is failed up front rather than letting the two overwrite each
@@ -148,6 +184,18 @@ Job make_job(const CliOptions& options, const Plan& plan, std::size_t k) {
   job.input = file.input();
   job.output = options.output_dir / output_relative_path(file.relative(), options.pipeline.output_format->output_extension);
   if (const auto pages = plan.listing.pages.find(i); pages != plan.listing.pages.end()) job.only_pages = pages->second;
+  if (!plan.documents.empty()) {
+    const auto [document, place] = plan.document_of[i];
+    job.output = plan.documents[document].output;
+    if (plan.finished_documents.count(document)) {
+      job.outcome = Outcome::skipped;
+      job.skip_reason = "its document " + job.output.string() + " is finished";
+      return job;
+    }
+    job.document = static_cast<std::ptrdiff_t>(document);
+    job.document_file = place;
+    if (options.join == JoinMode::folders) return job;  // a folder's name is its own
+  }
   if (const auto first = plan.outputs->claimed_before(plan.listing, i))
     job.fail(Stage::write, "its output " + job.output.string() + " is also the output of " +
                                plan.listing.files[*first].input().string());
@@ -211,6 +259,34 @@ std::string check_not_in_place(const CliOptions& options) {
   return {};
 }
 
+// --skip-existing with --join: a document is finished when its output records this recipe and
+// exactly the inputs it would be made from now (each read for its content hash: only for a
+// document whose output exists).
+void find_finished_documents(Plan& plan, const std::string& stamp) {
+  std::vector<std::vector<std::size_t>> files(plan.documents.size());
+  for (std::size_t k = 0; k < plan.count; ++k) {
+    const std::size_t i = plan.position(k);
+    files[plan.document_of[i].first].push_back(i);
+  }
+  Bytes bytes, scratch;
+  for (std::size_t d = 0; d < plan.documents.size(); ++d) {
+    std::error_code ec;
+    if (files[d].size() != plan.documents[d].files || !fs::exists(plan.documents[d].output, ec)) continue;
+    std::vector<std::string> sources;
+    try {
+      for (const std::size_t i : files[d]) {
+        timespec modified{};
+        read_file(plan.listing.files[i].input(), bytes, &modified);
+        sources.push_back(source_record(bytes, modified));
+      }
+    } catch (const std::exception&) {
+      continue;  // the run reads it again and says why it cannot
+    }
+    if (check_output(plan.documents[d].output, stamp, document_source(sources), scratch) == OutputState::finished)
+      plan.finished_documents.insert(d);
+  }
+}
+
 // Lists the inputs and makes this shard's jobs, or returns the exit code of a run that cannot
 // start.
 std::variant<Plan, int> plan_run(const CliOptions& options) {
@@ -253,6 +329,15 @@ std::variant<Plan, int> plan_run(const CliOptions& options) {
   plan.listed = listing.files.size();
   plan.shard = options.shard;
   plan.count = plan.listed > plan.shard.index ? (plan.listed - plan.shard.index + plan.shard.count - 1) / plan.shard.count : 0;
+  if (options.join != JoinMode::none) {
+    plan_documents(options, plan);
+    if (plan.shard.count > 1) {  // whole documents to each shard
+      plan.by_document = true;
+      for (std::size_t i = 0; i < plan.listing.files.size(); ++i)
+        if (plan.document_of[i].first % plan.shard.count == plan.shard.index) plan.selected.push_back(i);
+      plan.count = plan.selected.size();
+    }
+  }
   if (options.shard.count > 1)
     spdlog::info("shard {}/{} ({}): {} of {} images", options.shard.index, options.shard.count,
                  options.shard.origin, plan.count, plan.listed);
@@ -294,8 +379,14 @@ int finish_run(const CliOptions& options, const PipelineConfig& config, const Pl
   if (const std::string stop = stop_line(run_control.reason(), stats, first_signal.load(), cause); !stop.empty())
     spdlog::error(stop);
 
+  if (options.join != JoinMode::none) {
+    spdlog::info(documents_line(stats));
+    // Documents a stopped run left unfinished (the others were reported as they settled).
+    for (const auto& document : stats.documents)
+      if (!document.error.empty() && document.error.starts_with("the run stopped")) spdlog::error(document_failure_line(document));
+  }
   const std::vector<ListingError>& listing_errors = plan.listing.errors;
-  int exit_code = stats.failed || !listing_errors.empty() ? kExitSomeFailed : kExitOk;
+  int exit_code = stats.failed || stats.documents_failed() || !listing_errors.empty() ? kExitSomeFailed : kExitOk;
   const auto write_text = [&](const fs::path& file, std::string_view what, const std::string& text) {
     try {
       write_output_file(file, text, config.sync);
@@ -366,6 +457,10 @@ int run(const CliOptions& options) {
   };
   config.stamp = std::string(kStampPrefix) + options.recipe.text();
   config.output_dir = options.output_dir;
+  if (options.join != JoinMode::none) {
+    config.documents = &plan.documents;
+    if (config.skip_existing) find_finished_documents(plan, config.stamp);
+  }
   config.input_dirs = input_directories(options);
   spdlog::debug("operations: {}", options.recipe.text());
   install_signal_handlers();
@@ -387,6 +482,15 @@ int run(const CliOptions& options) {
     else if (options.verbosity == Verbosity::verbose)
       progress.print_above([&] { spdlog::debug(job_line(job)); });
     if (job.frames > 1) progress.print_above([&] { spdlog::warn(animation_line(job)); });
+    if (job.outcome == Outcome::written)
+      for (const std::string& fitted : job.findings.fitted)
+        progress.print_above([&] { spdlog::warn("warning: {}: encode: {}", job_name(job), fitted); });
+    if (job.document_done && !job.document_done->error.empty())
+      progress.print_above([&] { spdlog::error(document_failure_line(*job.document_done)); });
+    else if (job.document_done && options.verbosity == Verbosity::verbose)
+      progress.print_above([&] {
+        spdlog::debug("wrote document {} ({} pages)", job.document_done->output.string(), job.document_done->pages);
+      });
     if (job.outcome == Outcome::written && !job.findings.profile_dropped.empty())
       progress.print_above([&] { spdlog::warn(profile_dropped_line(job)); });
     if (job.outcome == Outcome::written && job.findings.skew_unreliable)

@@ -153,4 +153,15 @@ std::string failure_list(const std::vector<Job>& jobs, const std::vector<Listing
   return text;
 }
 
+std::string document_failure_line(const Job::DocumentDone& document) {
+  return fmt::format("error: {}: document not written: {}", printable(document.output.string()), document.error);
+}
+
+std::string documents_line(const RunStats& stats) {
+  std::size_t written = 0, pages = 0;
+  for (const auto& document : stats.documents)
+    if (document.error.empty()) ++written, pages += document.pages;
+  return fmt::format("documents: {} written ({} pages), {} not written", written, pages, stats.documents_failed());
+}
+
 }  // namespace imgflow

@@ -41,4 +41,9 @@ std::string stop_line(StopReason reason, const RunStats& stats, int signal, std:
 /// The --failures file: "PATH\tSTAGE\tREASON\n" per failed job and per unreadable directory.
 std::string failure_list(const std::vector<Job>& jobs, const std::vector<ListingError>& listing_errors);
 
+/// --join: "error: OUTPUT: document not written: REASON".
+std::string document_failure_line(const Job::DocumentDone& document);
+/// --join: "documents: N written (P pages), M not written".
+std::string documents_line(const RunStats& stats);
+
 }  // namespace imgflow

@@ -44,16 +44,21 @@ std::span<const std::string_view> names(const Names& n) {
 }
 
 const std::array kFormats{
-    Format{"PNG", names(kPng), is_png, decode_png_file, nullptr, {}, "png", ".png", encode_png_output, read_png_record},
-    Format{"JPEG", names(kJpeg), is_jpeg, decode_jpeg, nullptr, {}},
+    Format{"PNG", names(kPng), is_png, decode_png_file, nullptr, {}, "png", ".png", encode_png_output, read_png_record,
+           {.bilevel = true, .sixteen_bit = true, .alpha = true}},
+    Format{"JPEG", names(kJpeg), is_jpeg, decode_jpeg, nullptr, {}, "jpeg", ".jpg", encode_jpeg_output, read_jpeg_record,
+           {}},
     Format{"TIFF", names(kTiff), is_tiff, decode_tiff, list_tiff_pages, {}, "tiff", ".tif", encode_tiff_output,
-           read_tiff_record},
-    Format{"WebP", names(kWebp), is_webp, decode_webp, nullptr, {}},
-    Format{"JPEG 2000", names(kJp2), is_jp2, decode_jp2, nullptr, {}},
+           read_tiff_record, {.bilevel = true, .sixteen_bit = true, .alpha = true}, open_tiff_document},
+    Format{"WebP", names(kWebp), is_webp, decode_webp, nullptr, {}, "webp", ".webp", encode_webp_output, read_webp_record,
+           {.alpha = true}},
+    Format{"JPEG 2000", names(kJp2), is_jp2, decode_jp2, nullptr, {}, "jp2", ".jp2", encode_jp2_output, read_jp2_record,
+           {.sixteen_bit = true, .alpha = true}},
     Format{"GIF", names(kGif), is_gif, decode_gif, nullptr, {}},
     Format{"BMP", names(kBmp), is_bmp, decode_bmp, nullptr, {}},
     Format{"PNM", names(kPnm), is_pnm, decode_pnm, nullptr, {}},
-    Format{"PDF", names(kPdf), is_pdf, nullptr, nullptr, "rasterise it first, e.g. `pdftoppm -r 300 -png`"},
+    Format{"PDF", names(kPdf), is_pdf, nullptr, nullptr, "rasterise it first, e.g. `pdftoppm -r 300 -png`", "pdf", ".pdf",
+           encode_pdf_output, read_pdf_record, {.bilevel = true, .sixteen_bit = true, .alpha = true}, open_pdf_document},
     Format{"ZIP", names(kZip), is_zip, nullptr, nullptr, "unpack it first"},
     Format{"HEIF/AVIF", names(kHeif), is_heif, nullptr, nullptr, "convert it first, e.g. `heif-convert`"},
 };

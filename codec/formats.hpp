@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "codec/document.hpp"
 #include "codec/image.hpp"
 #include "codec/options.hpp"
 #include "codec/scratch.hpp"
@@ -31,6 +32,14 @@ struct Recorded;
 using EncodeFunction = void (*)(Image& image, const EncodeSettings& settings, Bytes& out, CodecScratch& scratch);
 using ReadRecordFunction = Recorded (*)(std::span<const std::uint8_t> bytes);
 
+/// What a written format's pages can hold; the encode stage fits a page to it first (the rule
+/// for each layout it cannot hold is in pipeline/stages.cpp and docs/formats.md).
+struct Holds {
+  bool bilevel = false;      ///< 1-bit pages as 1-bit
+  bool sixteen_bit = false;  ///< 16-bit samples
+  bool alpha = false;        ///< an alpha channel
+};
+
 struct Format {
   std::string_view name;                         ///< "PNG", "TIFF", ...
   std::span<const std::string_view> extensions;  ///< lower case, with the dot
@@ -43,6 +52,8 @@ struct Format {
   std::string_view output_extension = {};        ///< ".png", ".tif"
   EncodeFunction encode = nullptr;               ///< codec/encode.hpp
   ReadRecordFunction read_record = nullptr;      ///< the texts an output recorded, for resuming
+  Holds holds = {};
+  OpenDocumentFunction open_document = nullptr;  ///< formats of many pages: codec/document.hpp
 };
 
 /// Every format imgflow recognises, readable ones first.

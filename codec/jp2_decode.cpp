@@ -10,6 +10,7 @@
 #include <string>
 
 #include "codec/formats.hpp"
+#include "codec/jp2_boxes.hpp"
 #include "codec/metadata.hpp"
 #include "codec/png_format.hpp"
 
@@ -72,28 +73,10 @@ void on_info(const char*, void*) {}
 
 // The capture (else display) resolution of a JP2 file, from its res box, in pixels per metre.
 bool jp2_resolution(std::span<const std::uint8_t> bytes, double& x, double& y) {
-  const auto find_box = [](std::span<const std::uint8_t> in, std::string_view type) -> std::span<const std::uint8_t> {
-    std::size_t at = 0;
-    while (at + 8 <= in.size()) {
-      std::uint64_t length = png::load_be32(in.data() + at);
-      std::size_t header = 8;
-      if (length == 1) {
-        if (at + 16 > in.size()) break;
-        length = std::uint64_t{png::load_be32(in.data() + at + 8)} << 32 | png::load_be32(in.data() + at + 12);
-        header = 16;
-      } else if (length == 0) {
-        length = in.size() - at;
-      }
-      if (length < header || length > in.size() - at) break;
-      if (std::memcmp(in.data() + at + 4, type.data(), 4) == 0) return in.subspan(at + header, length - header);
-      at += length;
-    }
-    return {};
-  };
-  const auto header = find_box(bytes, "jp2h");
-  const auto res = find_box(header, "res ");
+  const auto header = jp2::find_box(bytes, "jp2h");
+  const auto res = jp2::find_box(header, "res ");
   for (const auto type : {"resc", "resd"}) {
-    const auto box = find_box(res, type);
+    const auto box = jp2::find_box(res, type);
     if (box.size() < 10) continue;
     const auto u16 = [&](std::size_t i) { return static_cast<double>(box[i] << 8 | box[i + 1]); };
     const double vn = u16(0), vd = u16(2), hn = u16(4), hd = u16(6);
@@ -106,16 +89,6 @@ bool jp2_resolution(std::span<const std::uint8_t> bytes, double& x, double& y) {
   return false;
 }
 
-struct CodecDeleter {
-  void operator()(opj_codec_t* c) const { opj_destroy_codec(c); }
-};
-struct StreamDeleter {
-  void operator()(opj_stream_t* s) const { opj_stream_destroy(s); }
-};
-struct ImageDeleter {
-  void operator()(opj_image_t* i) const { opj_image_destroy(i); }
-};
-
 }  // namespace
 
 void decode_jp2(std::span<const std::uint8_t> bytes, const DecodeOptions& options, std::uint64_t, Image& image,
@@ -123,8 +96,8 @@ void decode_jp2(std::span<const std::uint8_t> bytes, const DecodeOptions& option
   const bool jp2 = bytes.size() >= 12 && std::memcmp(bytes.data() + 4, "jP  ", 4) == 0;
   Source source{bytes};
   Messages messages;
-  const std::unique_ptr<opj_codec_t, CodecDeleter> codec(opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
-  const std::unique_ptr<opj_stream_t, StreamDeleter> stream(opj_stream_create(64 * 1024, OPJ_TRUE));
+  const std::unique_ptr<opj_codec_t, jp2::CodecDeleter> codec(opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
+  const std::unique_ptr<opj_stream_t, jp2::StreamDeleter> stream(opj_stream_create(64 * 1024, OPJ_TRUE));
   if (!codec || !stream) throw std::bad_alloc();
   opj_stream_set_user_data(stream.get(), &source, nullptr);
   opj_stream_set_user_data_length(stream.get(), bytes.size());
@@ -141,7 +114,7 @@ void decode_jp2(std::span<const std::uint8_t> bytes, const DecodeOptions& option
 
   opj_image_t* raw_image = nullptr;
   const bool header_ok = opj_read_header(stream.get(), codec.get(), &raw_image);
-  const std::unique_ptr<opj_image_t, ImageDeleter> decoded(raw_image);
+  const std::unique_ptr<opj_image_t, jp2::ImageDeleter> decoded(raw_image);
   if (!header_ok || !decoded) throw DecodeError(messages.error[0] ? messages.error : "cannot read the header");
   for (int i = 0; i < messages.warning_count; ++i) warn(options, notes, messages.warnings[i]);
   messages.warning_count = 0;

@@ -200,6 +200,16 @@ std::vector<std::uint8_t> icc_profile(const Image& image) {
   return profile;
 }
 
+std::optional<std::pair<double, double>> whole_resolution_dpi(const Image& image) {
+  auto dpi = resolution_dpi(image);
+  const auto whole = [](double& value) {
+    const double nearest = std::round(value);
+    if (std::abs(value - nearest) <= 0.0127) value = nearest;
+  };
+  if (dpi) whole(dpi->first), whole(dpi->second);
+  return dpi;
+}
+
 void set_resolution_dpi(Image& image, double dpi) {
   std::erase_if(image.metadata, [](const AncillaryChunk& chunk) { return std::string_view(chunk.type.data(), 4) == "pHYs"; });
   DecodeNotes ignored;

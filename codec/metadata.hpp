@@ -21,6 +21,10 @@ void add_resolution(Image& image, double x, double y, ResolutionUnit unit, Decod
 
 /// The resolution in dots per inch from the pHYs chunk (x, y), when it has one in metres.
 std::optional<std::pair<double, double>> resolution_dpi(const Image& image);
+/// resolution_dpi as other formats record it: pHYs counts whole pixels per metre, 0.0127 dpi
+/// apart, so a value within that of a whole number of dots per inch was that number (a 300 dpi
+/// scan's 11811 per metre is 299.9994 dpi: 300).
+std::optional<std::pair<double, double>> whole_resolution_dpi(const Image& image);
 /// Replaces the resolution by `dpi` in both directions.
 void set_resolution_dpi(Image& image, double dpi);
 

@@ -554,20 +554,26 @@ Recorded read_tiff_record(std::span<const std::uint8_t> bytes) {
   } catch (const std::exception&) {
     return recorded;  // not whole, no texts
   }
-  char* text = nullptr;
-  if (TIFFGetField(tif.get(), TIFFTAG_SOFTWARE, &text) && text) recorded.software = text;
-  text = nullptr;
-  if (TIFFGetField(tif.get(), TIFFTAG_IMAGEDESCRIPTION, &text) && text) recorded.description = text;
-  // Whole: one page, and every strip there and decoding without a word from libtiff.
-  // (The file lies in the output folder, where anything may be: a strip larger than any imgflow
-  // writes, whose size a hostile file could set to gigabytes, is not one of ours.)
+  // Whole: every page's strips there and decoding without a word from libtiff. The texts are
+  // the last page's (a document's stamp is written with its last page). (The file lies in the
+  // output folder, where anything may be: a strip larger than any imgflow writes, whose size a
+  // hostile file could set to gigabytes, is not one of ours.)
   constexpr tmsize_t kLargestStrip = tmsize_t{64} << 20;
-  bool whole = !TIFFIsTiled(tif.get()) && TIFFNumberOfStrips(tif.get()) > 0 && !messages.error[0] &&
-               TIFFStripSize(tif.get()) > 0 && TIFFStripSize(tif.get()) <= kLargestStrip;
-  std::vector<std::uint8_t> strip(whole ? static_cast<std::size_t>(TIFFStripSize(tif.get())) : 0);
-  for (std::uint32_t s = 0; whole && s < TIFFNumberOfStrips(tif.get()); ++s)
-    whole = TIFFReadEncodedStrip(tif.get(), s, strip.data(), static_cast<tmsize_t>(strip.size())) >= 0;
-  whole = whole && !messages.error[0] && !TIFFReadDirectory(tif.get());
+  constexpr int kMostPages = 100000;
+  bool whole = true;
+  std::vector<std::uint8_t> strip;
+  int pages = 0;
+  do {
+    char* text = nullptr;
+    recorded.software = TIFFGetField(tif.get(), TIFFTAG_SOFTWARE, &text) && text ? text : "";
+    text = nullptr;
+    recorded.description = TIFFGetField(tif.get(), TIFFTAG_IMAGEDESCRIPTION, &text) && text ? text : "";
+    whole = !TIFFIsTiled(tif.get()) && TIFFNumberOfStrips(tif.get()) > 0 && !messages.error[0] &&
+            TIFFStripSize(tif.get()) > 0 && TIFFStripSize(tif.get()) <= kLargestStrip && ++pages <= kMostPages;
+    if (whole) strip.resize(static_cast<std::size_t>(TIFFStripSize(tif.get())));
+    for (std::uint32_t s = 0; whole && s < TIFFNumberOfStrips(tif.get()); ++s)
+      whole = TIFFReadEncodedStrip(tif.get(), s, strip.data(), static_cast<tmsize_t>(strip.size())) >= 0;
+  } while (whole && !messages.error[0] && TIFFReadDirectory(tif.get()));
   recorded.whole = whole && !messages.error[0];
   return recorded;
 }

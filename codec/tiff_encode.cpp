@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "codec/document.hpp"
+#include "codec/encode.hpp"
 #include "codec/metadata.hpp"
 #include "codec/tiff_memory.hpp"
 
@@ -31,6 +33,22 @@ int on_error(TIFF*, void* user, const char* module, const char* format, va_list 
   return 1;
 }
 int on_warning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
+
+using Tiff = std::unique_ptr<TIFF, decltype(&TIFFClose)>;
+
+// libtiff on a memory file, its first error kept in `complaint`. Throws EncodeError.
+Tiff open_memory(tiff_memory::File& file, Complaint& complaint, const char* mode) {
+  std::unique_ptr<TIFFOpenOptions, decltype(&TIFFOpenOptionsFree)> options(TIFFOpenOptionsAlloc(), TIFFOpenOptionsFree);
+  if (!options) throw std::bad_alloc();
+  TIFFOpenOptionsSetErrorHandlerExtR(options.get(), on_error, &complaint);
+  TIFFOpenOptionsSetWarningHandlerExtR(options.get(), on_warning, nullptr);
+  Tiff tif(TIFFClientOpenExt("page", mode, &file, tiff_memory::read_proc, tiff_memory::write_proc, tiff_memory::seek_proc,
+                             tiff_memory::close_proc, tiff_memory::size_proc, tiff_memory::map_proc,
+                             tiff_memory::unmap_proc, options.get()),
+           TIFFClose);
+  if (!tif) throw EncodeError(complaint.text[0] ? std::string(complaint.text) : std::string("cannot open a TIFF in memory"));
+  return tif;
+}
 
 // Which compression a page gets; refuses what the compression cannot hold.
 std::uint16_t compression_for(const Image& image, TiffCompression asked) {
@@ -64,19 +82,10 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
   // libtiff seeks back to patch offsets, and reads what it wrote when it rewrites a directory.
   tiff_memory::File file = tiff_memory::writing(out);
   Complaint complaint;
-  std::unique_ptr<TIFFOpenOptions, decltype(&TIFFOpenOptionsFree)> options(TIFFOpenOptionsAlloc(), TIFFOpenOptionsFree);
-  if (!options) throw std::bad_alloc();
-  TIFFOpenOptionsSetErrorHandlerExtR(options.get(), on_error, &complaint);
-  TIFFOpenOptionsSetWarningHandlerExtR(options.get(), on_warning, nullptr);
-  std::unique_ptr<TIFF, decltype(&TIFFClose)> tif(
-      TIFFClientOpenExt("output", "w", &file, tiff_memory::read_proc, tiff_memory::write_proc, tiff_memory::seek_proc,
-                        tiff_memory::close_proc, tiff_memory::size_proc, tiff_memory::map_proc, tiff_memory::unmap_proc,
-                        options.get()),
-      TIFFClose);
+  Tiff tif = open_memory(file, complaint, "w");
   const auto fail = [&](const char* what) {
     throw EncodeError(complaint.text[0] ? std::string(complaint.text) : std::string(what));
   };
-  if (!tif) fail("cannot start a TIFF");
 
   const bool bilevel = image.bit_depth == 1;
   const bool alpha = image.channels == 2 || image.channels == 4;
@@ -85,7 +94,8 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
   // Strips of about 256 KiB; of up to 8 MiB for a bilevel page (one strip for any page a scanner
   // makes: G4 codes a strip as a whole, and a page as one strip is what fax readers expect).
   const std::size_t strip_bytes = bilevel ? (8u << 20) : (256u << 10);
-  const std::uint32_t rows_per_strip = static_cast<std::uint32_t>(std::clamp<std::size_t>(strip_bytes / row_bytes, 1, height));
+  const std::uint32_t rows_per_strip =
+      settings.one_strip ? height : static_cast<std::uint32_t>(std::clamp<std::size_t>(strip_bytes / row_bytes, 1, height));
   bool ok = TIFFSetField(tif.get(), TIFFTAG_IMAGEWIDTH, width) && TIFFSetField(tif.get(), TIFFTAG_IMAGELENGTH, height) &&
             TIFFSetField(tif.get(), TIFFTAG_BITSPERSAMPLE, static_cast<std::uint16_t>(image.bit_depth)) &&
             TIFFSetField(tif.get(), TIFFTAG_SAMPLESPERPIXEL, static_cast<std::uint16_t>(image.channels)) &&
@@ -106,15 +116,9 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
     ok = ok && TIFFSetField(tif.get(), TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
   if (compression == COMPRESSION_ADOBE_DEFLATE) ok = ok && TIFFSetField(tif.get(), TIFFTAG_ZIPQUALITY, 6);
   if (compression == COMPRESSION_JPEG) ok = ok && TIFFSetField(tif.get(), TIFFTAG_JPEGQUALITY, std::clamp(settings.jpeg_quality, 1, 100));
-  if (const auto dpi = resolution_dpi(image)) {
-    // pHYs counts whole pixels per metre, 0.0127 dpi apart: within that of a whole number of dots
-    // per inch, the resolution was that number (a 300 dpi scan's 11811 per metre, 299.9994 dpi).
-    const auto whole = [](double value) {
-      const double nearest = std::round(value);
-      return std::abs(value - nearest) <= 0.0127 ? nearest : value;
-    };
-    ok = ok && TIFFSetField(tif.get(), TIFFTAG_XRESOLUTION, static_cast<float>(whole(dpi->first))) &&
-         TIFFSetField(tif.get(), TIFFTAG_YRESOLUTION, static_cast<float>(whole(dpi->second))) &&
+  if (const auto dpi = whole_resolution_dpi(image)) {
+    ok = ok && TIFFSetField(tif.get(), TIFFTAG_XRESOLUTION, static_cast<float>(dpi->first)) &&
+         TIFFSetField(tif.get(), TIFFTAG_YRESOLUTION, static_cast<float>(dpi->second)) &&
          TIFFSetField(tif.get(), TIFFTAG_RESOLUTIONUNIT, RESUNIT_INCH);
   }
   if (const std::vector<std::uint8_t> profile = icc_profile(image); !profile.empty())
@@ -140,6 +144,173 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
   if (!TIFFWriteDirectory(tif.get())) fail("cannot write the page's directory");
   tif.reset();  // TIFFClose flushes
   if (complaint.text[0]) throw EncodeError(complaint.text);
+}
+
+void encode_g4_strip(const Image& image, Bytes& out) {
+  if (image.bit_depth != 1) throw EncodeError("CCITT G4 holds 1-bit pages only");
+  TiffEncodeSettings settings;
+  settings.compression = TiffCompression::g4;
+  settings.one_strip = true;
+  Bytes file;
+  Image bare;  // the pixels without metadata: the strip is all that is kept
+  bare.width = image.width, bare.height = image.height, bare.channels = 1, bare.bit_depth = 1;
+  bare.pixels = image.pixels;
+  encode_tiff(bare, settings, {}, {}, file);
+  tiff_memory::File memory = tiff_memory::reading(file);
+  Complaint complaint;
+  const Tiff page = open_memory(memory, complaint, "r");
+  const tmsize_t size = TIFFRawStripSize(page.get(), 0);
+  if (size <= 0) throw EncodeError("libtiff lost the page's G4 strip");
+  out.resize(static_cast<std::size_t>(size));
+  if (TIFFReadRawStrip(page.get(), 0, out.data(), size) != size) throw EncodeError("libtiff lost the page's G4 strip");
+}
+
+namespace {
+
+// libtiff on a document's file (files/ owns it): the procs never throw, they fail the call.
+struct DocumentHandle {
+  DocumentFile& file;
+  toff_t position = 0;
+};
+tmsize_t document_read(thandle_t h, void* out, tmsize_t size) {
+  auto* d = static_cast<DocumentHandle*>(h);
+  try {
+    const std::size_t n = d->file.read_at(d->position, {static_cast<std::uint8_t*>(out), static_cast<std::size_t>(size)});
+    d->position += n;
+    return static_cast<tmsize_t>(n);
+  } catch (...) {
+    return -1;
+  }
+}
+tmsize_t document_write(thandle_t h, void* data, tmsize_t size) {
+  auto* d = static_cast<DocumentHandle*>(h);
+  try {
+    d->file.write_at(d->position, {static_cast<const std::uint8_t*>(data), static_cast<std::size_t>(size)});
+    d->position += static_cast<toff_t>(size);
+    return size;
+  } catch (...) {
+    return -1;
+  }
+}
+toff_t document_seek(thandle_t h, toff_t offset, int whence) {
+  auto* d = static_cast<DocumentHandle*>(h);
+  try {
+    const toff_t base = whence == SEEK_CUR ? d->position : whence == SEEK_END ? d->file.size() : 0;
+    d->position = base + offset;
+    return d->position;
+  } catch (...) {
+    return static_cast<toff_t>(-1);
+  }
+}
+toff_t document_size(thandle_t h) {
+  try {
+    return static_cast<DocumentHandle*>(h)->file.size();
+  } catch (...) {
+    return 0;
+  }
+}
+int document_close(thandle_t) { return 0; }
+int document_map(thandle_t, void**, toff_t*) { return 0; }
+void document_unmap(thandle_t, void*, toff_t) {}
+
+// A multi-page TIFF: each page's directory and strips copied from the one-page TIFF the encoder
+// made (its strips as they are, never decoded again). A page's directory is written when the
+// next page comes, or at the end with the document's stamp.
+class TiffDocument final : public DocumentWriter {
+ public:
+  explicit TiffDocument(DocumentFile& file) : handle_{file} {
+    TIFFOpenOptionsSetErrorHandlerExtR(options_.get(), on_error, &complaint_);
+    TIFFOpenOptionsSetWarningHandlerExtR(options_.get(), on_warning, nullptr);
+    tif_.reset(TIFFClientOpenExt("document", "w", &handle_, document_read, document_write, document_seek, document_close,
+                                 document_size, document_map, document_unmap, options_.get()));
+    if (!tif_) fail("cannot start the document");
+  }
+
+  void add_page(std::span<const std::uint8_t> page_file) override {
+    if (pending_ && !TIFFWriteDirectory(tif_.get())) fail("cannot write a page's directory");
+    pending_ = false;
+    tiff_memory::File memory = tiff_memory::reading(page_file);
+    Complaint page_complaint;
+    const Tiff page = open_memory(memory, page_complaint, "r");
+    TIFF* in = page.get();
+    TIFF* out = tif_.get();
+    bool ok = TIFFSetField(out, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE);
+    const auto copy_u32 = [&](ttag_t tag) {
+      std::uint32_t v = 0;
+      if (TIFFGetField(in, tag, &v)) ok = ok && TIFFSetField(out, tag, v);
+    };
+    const auto copy_u16 = [&](ttag_t tag) {
+      std::uint16_t v = 0;
+      if (TIFFGetField(in, tag, &v)) ok = ok && TIFFSetField(out, tag, v);
+    };
+    const auto copy_float = [&](ttag_t tag) {
+      float v = 0;
+      if (TIFFGetField(in, tag, &v)) ok = ok && TIFFSetField(out, tag, v);
+    };
+    const auto copy_string = [&](ttag_t tag) {
+      char* v = nullptr;
+      if (TIFFGetField(in, tag, &v) && v) ok = ok && TIFFSetField(out, tag, v);
+    };
+    const auto copy_counted = [&](ttag_t tag) {
+      std::uint32_t count = 0;
+      void* data = nullptr;
+      if (TIFFGetField(in, tag, &count, &data) && data) ok = ok && TIFFSetField(out, tag, count, data);
+    };
+    for (const ttag_t tag : {TIFFTAG_IMAGEWIDTH, TIFFTAG_IMAGELENGTH, TIFFTAG_ROWSPERSTRIP}) copy_u32(tag);
+    for (const ttag_t tag : {TIFFTAG_BITSPERSAMPLE, TIFFTAG_SAMPLESPERPIXEL, TIFFTAG_PHOTOMETRIC, TIFFTAG_PLANARCONFIG,
+                             TIFFTAG_ORIENTATION, TIFFTAG_COMPRESSION, TIFFTAG_RESOLUTIONUNIT})
+      copy_u16(tag);
+    std::uint16_t compression = COMPRESSION_NONE;
+    TIFFGetField(in, TIFFTAG_COMPRESSION, &compression);
+    if (compression == COMPRESSION_ADOBE_DEFLATE || compression == COMPRESSION_LZW) copy_u16(TIFFTAG_PREDICTOR);
+    if (compression == COMPRESSION_JPEG) copy_counted(TIFFTAG_JPEGTABLES);
+    for (const ttag_t tag : {TIFFTAG_XRESOLUTION, TIFFTAG_YRESOLUTION}) copy_float(tag);
+    for (const ttag_t tag : {TIFFTAG_SOFTWARE, TIFFTAG_IMAGEDESCRIPTION}) copy_string(tag);
+    copy_counted(TIFFTAG_ICCPROFILE);
+    std::uint16_t extra_count = 0;
+    std::uint16_t* extra = nullptr;
+    if (TIFFGetField(in, TIFFTAG_EXTRASAMPLES, &extra_count, &extra) && extra_count)
+      ok = ok && TIFFSetField(out, TIFFTAG_EXTRASAMPLES, extra_count, extra);
+    if (!ok) fail("cannot copy a page's tags");
+    std::vector<std::uint8_t> strip;
+    for (std::uint32_t s = 0; s < TIFFNumberOfStrips(in); ++s) {
+      const tmsize_t size = TIFFRawStripSize(in, s);
+      if (size <= 0) throw EncodeError("a page's strip is missing");
+      strip.resize(static_cast<std::size_t>(size));
+      if (TIFFReadRawStrip(in, s, strip.data(), size) != size) throw EncodeError("a page's strip is cut short");
+      if (TIFFWriteRawStrip(out, s, strip.data(), size) != size) fail("cannot write a page's strip");
+    }
+    pending_ = true;
+  }
+
+  void finish(std::string_view software, std::string_view description) override {
+    if (!pending_) throw EncodeError("a TIFF needs at least one page");
+    bool ok = true;
+    if (!software.empty())
+      ok = TIFFSetField(tif_.get(), TIFFTAG_SOFTWARE, std::string(software).c_str()) &&
+           TIFFSetField(tif_.get(), TIFFTAG_IMAGEDESCRIPTION, std::string(description).c_str());
+    if (!ok || !TIFFWriteDirectory(tif_.get())) fail("cannot write the last page's directory");
+    pending_ = false;
+    tif_.reset();  // TIFFClose flushes
+    if (complaint_.text[0]) throw EncodeError(complaint_.text);
+  }
+
+ private:
+  [[noreturn]] void fail(const char* what) {
+    throw EncodeError(complaint_.text[0] ? std::string(complaint_.text) : std::string(what));
+  }
+
+  DocumentHandle handle_;
+  Complaint complaint_;
+  std::unique_ptr<TIFFOpenOptions, decltype(&TIFFOpenOptionsFree)> options_{TIFFOpenOptionsAlloc(), TIFFOpenOptionsFree};
+  Tiff tif_{nullptr, TIFFClose};
+  bool pending_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<DocumentWriter> open_tiff_document(DocumentFile& file, std::string_view) {
+  return std::make_unique<TiffDocument>(file);
 }
 
 }  // namespace imgflow

@@ -26,6 +26,7 @@ enum class TiffCompression {
 struct TiffEncodeSettings {
   TiffCompression compression = TiffCompression::automatic;
   int jpeg_quality = 90;  ///< 1-100, for TiffCompression::jpeg
+  bool one_strip = false; ///< the whole page as one strip (for a G4 page carried into a PDF)
 };
 
 /// Encodes `image` as a one-page TIFF into `out` (replacing its contents). The layout is kept: a

@@ -187,9 +187,9 @@ StagedFile::StagedFile(const fs::path& target, std::span<const std::uint8_t> byt
   // a named temporary then always has its content and, while its writer lives, its lock. Where
   // the filesystem has no O_TMPFILE (NFS), a named one, created exclusively and locked at once.
   const std::string dir_text = directory.empty() ? std::string(".") : directory.string();
-  fd_ = FileDescriptor(::open(dir_text.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
+  fd_ = FileDescriptor(::open(dir_text.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644));
   const bool unnamed = fd_.get() >= 0;
-  if (!unnamed) fd_ = FileDescriptor(::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644));
+  if (!unnamed) fd_ = FileDescriptor(::open(temporary_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644));
   if (fd_.get() < 0) {
     const int error = errno;
     if (error == ENOENT) throw_if_root_gone();

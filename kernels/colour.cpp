@@ -35,4 +35,14 @@ void unpremultiply(std::uint16_t* samples, std::size_t pixels, int channels) {
   unpremultiply_samples(samples, pixels, channels, 65535);
 }
 
+void flatten_onto_white(std::uint8_t* samples, std::size_t pixels, int channels) {
+  const int colours = channels - 1;
+  const std::uint8_t* in = samples;
+  std::uint8_t* out = samples;
+  for (std::size_t i = 0; i < pixels; ++i, in += channels) {
+    const unsigned a = in[colours];
+    for (int c = 0; c < colours; ++c) *out++ = static_cast<std::uint8_t>((in[c] * a + 255u * (255u - a) + 127u) / 255u);
+  }
+}
+
 }  // namespace imgflow

@@ -15,4 +15,9 @@ void cmyk_to_rgb(const std::uint8_t* cmyk, std::size_t pixels, bool inverted, st
 void unpremultiply(std::uint8_t* samples, std::size_t pixels, int channels);
 void unpremultiply(std::uint16_t* samples, std::size_t pixels, int channels);
 
+/// An 8-bit page with alpha flattened onto white paper, in place: gray+alpha becomes gray, RGBA
+/// RGB; each colour sample c under alpha a becomes round((c * a + 255 * (255 - a)) / 255).
+/// `channels` (2 or 4) counts the alpha; the samples are packed to channels - 1 from the start.
+void flatten_onto_white(std::uint8_t* samples, std::size_t pixels, int channels);
+
 }  // namespace imgflow

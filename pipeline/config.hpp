@@ -15,6 +15,7 @@
 #include "codec/encode.hpp"
 #include "codec/formats.hpp"
 #include "codec/png_fast_encode.hpp"
+#include "files/document.hpp"
 
 namespace imgflow {
 
@@ -80,6 +81,9 @@ struct PipelineConfig {
   /// the stamp and the bands are filled per page by the encode stage.
   const Format* output_format = &png_format();
   EncodeSettings encode;
+  /// --join: the documents the pages are put together into (files/document.hpp); null: every
+  /// page is a file of its own.
+  const std::vector<DocumentPlan>* documents = nullptr;
 
   /// `threads` with 0 resolved to the cores this process may use.
   int resolved_threads() const;

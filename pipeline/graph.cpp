@@ -306,6 +306,7 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const Recipe&
     source.activate();
     g.wait_for_all();
     tsan::acquire(&g);
+    for (auto& document : writer.abandon_unfinished()) stats.documents.push_back(std::move(document));
   });
 
   stats.wall = std::chrono::steady_clock::now() - start;

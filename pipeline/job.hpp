@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -55,6 +56,17 @@ struct Job {
   std::string skip_reason;            ///< why a job was skipped, when not a finished output
   bool foreign_output = false;        ///< skipped: its output is a file imgflow did not write
   std::string source;                 ///< what the input is (files/resume.hpp), recorded in the output
+  /// --join: the document (an index into PipelineConfig::documents) this input's pages go into,
+  /// and the input's place among the document's inputs; -1: none (an output of its own).
+  std::ptrdiff_t document = -1;
+  std::size_t document_file = 0;
+  /// Set on the job whose page settled its document: written, or why not.
+  struct DocumentDone {
+    std::filesystem::path output;
+    std::size_t pages = 0;
+    std::string error;  ///< empty: written
+  };
+  std::optional<DocumentDone> document_done;
 
   /// What the decoder said besides the pixels (warnings, dropped metadata, frames).
   std::vector<std::string> warnings;
@@ -86,8 +98,11 @@ struct Job {
     double dpi_from = 0, dpi_to = 0;   ///< --dpi: the page's resolution before and after
     /// The colour profile left out of the output, and why (the app warns; empty: none was).
     std::string profile_dropped;
+    /// What the page lost to fit the output format (16-bit samples, alpha; the app warns).
+    std::vector<std::string> fitted;
     bool any() const {
-      return threshold_level >= 0 || normalize_low >= 0 || skew_measured || dpi_from > 0 || !profile_dropped.empty();
+      return threshold_level >= 0 || normalize_low >= 0 || skew_measured || dpi_from > 0 || !profile_dropped.empty() ||
+             !fitted.empty();
     }
   } findings;
 

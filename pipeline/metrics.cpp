@@ -78,6 +78,7 @@ void RunStats::add(const Job& job) {
     default: ++not_started; break;  // cancelled (or, wrongly, still pending)
   }
   input_bytes += job.input_bytes;
+  if (job.document_done) documents.push_back(*job.document_done);
   animations += job.frames > 1;
   with_warnings += !job.warnings.empty();
   foreign += job.foreign_output;

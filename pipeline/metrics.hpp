@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <string>
@@ -65,6 +66,11 @@ struct RunStats {
   std::size_t with_warnings = 0;    ///< images whose decoder warned (without changing pixels)
   std::size_t foreign = 0;          ///< skipped: the output is a file imgflow did not write
   std::size_t profiles_dropped = 0;  ///< pages written without the colour profile their input had
+  /// --join: every document settled (written or not) or left unfinished by a stopped run.
+  std::vector<Job::DocumentDone> documents;
+  std::size_t documents_failed() const {
+    return static_cast<std::size_t>(std::count_if(documents.begin(), documents.end(), [](const auto& d) { return !d.error.empty(); }));
+  }
   std::uint64_t input_bytes = 0;    ///< bytes of every input file read
   std::uint64_t decoded_bytes = 0;  ///< pixel bytes of every decoded image
   std::uint64_t output_bytes = 0;

@@ -43,7 +43,8 @@ const std::vector<std::uint8_t>& gray_rank_table() {
   return table;
 }
 
-// A bilevel page widened to 8-bit gray (0 and 255), in a buffer from the pool.
+}  // namespace
+
 void widen_bilevel(Job& job, const StageContext& context) {
   Image& image = job.image;
   Bytes wide = context.pool.pixels.acquire();
@@ -53,6 +54,8 @@ void widen_bilevel(Job& job, const StageContext& context) {
   image.pixels = std::move(wide);
   image.bit_depth = 8;
 }
+
+namespace {
 
 // The page's samples become `channels` of gray: the chunks that describe RGB ones (the colour
 // profile) go, and the app warns.

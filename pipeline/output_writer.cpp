@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <optional>
 
+#include <fmt/format.h>
+
 #include "files/file_io.hpp"
 #include "pipeline/metrics.hpp"
 #include "pipeline/tsan.hpp"
@@ -45,10 +47,14 @@ void OutputWriter::write_group(std::vector<Job*>& group) {
     entry.cpu += thread_cpu_time() - cpu_start;
   };
 
-  // 1. Every output to its temporary.
+  // 1. Every output to its temporary (or, with --join, every page to its document).
   for (Job* job : group) {
     tsan::acquire(job);
     Entry& entry = entries.emplace_back(Entry{job, std::nullopt, Clock::now()});
+    if (context_.config.documents) {
+      timed(entry, [&] { to_document(*job); });
+      continue;
+    }
     // Once the output side cannot take a file (disk full, output folder gone), the rest are
     // not tried: one error line says why, the sink stops the run, they count as not started.
     if (job->outcome == Outcome::pending && output_unusable_) job->outcome = Outcome::cancelled;
@@ -98,6 +104,49 @@ void OutputWriter::write_group(std::vector<Job*>& group) {
     tsan::release(&job);
     done_(&job);
   }
+}
+
+void OutputWriter::to_document(Job& job) {
+  if (job.document < 0) return;  // its document is finished already (--skip-existing)
+  const std::size_t index = static_cast<std::size_t>(job.document);
+  const std::lock_guard lock(documents_mutex_);
+  if (settled_.count(index)) return;
+  auto it = documents_.find(index);
+  if (it == documents_.end())
+    it = documents_
+             .emplace(std::piecewise_construct, std::forward_as_tuple(index),
+                      std::forward_as_tuple(*context_.config.output_format, (*context_.config.documents)[index],
+                                            context_.config.output_dir, context_.config.stamp, context_.config.sync))
+             .first;
+  DocumentAssembly& document = it->second;
+  // Its place among its file's pages (a file not split into pages is one).
+  std::size_t page = 0, pages = 1;
+  if (job.file_job) {
+    page = static_cast<std::size_t>(&job - job.file_job->pages.data());
+    pages = job.file_job->pages.size();
+  }
+  const std::string name = job.page ? fmt::format("page {} of {}", job.page, job.input.string()) : job.input.string();
+  switch (job.outcome) {
+    case Outcome::pending: document.take(job.document_file, page, pages, &job.encoded, job.source); break;
+    case Outcome::skipped: document.take(job.document_file, page, pages, nullptr, job.source); break;
+    case Outcome::failed: document.fail(name + " failed"); break;
+    default: document.fail("the run stopped before all its pages were done"); break;
+  }
+  if (!document.settled()) return;
+  job.document_done = Job::DocumentDone{document.output(), document.pages_written(), document.error()};
+  documents_.erase(it);
+  settled_.insert(index);
+}
+
+std::vector<Job::DocumentDone> OutputWriter::abandon_unfinished() {
+  const std::lock_guard lock(documents_mutex_);
+  std::vector<Job::DocumentDone> abandoned;
+  for (auto& [index, document] : documents_) {
+    document.fail("the run stopped before all its pages were done");
+    abandoned.push_back({document.output(), document.pages_written(), document.error()});
+  }
+  documents_.clear();
+  return abandoned;
 }
 
 }  // namespace imgflow

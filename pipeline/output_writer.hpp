@@ -2,8 +2,12 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
+#include <mutex>
+#include <set>
 #include <vector>
 
+#include "files/document.hpp"
 #include "pipeline/io_threads.hpp"
 #include "pipeline/job.hpp"
 #include "pipeline/stages.hpp"
@@ -27,13 +31,22 @@ class OutputWriter {
 
   void submit(Job* job) { thread_.submit(job); }
 
+  /// --join: the documents not settled when the run ended (it stopped before their pages were
+  /// all done), abandoned: their temporaries removed. Call once the graph is done.
+  std::vector<Job::DocumentDone> abandon_unfinished();
+
  private:
   void write_group(std::vector<Job*>& group);
+  /// --join: hands the job's page to its document (files/document.hpp) instead of a file.
+  void to_document(Job& job);
 
   const StageContext& context_;
   const std::chrono::steady_clock::time_point run_start_;
   const Done done_;
   std::atomic<bool> output_unusable_{false};  ///< a write failed in a way every write would
+  std::mutex documents_mutex_;  ///< the writer's thread, then abandon_unfinished()
+  std::map<std::size_t, DocumentAssembly> documents_;  ///< open documents, by index
+  std::set<std::size_t> settled_;  ///< documents written or abandoned: their later pages are dropped
   IoThreads thread_;  // last: joined before the rest goes
 };
 

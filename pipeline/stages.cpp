@@ -20,6 +20,8 @@
 #include "codec/png_format.hpp"
 #include "files/file_io.hpp"
 #include "files/resume.hpp"
+#include "kernels/colour.hpp"
+#include "kernels/document.hpp"
 #include "pipeline/metrics.hpp"
 #include "pipeline/tsan.hpp"
 
@@ -78,7 +80,8 @@ void read_stage(Job& job, const StageContext& context) {
 // Under skip_existing: a finished output is skipped; a file imgflow did not write is left alone
 // unless overwrite_foreign.
 static void judge_existing_output(Job& job, const StageContext& context) {
-  if (!context.config.skip_existing) return;
+  // A document's output is judged before the run, as a whole (app/main.cpp).
+  if (!context.config.skip_existing || context.config.documents) return;
   Bytes scratch = context.pool.files.acquire();
   const OutputState state = check_output(job.output, context.config.stamp, job.source, scratch);
   context.pool.files.release(scratch);
@@ -153,11 +156,14 @@ void split_pages(Job& job, const StageContext& context, std::vector<Job*>& out) 
     p.shared_file = job.shared_file;
     p.fed_at = job.fed_at;
     p.source = job.source;
+    p.document = job.document;
+    p.document_file = job.document_file;
     if (job.pages.size() == 1) {  // the file's reading is counted once, with its first page
       p.spans[static_cast<std::size_t>(Stage::read)] = job.spans[static_cast<std::size_t>(Stage::read)];
       p.input_bytes = job.input_bytes;
     }
-    if (p.output != job.output && context.config.output_taken && context.config.output_taken(p.output)) {
+    if (p.output != job.output && !context.config.documents && context.config.output_taken &&
+        context.config.output_taken(p.output)) {
       p.fail(Stage::write, "its output " + p.output.string() + " is also the output of another input");
     } else {
       judge_existing_output(p, context);
@@ -170,6 +176,8 @@ void split_pages(Job& job, const StageContext& context, std::vector<Job*>& out) 
     p.page = count + 1;  // "after page N"
     p.page_count = count;
     p.file_job = &job;
+    p.document = job.document;
+    p.document_file = job.document_file;
     p.fed_at = job.fed_at;
     p.fail(Stage::decode, damage);
   }
@@ -202,15 +210,40 @@ void decode_stage(Job& job, const StageContext& context) {
   job.decoded_bytes = job.image.byte_size();
 }
 
+// A page fitted to what the output format holds (docs/formats.md): a 1-bit page widened to
+// 8-bit gray (nothing lost), 16-bit samples cut to their high 8 bits (as the 1-bit threshold,
+// libvips and sharp cut them), alpha flattened onto white paper. What is lost is said.
+static void fit_to_format(Job& job, const StageContext& context) {
+  const Format& format = *context.config.output_format;
+  Image& image = job.image;
+  if (image.bit_depth == 1 && !format.holds.bilevel) widen_bilevel(job, context);
+  if (image.bit_depth == 16 && !format.holds.sixteen_bit) {
+    high_bytes(image.view<const std::uint16_t>(), nullptr, image.pixels.data());
+    image.bit_depth = 8;
+    image.pixels.resize(image.byte_size());
+    job.findings.fitted.push_back(fmt::format("16-bit samples written as their high 8 bits ({} holds 8)", format.name));
+  }
+  if ((image.channels == 2 || image.channels == 4) && !format.holds.alpha) {
+    flatten_onto_white(image.pixels.data(), static_cast<std::size_t>(image.width) * image.height, image.channels);
+    image.channels -= 1;
+    image.pixels.resize(image.byte_size());
+    job.findings.fitted.push_back(fmt::format("alpha flattened onto white ({} has no alpha channel)", format.name));
+  }
+  job.channels = image.channels;
+  job.bit_depth = image.bit_depth;
+}
+
 void encode_stage(Job& job, const StageContext& context) {
   // Stripped here, not at decoding: the operations may need the page's resolution (--dpi).
   if (context.config.strip_metadata) job.image.metadata.clear();
+  fit_to_format(job, context);
   job.encoded = context.pool.outputs.acquire();
   // The format's encoder, from the one format table, with the stamp it records.
   EncodeSettings settings = context.config.encode;
   settings.software = context.config.stamp;
   settings.description = job.source;
   settings.bands = isolated_band_runner();
+  settings.document_page = context.config.documents != nullptr;
   const ScratchPool::Lease scratch = context.scratch.lease();
   context.config.output_format->encode(job.image, settings, job.encoded, *scratch);
   context.pool.pixels.release(job.image.pixels);

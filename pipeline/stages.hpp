@@ -63,6 +63,8 @@ void adjust_stage(Job& job, const StageContext& context);
 /// Sauvola's threshold, turning a skewed page back, or resampling to a resolution.
 void neighbourhood_stage(Job& job, const StageContext& context);
 void encode_stage(Job& job, const StageContext& context);
+/// A bilevel page widened to 8-bit gray (0 and 255), in a buffer from the pool.
+void widen_bilevel(Job& job, const StageContext& context);
 /// (Writing: pipeline/output_writer.hpp.)
 /// After encoding: returns the pixels and, for a one-page file, the file's bytes to the pool;
 /// a page lets go of its file's bytes (freed with the last page).

@@ -1,0 +1,78 @@
+#pragma once
+// Whole documents on disk (--join): the pages of one output file arrive from the pipeline in any
+// order, encoded; the assembly puts them into the document's temporary in page order (holding
+// only the encoded pages that came early), and the document is synced and renamed into place
+// only once every page of every one of its inputs is in it. One failed page, or a failed write,
+// abandons the document: its temporary is removed and nothing appears under its name.
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "codec/bytes.hpp"
+#include "codec/formats.hpp"
+#include "files/file_io.hpp"
+
+namespace imgflow {
+
+/// One output document: where it goes and how many inputs (in order) give it their pages.
+struct DocumentPlan {
+  std::filesystem::path output;
+  std::size_t files = 0;
+};
+
+/// What a document records as made from: one input's record (files/resume.hpp) as it is; for
+/// several, "files=N xxh3=HEX" of their records in order.
+std::string document_source(const std::vector<std::string>& sources);
+
+class DocumentAssembly {
+ public:
+  /// `root`: the output directory (never re-created once gone); `sync`: fsync before the rename.
+  DocumentAssembly(const Format& format, const DocumentPlan& plan, std::filesystem::path root, std::string software,
+                   bool sync);
+  ~DocumentAssembly();
+
+  /// The page at `page` (0-based) of the `pages` pages taken from the document's `file`-th input,
+  /// made from an input recorded as `source`: `encoded` (moved from) holds the page as the format's
+  /// encoder made it, or is null for a page that is not written (left out by the page selection).
+  void take(std::size_t file, std::size_t page, std::size_t pages, Bytes* encoded, const std::string& source);
+  /// Abandons the document for `reason` (a page failed, the run stopped).
+  void fail(std::string reason);
+
+  bool settled() const { return finished_ || !error_.empty(); }
+  bool written() const { return finished_; }
+  const std::string& error() const { return error_; }
+  std::size_t pages_written() const { return pages_written_; }
+  const std::filesystem::path& output() const { return plan_.output; }
+
+ private:
+  struct Part {
+    Bytes bytes;
+    bool skipped = false;
+    std::size_t pages = 1;
+  };
+  void append(Part& part);
+  void complete();
+
+  const Format& format_;
+  DocumentPlan plan_;
+  std::filesystem::path root_;
+  std::string software_;
+  bool sync_;
+  std::map<std::pair<std::size_t, std::size_t>, Part> early_;  ///< pages that came before their turn
+  std::vector<std::string> sources_;
+  std::size_t next_file_ = 0, next_page_ = 0, pages_written_ = 0;
+  std::optional<StagedFile> staged_;
+  std::unique_ptr<DocumentFile> file_;
+  std::unique_ptr<DocumentWriter> writer_;
+  bool finished_ = false;
+  std::string error_;
+};
+
+}  // namespace imgflow

@@ -1,0 +1,390 @@
+// JPEG, WebP, JPEG 2000 and PDF outputs and whole documents (--join), end to end: every layout
+// read back by a decoder that is not ours (djpeg, dwebp, opj_decompress, pdfimages; qpdf --check,
+// pdfinfo, tiffinfo, exiftool for the structure and metadata), lossless outputs pixel-exact to the
+// PNG run of the same pages, lossy ones above a stated PSNR; resumed by the stamp each format
+// carries; a document with a damaged page not written, the others written; kill -9 during a
+// document, then --skip-existing, byte-identical to an uninterrupted run.
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "support.hpp"
+
+using namespace imgflow;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+// PngSuite's files (written by Willem van Schaik's tools), one per layout.
+const std::vector<std::string> kLayouts{"basn0g01", "basn0g08", "basn4a08", "basn2c08",
+                                        "basn6a08", "basn0g16", "basn2c16", "basn6a16"};
+
+cv::Mat read(const fs::path& path) { return cv::imread(path.string(), cv::IMREAD_UNCHANGED); }
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+test::RunResult tool(const std::string& program, const std::vector<std::string>& args) {
+  return test::run_program(program, args);
+}
+
+// OpenCV's channels: 1 gray, 3 BGR, 4 BGRA (it reads gray+alpha PNGs as BGRA).
+cv::Mat colour_of(const cv::Mat& m) {
+  if (m.channels() == 4) {
+    cv::Mat c;
+    cv::cvtColor(m, c, cv::COLOR_BGRA2BGR);
+    return c;
+  }
+  return m;
+}
+cv::Mat alpha_of(const cv::Mat& m) {
+  cv::Mat a;
+  cv::extractChannel(m, a, 3);
+  return a;
+}
+cv::Mat as_bgr(const cv::Mat& m) {
+  if (m.channels() == 1) {
+    cv::Mat c;
+    cv::cvtColor(m, c, cv::COLOR_GRAY2BGR);
+    return c;
+  }
+  return m;
+}
+// 16-bit samples cut to their high bytes (the rule for formats that hold 8 bits).
+cv::Mat high_bytes(const cv::Mat& m) {
+  if (m.depth() != CV_16U) return m;
+  cv::Mat out(m.rows, m.cols, CV_MAKETYPE(CV_8U, m.channels()));
+  const std::size_t n = m.total() * m.channels();
+  const auto* s = m.ptr<std::uint16_t>();
+  auto* d = out.ptr<std::uint8_t>();
+  for (std::size_t i = 0; i < n; ++i) d[i] = static_cast<std::uint8_t>(s[i] >> 8);
+  return out;
+}
+bool same(const cv::Mat& a, const cv::Mat& b) {
+  return !a.empty() && !b.empty() && a.size() == b.size() && a.type() == b.type() && cv::norm(a, b, cv::NORM_INF) == 0;
+}
+
+// The decoded samples of a PDF's image object, by qpdf (poppler's pdfimages 22.12 extracts
+// 16-bit Flate images with PNG predictors wrongly: zeros; its renderer draws them right).
+std::vector<std::uint8_t> qpdf_samples(const fs::path& pdf, const std::string& object) {
+  const auto run = test::run_program("/usr/bin/qpdf", {"--show-object=" + object, "--filtered-stream-data", "--decode-level=all", pdf.string()});
+  REQUIRE(run.exit_code == 0);
+  return {run.out.begin(), run.out.end()};
+}
+// A matrix's samples as PDF stores them: RGB order, 16-bit big-endian.
+std::vector<std::uint8_t> pdf_samples(const cv::Mat& m) {
+  cv::Mat rgb = m;
+  if (m.channels() == 3) cv::cvtColor(m, rgb, cv::COLOR_BGR2RGB);
+  std::vector<std::uint8_t> out;
+  const std::size_t n = rgb.total() * rgb.channels();
+  if (rgb.depth() == CV_16U) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint16_t v = rgb.ptr<std::uint16_t>()[i];
+      out.push_back(static_cast<std::uint8_t>(v >> 8));
+      out.push_back(static_cast<std::uint8_t>(v & 0xFF));
+    }
+  } else {
+    out.assign(rgb.ptr<std::uint8_t>(), rgb.ptr<std::uint8_t>() + n);
+  }
+  return out;
+}
+// The object numbers of a one-page PDF's image (from pdfimages -list) and of its soft mask
+// (the image dictionary's /SMask, by qpdf).
+std::pair<std::string, std::string> image_objects(const fs::path& pdf, const std::string& list) {
+  std::pair<std::string, std::string> ids;
+  std::istringstream lines(list);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::vector<std::string> w{std::istream_iterator<std::string>(words), {}};
+    if (w.size() >= 11 && w[2] == "image") ids.first = w[10];
+  }
+  const std::string dictionary = test::run_program("/usr/bin/qpdf", {"--show-object=" + ids.first, pdf.string()}).out;
+  if (const auto at = dictionary.find("/SMask "); at != std::string::npos)
+    ids.second = dictionary.substr(at + 7, dictionary.find(' ', at + 7) - at - 7);
+  return ids;
+}
+
+struct Layouts {
+  test::TempDir dir;
+  fs::path in = dir / "in", png = dir / "png";
+  Layouts() {
+    fs::create_directories(in);
+    for (const auto& name : kLayouts) fs::copy_file(test::shared_dir() / "corpus/pngsuite" / (name + ".png"), in / (name + ".png"));
+    REQUIRE(test::run_imgflow({in.string(), png.string(), "-q"}).exit_code == 0);
+  }
+  cv::Mat reference(const std::string& name) const { return read(png / (name + ".png")); }
+  bool alpha(const std::string& name) const { return name.starts_with("basn4") || name.starts_with("basn6"); }
+};
+
+}  // namespace
+
+TEST_CASE("--format jp2, webp --lossless and pdf: every layout exact by opj_decompress, dwebp and pdfimages") {
+  const Layouts data;
+  const auto& dir = data.dir;
+  REQUIRE(test::run_imgflow({data.in.string(), (dir / "jp2").string(), "--format", "jp2", "-q"}).exit_code == 0);
+  REQUIRE(test::run_imgflow({data.in.string(), (dir / "webp").string(), "--format", "webp", "--lossless", "-q"}).exit_code == 0);
+  const auto pdf_run = test::run_imgflow({data.in.string(), (dir / "pdf").string(), "--format", "pdf"});
+  REQUIRE(pdf_run.exit_code == 0);
+  CHECK(!has(pdf_run.err, "warning"));  // PDF holds every layout: nothing fitted
+  for (const auto& name : kLayouts) {
+    CAPTURE(name);
+    const cv::Mat expected = data.reference(name);
+    REQUIRE(!expected.empty());
+    // JPEG 2000, lossless: every layout as it is (a 1-bit page as 8-bit gray, 0 and 255).
+    const fs::path decoded = dir / (name + "-jp2.png");
+    REQUIRE(tool("/usr/bin/opj_decompress", {"-quiet", "-i", (dir / "jp2" / (name + ".jp2")).string(), "-o", decoded.string()})
+                .exit_code == 0);
+    CHECK(same(read(decoded), expected));
+    // WebP, lossless: RGB(A) of 8 bits (gray as equal samples, 16-bit cut to the high bytes).
+    const fs::path webp = dir / (name + "-webp.png");
+    REQUIRE(tool("/usr/bin/dwebp", {"-quiet", (dir / "webp" / (name + ".webp")).string(), "-o", webp.string()}).exit_code == 0);
+    const cv::Mat got = read(webp);
+    const cv::Mat narrow = high_bytes(expected);
+    if (data.alpha(name)) {
+      REQUIRE(got.channels() == 4);
+      CHECK(same(as_bgr(colour_of(got)), as_bgr(colour_of(narrow))));
+      CHECK(same(alpha_of(got), alpha_of(narrow)));
+    } else {
+      CHECK(same(as_bgr(got), as_bgr(narrow)));
+    }
+    // PDF: qpdf finds nothing wrong; the image (and its soft mask) decoded by qpdf are exact, and
+    // a 1-bit page, CCITT G4, by pdfimages.
+    const fs::path pdf = dir / "pdf" / (name + ".pdf");
+    CHECK(tool("/usr/bin/qpdf", {"--check", pdf.string()}).exit_code == 0);
+    const auto list = tool("/usr/bin/pdfimages", {"-list", pdf.string()});
+    CHECK(has(list.out, name == "basn0g01" ? " ccitt " : " image "));
+    CHECK(has(list.out, name.ends_with("16") ? "  16  image" : name == "basn0g01" ? "   1  ccitt" : "   8  image"));
+    CHECK(has(list.out, " smask ") == data.alpha(name));
+    if (name == "basn0g01") {
+      REQUIRE(tool("/usr/bin/pdfimages", {"-png", pdf.string(), (dir / name).string()}).exit_code == 0);
+      CHECK(same(read(dir / (name + "-000.png")), expected));
+    } else {
+      const auto [image, mask] = image_objects(pdf, list.out);
+      const cv::Mat shown = expected.channels() == 4 && name.starts_with("basn4") ? [&] {
+        cv::Mat gray;
+        cv::cvtColor(colour_of(expected), gray, cv::COLOR_BGR2GRAY);  // OpenCV reads gray+alpha as BGRA
+        return gray;
+      }() : colour_of(expected);
+      CHECK(qpdf_samples(pdf, image) == pdf_samples(shown));
+      if (data.alpha(name)) CHECK(qpdf_samples(pdf, mask) == pdf_samples(alpha_of(expected)));
+    }
+    const auto info = tool("/usr/bin/pdfinfo", {pdf.string()});
+    CHECK(has(info.out, "Pages:           1"));
+    CHECK(has(info.out, "Page size:       32 x 32 pts"));  // no resolution: 72 dpi
+    CHECK(has(info.out, "Producer:        imgflow brightness=0.25,contrast=0.25"));
+  }
+}
+
+TEST_CASE("--format jpeg and lossy webp: gray stays gray, 16-bit and alpha fitted with a warning, pages above 32 dB by djpeg and dwebp") {
+  const Layouts data;
+  const auto& dir = data.dir;
+  const auto jpeg_run = test::run_imgflow({data.in.string(), (dir / "jpeg").string(), "--format", "jpeg"});
+  REQUIRE(jpeg_run.exit_code == 0);
+  REQUIRE(test::run_imgflow({data.in.string(), (dir / "webp").string(), "--format", "webp", "-q"}).exit_code == 0);
+  for (const auto& name : kLayouts) {
+    CAPTURE(name);
+    const cv::Mat expected = high_bytes(data.reference(name));
+    // What the user is told: 16-bit cut, alpha flattened; nothing said for the others.
+    CHECK(has(jpeg_run.err, "warning: " + (data.in / (name + ".png")).string() +
+                                 ": encode: 16-bit samples written as their high 8 bits (JPEG holds 8)") ==
+          name.ends_with("16"));
+    CHECK(has(jpeg_run.err, "warning: " + (data.in / (name + ".png")).string() +
+                                 ": encode: alpha flattened onto white (JPEG has no alpha channel)") == data.alpha(name));
+    const fs::path pnm = dir / (name + ".pnm");
+    REQUIRE(tool("/usr/bin/djpeg", {"-outfile", pnm.string(), (dir / "jpeg" / (name + ".jpg")).string()}).exit_code == 0);
+    const bool gray = name.starts_with("basn0") || name.starts_with("basn4");
+    CHECK(read(pnm).channels() == (gray ? 1 : 3));  // gray stays gray
+    const fs::path webp = dir / (name + "-webp.png");
+    REQUIRE(tool("/usr/bin/dwebp", {"-quiet", (dir / "webp" / (name + ".webp")).string(), "-o", webp.string()}).exit_code == 0);
+    if (data.alpha(name)) CHECK(same(alpha_of(read(webp)), alpha_of(expected)));  // WebP's alpha is lossless
+  }
+  // Quality 90 on the sample scans and pages (PngSuite's 32x32 saturated gradients lose more to
+  // 4:2:0 chroma: 25 dB).
+  test::TempDir pages;
+  const fs::path sample = test::data_dir();
+  REQUIRE(test::run_imgflow({sample.string(), (pages / "png").string(), "-q"}).exit_code == 0);
+  REQUIRE(test::run_imgflow({sample.string(), (pages / "jpeg").string(), "--format", "jpeg", "-q"}).exit_code == 0);
+  REQUIRE(test::run_imgflow({sample.string(), (pages / "webp").string(), "--format", "webp", "-q"}).exit_code == 0);
+  for (const std::string name : {"page-0001", "page-rgb-0001", "scan-gray-0001", "scan-rgb-0001"}) {
+    CAPTURE(name);
+    const cv::Mat expected = read(pages / "png" / (name + ".png"));
+    const fs::path pnm = pages / (name + ".pnm"), webp = pages / (name + "-webp.png");
+    REQUIRE(tool("/usr/bin/djpeg", {"-outfile", pnm.string(), (pages / "jpeg" / (name + ".jpg")).string()}).exit_code == 0);
+    REQUIRE(tool("/usr/bin/dwebp", {"-quiet", (pages / "webp" / (name + ".webp")).string(), "-o", webp.string()}).exit_code == 0);
+    const double jpeg_psnr = cv::PSNR(read(pnm), expected), webp_psnr = cv::PSNR(as_bgr(read(webp)), as_bgr(expected));
+    MESSAGE(name << ": JPEG " << jpeg_psnr << " dB, WebP " << webp_psnr << " dB");
+    CHECK(jpeg_psnr > 32.0);
+    CHECK(webp_psnr > 32.0);
+  }
+}
+
+TEST_CASE("metadata in every format: resolution, ICC profile and the resume stamp, read by exiftool, pdfinfo and pdfimages") {
+  test::TempDir dir;
+  // Pillow's 200 dpi G4 scan with a gray profile, and its 96 dpi RGB photo with an sRGB one.
+  const fs::path formats = test::shared_dir() / "corpus/formats";
+  const fs::path scan = formats / "Pillow__pport_g4.tif", photo = formats / "Pillow__hopper.iccprofile.tif";
+  for (const std::string format : {"jpeg", "webp", "jp2", "pdf", "tiff"}) {
+    CAPTURE(format);
+    const fs::path out = dir / format;
+    REQUIRE(test::run_imgflow({scan.string(), photo.string(), out.string(), "--format", format, "-q"}).exit_code == 0);
+    const std::string ext = format == "jpeg" ? ".jpg" : format == "tiff" ? ".tif" : "." + format;
+    const fs::path page = out / ("Pillow__pport_g4" + ext), picture = out / ("Pillow__hopper.iccprofile" + ext);
+    if (format == "pdf") {
+      // Its true size: 2548 x 3296 pixels at 200 dpi; 1-bit pages stay CCITT G4; ICC-based colour.
+      CHECK(has(tool("/usr/bin/pdfinfo", {page.string()}).out, "Page size:       917.28 x 1186.56 pts"));
+      const auto list = tool("/usr/bin/pdfimages", {"-list", page.string()}).out;
+      CHECK(has(list, " ccitt "));
+      CHECK(has(list, " icc "));
+      CHECK(has(list, "  200   200 "));
+      CHECK(has(tool("/usr/bin/pdfimages", {"-list", picture.string()}).out, "  96    96 "));
+      continue;
+    }
+    const auto exif = tool("/usr/bin/exiftool", {"-s", "-a", "-XResolution", "-CaptureXResolution", "-CreatorTool",
+                                                 "-Software", picture.string()});
+    CAPTURE(exif.out);
+    CHECK(has(exif.out, "brightness=0.25,contrast=0.25"));
+    if (format == "jpeg" || format == "tiff") CHECK(has(exif.out, "XResolution                     : 96"));
+    if (format == "jp2") CHECK(has(exif.out, "CaptureXResolution              : 3780"));  // pixels per metre
+    if (format == "tiff") CHECK(fs::file_size(page) <= fs::file_size(scan));  // G4 stays G4, no larger
+    // The scan's gray profile, in the format's own place for it (WebP's too, by exiftool).
+    const auto profile = tool("/usr/bin/exiftool", {"-s", "-ProfileDescription", page.string()});
+    CHECK(has(profile.out, "Generic Gray Gamma 2.2 Profile"));
+  }
+  // Each is resumed by its stamp: every output finished; one cut short is made again, the same.
+  // (WebP keeps its XMP chunk after the image data, so a WebP cut short has lost its stamp: it is
+  // left alone as a file imgflow did not write, with a warning; docs/formats.md says so.)
+  for (const std::string format : {"jpeg", "webp", "jp2", "pdf"}) {
+    CAPTURE(format);
+    const fs::path out = dir / format;
+    auto again = test::run_imgflow({scan.string(), photo.string(), out.string(), "--format", format, "--skip-existing"});
+    CHECK(has(again.err, "0 written, 2 skipped, 0 failed"));
+    const std::string ext = format == "jpeg" ? ".jpg" : "." + format;
+    const fs::path cut = out / ("Pillow__hopper.iccprofile" + ext);
+    const auto whole = test::file_bytes(cut);
+    std::ofstream(cut, std::ios::binary | std::ios::trunc)
+        .write(reinterpret_cast<const char*>(whole.data()), static_cast<std::streamsize>(whole.size() - 9));
+    again = test::run_imgflow({scan.string(), photo.string(), out.string(), "--format", format, "--skip-existing"});
+    if (format == "webp") {
+      CHECK(has(again.err, "0 written, 2 skipped, 0 failed"));
+      CHECK(has(again.err, "was not written by imgflow: left alone"));
+      continue;
+    }
+    CHECK(has(again.err, "1 written, 1 skipped, 0 failed"));
+    CHECK(test::file_bytes(cut) == whole);
+  }
+}
+
+TEST_CASE("--join: a multi-page TIFF becomes one PDF and one TIFF of its pages in order, each the PNG run's page") {
+  test::TempDir dir;
+  const fs::path doc = test::shared_dir() / "corpus/formats/TwelveMonkeys__fivepages-scan-causingerrors.tif";
+  REQUIRE(test::run_imgflow({doc.string(), (dir / "png").string(), "-q"}).exit_code == 0);
+  const auto pdf_run = test::run_imgflow({doc.string(), (dir / "pdf").string(), "--format", "pdf", "--join"});
+  CHECK(pdf_run.exit_code == 0);
+  CHECK(has(pdf_run.err, "documents: 1 written (5 pages), 0 not written"));
+  REQUIRE(test::run_imgflow({"--join", "--format", "tiff", doc.string(), (dir / "tiff").string(), "-q"}).exit_code == 0);
+  CHECK(test::files_below(dir / "pdf") == std::vector<std::string>{"TwelveMonkeys__fivepages-scan-causingerrors.pdf"});
+  const fs::path pdf = dir / "pdf/TwelveMonkeys__fivepages-scan-causingerrors.pdf";
+  CHECK(tool("/usr/bin/qpdf", {"--check", pdf.string()}).exit_code == 0);
+  CHECK(has(tool("/usr/bin/pdfinfo", {pdf.string()}).out, "Pages:           5"));
+  REQUIRE(tool("/usr/bin/pdfimages", {"-png", pdf.string(), (dir / "page").string()}).exit_code == 0);
+  std::vector<cv::Mat> tiff_pages;
+  REQUIRE(cv::imreadmulti((dir / "tiff/TwelveMonkeys__fivepages-scan-causingerrors.tif").string(), tiff_pages, cv::IMREAD_UNCHANGED));
+  REQUIRE(tiff_pages.size() == 5);
+  for (int p = 1; p <= 5; ++p) {
+    CAPTURE(p);
+    const cv::Mat expected = read(dir / "png" / fmt::format("TwelveMonkeys__fivepages-scan-causingerrors-p{:04d}.png", p));
+    CHECK(same(read(dir / fmt::format("page-{:03d}.png", p - 1)), expected));
+    CHECK(same(tiff_pages[static_cast<std::size_t>(p - 1)], expected));
+  }
+  const std::string info = tool("/usr/bin/tiffinfo", {(dir / "tiff/TwelveMonkeys__fivepages-scan-causingerrors.tif").string()}).out;
+  std::size_t directories = 0;
+  for (std::size_t at = info.find("TIFF Directory"); at != std::string::npos; at = info.find("TIFF Directory", at + 1)) ++directories;
+  CHECK(directories == 5);
+}
+
+TEST_CASE("--join folders: a book per folder in natural order, one with a damaged page not written, the rest written") {
+  test::TempDir dir;
+  const fs::path data = test::data_dir(), in = dir / "in";
+  fs::create_directories(in / "good");
+  fs::create_directories(in / "bad");
+  // Natural order: page-2 before page-10.
+  fs::copy_file(data / "page-0001.png", in / "good/page-10.png");
+  fs::copy_file(data / "page-0002.png", in / "good/page-2.png");
+  fs::copy_file(data / "page-0003.png", in / "bad/a.png");
+  fs::copy_file(test::shared_dir() / "corpus/pngsuite/xcsn0g01.png", in / "bad/b.png");  // a CRC error
+  fs::copy_file(data / "page-0004.png", in / "bad/c.png");
+  REQUIRE(test::run_imgflow({data.string(), (dir / "png").string(), "-q"}).exit_code == 0);
+  const auto run = test::run_imgflow({"-r", "--format", "pdf", "--join", "folders", in.string(), (dir / "out").string()});
+  CHECK(run.exit_code == 1);
+  CHECK(has(run.err, "error: " + (dir / "out/bad.pdf").string() + ": document not written: " + (in / "bad/b.png").string() + " failed"));
+  CHECK(has(run.err, "documents: 1 written (2 pages), 1 not written"));
+  CHECK(test::files_below(dir / "out") == std::vector<std::string>{"good.pdf"});  // no temporary left either
+  REQUIRE(tool("/usr/bin/pdfimages", {"-png", (dir / "out/good.pdf").string(), (dir / "good").string()}).exit_code == 0);
+  CHECK(same(read(dir / "good-000.png"), read(dir / "png/page-0002.png")));
+  CHECK(same(read(dir / "good-001.png"), read(dir / "png/page-0001.png")));
+  // Resumed: the written book is finished; the other is tried again (and fails again).
+  const auto again = test::run_imgflow({"-r", "--format", "pdf", "--join", "folders", "--skip-existing", in.string(), (dir / "out").string()});
+  CHECK(has(again.err, "2 written, 2 skipped, 1 failed"));
+  CHECK(has(again.err, "documents: 0 written (0 pages), 1 not written"));
+  fs::remove(in / "bad/b.png");
+  const auto fixed = test::run_imgflow({"-r", "--format", "pdf", "--join", "folders", "--skip-existing", in.string(), (dir / "out").string()});
+  CHECK(fixed.exit_code == 0);
+  CHECK(has(fixed.err, "documents: 1 written (2 pages), 0 not written"));
+  CHECK(test::files_below(dir / "out") == std::vector<std::string>{"bad.pdf", "good.pdf"});
+}
+
+TEST_CASE("kill -9 during a joined document leaves nothing under its name, and --skip-existing then makes it byte-identical") {
+  test::TempDir dir;
+  const fs::path in = dir / "in";
+  REQUIRE(test::run_generator({"-n", "60", "--size", "800x1000", (in / "book").string()}).exit_code == 0);
+  REQUIRE(test::run_imgflow({"-r", "--format", "tiff", "--join", "folders", in.string(), (dir / "reference").string(), "-q"}).exit_code == 0);
+  const fs::path out = dir / "out";
+  for (const auto delay : {30ms, 150ms}) {
+    CAPTURE(delay.count());
+    test::Child run(test::imgflow_binary(), {"-r", "--format", "tiff", "--join", "folders", "-j", "1", in.string(), out.string()});
+    std::this_thread::sleep_for(delay);
+    run.signal(SIGKILL);
+    run.wait();
+    // Never a document under its final name unless whole (byte-identical to the reference).
+    if (fs::exists(out / "book.tif")) CHECK(test::file_bytes(out / "book.tif") == test::file_bytes(dir / "reference/book.tif"));
+  }
+  const auto resumed = test::run_imgflow({"-r", "--format", "tiff", "--join", "folders", "--skip-existing", in.string(), out.string()});
+  CHECK(resumed.exit_code == 0);
+  CHECK(test::files_below(out) == std::vector<std::string>{"book.tif"});
+  CHECK(test::file_bytes(out / "book.tif") == test::file_bytes(dir / "reference/book.tif"));
+}
+
+TEST_CASE("refused combinations of --format, --join, --quality, --lossless and --compression, each with its reason") {
+  test::TempDir dir;
+  const std::string in = test::data_dir().string(), out = (dir / "out").string();
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"--join"}, "--join writes documents of many pages: --format tiff or pdf (PNG holds one page)"},
+      {{"--join", "folders", "--format", "jpeg"}, "--join writes documents of many pages: --format tiff or pdf (JPEG holds one page)"},
+      {{"--quality", "80"}, "--quality applies to --format jpeg, webp, jp2 or pdf, or to tiff with --compression jpeg"},
+      {{"--format", "tiff", "--quality", "80"}, "--quality applies to --format jpeg"},
+      {{"--format", "jpeg", "--lossless"}, "--lossless applies to --format webp and jp2 (jpeg is always lossy)"},
+      {{"--format", "pdf", "--lossless"}, "--lossless applies to --format webp and jp2 (pdf is lossless already)"},
+      {{"--format", "webp", "--lossless", "--quality", "50"}, "--lossless and --quality cannot go together"},
+      {{"--format", "pdf", "--compression", "g4"}, "--compression applies to --format tiff"},
+  };
+  for (const auto& [flags, message] : cases) {
+    std::vector<std::string> args = flags;
+    args.push_back(in);
+    args.push_back(out);
+    const auto run = test::run_imgflow(args);
+    CAPTURE(run.err);
+    CHECK(run.exit_code == 2);
+    CHECK(has(run.err, message));
+    CHECK(!fs::exists(out));
+  }
+}
