@@ -19,8 +19,10 @@ void encode_png_output(Image& image, const EncodeSettings& settings, Bytes& out,
   encode_png_fast(image, out, settings.png, settings.bands, scratch);
 }
 
-void encode_tiff_output(Image& image, const EncodeSettings& settings, Bytes& out, CodecScratch&) {
-  encode_tiff(image, settings.tiff, settings.software, settings.description, out);
+void encode_tiff_output(Image& image, const EncodeSettings& settings, Bytes& out, CodecScratch& scratch) {
+  TiffEncodeSettings tiff = settings.tiff;
+  tiff.deflate = settings.png;
+  encode_tiff(image, tiff, settings.software, settings.description, out, &scratch);
 }
 
 Recorded read_png_record(std::span<const std::uint8_t> bytes) {

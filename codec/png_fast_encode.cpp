@@ -250,6 +250,14 @@ Filter choose_filter(const Image& image, CodecScratch& scratch) {
 
 }  // namespace
 
+void zlib_compress(std::span<const std::uint8_t> data, const PngEncoderSettings& settings, Bytes& out,
+                   const BandRunner& run_bands, CodecScratch& scratch) {
+  if (settings.deflater == PngEncoderSettings::Deflater::isal)
+    zlib_isal(data, std::clamp(settings.level, 1, 3), out, run_bands, scratch);
+  else
+    zlib_libdeflate(data, std::clamp(settings.level, 1, 12), out, scratch);
+}
+
 std::span<const PngLevel> png_levels() { return kLevels; }
 
 const PngLevel* find_png_level(std::string_view name) {
@@ -283,10 +291,7 @@ void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& s
   const std::size_t idat_at = out.size();
   out.resize(idat_at + 8);
   std::memcpy(out.data() + idat_at + 4, "IDAT", 4);
-  if (settings.deflater == Deflater::isal)
-    zlib_isal(filtered, std::clamp(settings.level, 1, 3), out, run_bands, scratch);
-  else
-    zlib_libdeflate(filtered, std::clamp(settings.level, 1, 12), out, scratch);
+  zlib_compress(filtered, settings, out, run_bands, scratch);
   const std::size_t idat_length = out.size() - idat_at - 8;
   if (idat_length > 0x7FFFFFFF) throw std::runtime_error("compressed image over 2 GiB");
   png::store_be32(out.data() + idat_at, static_cast<std::uint32_t>(idat_length));

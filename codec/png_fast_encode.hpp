@@ -57,6 +57,11 @@ void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& s
 void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& settings,
                      const BandRunner& run_bands = {});
 
+/// Appends the zlib stream of `data` to `out`, deflated as `settings` says (its filter aside): the
+/// Deflate of every format imgflow writes (PNG's image data, TIFF's Deflate strips, PDF's Flate).
+void zlib_compress(std::span<const std::uint8_t> data, const PngEncoderSettings& settings, Bytes& out,
+                   const BandRunner& run_bands, CodecScratch& scratch);
+
 /// Raw deflate of data[begin, end) with ISA-L at `level` (1-3), primed with up to 32 KiB before
 /// `begin`, ending with a sync flush or, when `last`, the final block; returns the bytes written
 /// to `out`. ISA-L keeps its state in `stream` (the encoder uses its stack; tests move it around,

@@ -5,6 +5,8 @@
 #include <string_view>
 
 #include "codec/image.hpp"
+#include "codec/png_fast_encode.hpp"
+#include "codec/scratch.hpp"
 
 namespace imgflow {
 
@@ -27,6 +29,8 @@ struct TiffEncodeSettings {
   TiffCompression compression = TiffCompression::automatic;
   int jpeg_quality = 90;  ///< 1-100, for TiffCompression::jpeg
   bool one_strip = false; ///< the whole page as one strip (for a G4 page carried into a PDF)
+  /// How Deflate strips are deflated: --png-level's choice, as for PNG and PDF.
+  PngEncoderSettings deflate = find_png_level(kDefaultPngLevel)->settings;
 };
 
 /// Encodes `image` as a one-page TIFF into `out` (replacing its contents). The layout is kept: a
@@ -34,7 +38,9 @@ struct TiffEncodeSettings {
 /// at 8 or 16 bits, alpha is an unassociated extra sample. Resolution (pHYs in metres: X/Y
 /// resolution per inch) and the ICC profile (iCCP) are carried; `software` and `description`,
 /// when not empty, are written as Software and ImageDescription. Throws EncodeError.
+/// Deflate strips are deflated by imgflow's PNG deflaters (settings.deflate) rather than libtiff's
+/// zlib, with `scratch`'s working memory when given.
 void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::string_view software,
-                 std::string_view description, Bytes& out);
+                 std::string_view description, Bytes& out, CodecScratch* scratch = nullptr);
 
 }  // namespace imgflow

@@ -281,6 +281,10 @@ TEST_CASE("metadata in every format: resolution, ICC profile and the resume stam
     }
     CHECK(has(again.err, "1 written, 1 skipped, 0 failed"));
     CHECK(test::file_bytes(cut) == whole);
+    // Another value of the same operations: every output redone (the stamp holds the values).
+    again = test::run_imgflow({scan.string(), photo.string(), out.string(), "--format", format, "--skip-existing",
+                               "--brightness", "0.25", "--contrast", "0.3"});
+    CHECK(has(again.err, "2 written, 0 skipped, 0 failed"));
   }
 }
 
