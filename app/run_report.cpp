@@ -80,6 +80,11 @@ nlohmann::json run_report(const CliOptions& options, const PipelineConfig& confi
                           std::size_t listed, const std::vector<SkippedFile>& skipped_files, StopReason stop,
                           int exit_code, const std::vector<Job>& accounts) {
   nlohmann::json pages = nlohmann::json::array();
+  // --join: each document settled (or left by a stopped run), in the order they settled.
+  nlohmann::json documents = nlohmann::json::array();
+  for (const auto& document : stats.documents)
+    documents.push_back({{"output", document.output.string()}, {"pages", document.pages},
+                         {"written", document.error.empty()}, {"error", document.error}});
   for (const Job& job : accounts) {
     if (job.outcome == Outcome::failed || !job.findings.any()) continue;
     const Job::Findings& found = job.findings;
@@ -133,6 +138,9 @@ nlohmann::json run_report(const CliOptions& options, const PipelineConfig& confi
         {"max_in_flight", config.resolved_max_in_flight()},
         {"png_level", options.png_level},
         {"format", std::string(options.pipeline.output_format->key)},
+        {"quality", config.encode.quality},
+        {"lossless", config.encode.lossless},
+        {"join", options.join == JoinMode::folders ? "folders" : options.join == JoinMode::documents ? "documents" : "none"},
         {"recursive", options.recursive},
         {"skip_existing", config.skip_existing},
         {"strict", config.decode.strict},
@@ -159,6 +167,7 @@ nlohmann::json run_report(const CliOptions& options, const PipelineConfig& confi
         {"with_decoder_warnings", stats.with_warnings},
         {"files_not_read", skipped_files.size()}}},
       {"files_not_read", skipped},
+      {"documents", documents},
       {"exit_code", exit_code},
       {"stop_reason", stop_name(stop)},
       {"time",

@@ -10,6 +10,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <fstream>
@@ -328,8 +329,20 @@ TEST_CASE("--join folders: a book per folder in natural order, one with a damage
   fs::copy_file(test::shared_dir() / "corpus/pngsuite/xcsn0g01.png", in / "bad/b.png");  // a CRC error
   fs::copy_file(data / "page-0004.png", in / "bad/c.png");
   REQUIRE(test::run_imgflow({data.string(), (dir / "png").string(), "-q"}).exit_code == 0);
-  const auto run = test::run_imgflow({"-r", "--format", "pdf", "--join", "folders", in.string(), (dir / "out").string()});
+  const auto run = test::run_imgflow({"-r", "--format", "pdf", "--join", "folders", in.string(), (dir / "out").string(),
+                                      "--report", (dir / "report.json").string()});
   CHECK(run.exit_code == 1);
+  // The report names each document, its pages and why one was not written.
+  const auto report = nlohmann::json::parse(std::ifstream(dir / "report.json"));
+  CHECK(report["settings"]["join"] == "folders");
+  REQUIRE(report["documents"].size() == 2);
+  for (const auto& document : report["documents"]) {
+    const bool good = document["output"] == (dir / "out/good.pdf").string();
+    CHECK(document["written"] == good);
+    // (The bad book held its first page or none when its second failed: pages arrive in any order.)
+    CHECK(document["pages"].get<int>() == (good ? 2 : std::min(1, document["pages"].get<int>())));
+    CHECK(document["error"] == (good ? "" : (in / "bad/b.png").string() + " failed"));
+  }
   CHECK(has(run.err, "error: " + (dir / "out/bad.pdf").string() + ": document not written: " + (in / "bad/b.png").string() + " failed"));
   CHECK(has(run.err, "documents: 1 written (2 pages), 1 not written"));
   CHECK(test::files_below(dir / "out") == std::vector<std::string>{"good.pdf"});  // no temporary left either
