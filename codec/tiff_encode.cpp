@@ -95,8 +95,11 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
   // Strips of about 256 KiB; of up to 8 MiB for a bilevel page (one strip for any page a scanner
   // makes: G4 codes a strip as a whole, and a page as one strip is what fax readers expect).
   const std::size_t strip_bytes = bilevel ? (8u << 20) : (256u << 10);
-  const std::uint32_t rows_per_strip =
+  std::uint32_t rows_per_strip =
       settings.one_strip ? height : static_cast<std::uint32_t>(std::clamp<std::size_t>(strip_bytes / row_bytes, 1, height));
+  // JPEG codes 8x8 blocks (16 rows for subsampled colour): a strip is a whole number of them.
+  if (compression == COMPRESSION_JPEG && rows_per_strip < height)
+    rows_per_strip = std::min(height, std::max<std::uint32_t>(16, rows_per_strip / 16 * 16));
   bool ok = TIFFSetField(tif.get(), TIFFTAG_IMAGEWIDTH, width) && TIFFSetField(tif.get(), TIFFTAG_IMAGELENGTH, height) &&
             TIFFSetField(tif.get(), TIFFTAG_BITSPERSAMPLE, static_cast<std::uint16_t>(image.bit_depth)) &&
             TIFFSetField(tif.get(), TIFFTAG_SAMPLESPERPIXEL, static_cast<std::uint16_t>(image.channels)) &&
@@ -115,7 +118,11 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
   }
   if (compression == COMPRESSION_ADOBE_DEFLATE || compression == COMPRESSION_LZW)
     ok = ok && TIFFSetField(tif.get(), TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
-  if (compression == COMPRESSION_JPEG) ok = ok && TIFFSetField(tif.get(), TIFFTAG_JPEGQUALITY, std::clamp(settings.jpeg_quality, 1, 100));
+  // Each JPEG strip with its own tables: shared ones (the JPEGTables tag) are made only when the
+  // first strip is coded, and would grow the directory written before the strips over them.
+  if (compression == COMPRESSION_JPEG)
+    ok = ok && TIFFSetField(tif.get(), TIFFTAG_JPEGQUALITY, std::clamp(settings.jpeg_quality, 1, 100)) &&
+         TIFFSetField(tif.get(), TIFFTAG_JPEGTABLESMODE, 0);
   if (const auto dpi = whole_resolution_dpi(image)) {
     ok = ok && TIFFSetField(tif.get(), TIFFTAG_XRESOLUTION, static_cast<float>(dpi->first)) &&
          TIFFSetField(tif.get(), TIFFTAG_YRESOLUTION, static_cast<float>(dpi->second)) &&

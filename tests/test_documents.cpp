@@ -405,3 +405,32 @@ TEST_CASE("refused combinations of --format, --join, --quality, --lossless and -
     CHECK(!fs::exists(out));
   }
 }
+
+TEST_CASE("--format tiff --compression jpeg: pages of any height decoded by tiff2rgba and OpenCV, one by one and joined") {
+  // Strips must be whole 8-row blocks, and the directory written before the strips must not
+  // grow over them (JPEG tables made at the first strip did: the first strip was overwritten).
+  test::TempDir dir;
+  const fs::path data = test::data_dir();
+  REQUIRE(test::run_imgflow({data.string(), (dir / "png").string(), "-q"}).exit_code == 0);
+  const auto pages = test::run_imgflow({data.string(), (dir / "one").string(), "--format", "tiff", "--compression", "jpeg"});
+  CHECK(pages.exit_code == 0);
+  const auto joined = test::run_imgflow({"--join", "folders", data.string(), (dir / "joined").string(), "--format", "tiff",
+                                         "--compression", "jpeg", "--quality", "95"});
+  CHECK(joined.exit_code == 0);
+  CHECK(has(joined.err, "documents: 1 written (7 pages), 0 not written"));
+  const fs::path book = dir / "joined" / (data.filename().string() + ".tif");
+  CHECK(tool("/usr/bin/tiff2rgba", {book.string(), (dir / "rgba.tif").string()}).exit_code == 0);
+  std::vector<cv::Mat> joined_pages;
+  REQUIRE(cv::imreadmulti(book.string(), joined_pages, cv::IMREAD_UNCHANGED));
+  const auto names = test::files_below(dir / "png");
+  REQUIRE(joined_pages.size() == names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    CAPTURE(names[i]);
+    const std::string stem = fs::path(names[i]).stem().string();
+    const fs::path one = dir / "one" / (stem + ".tif");
+    CHECK(tool("/usr/bin/tiff2rgba", {one.string(), (dir / "rgba.tif").string()}).exit_code == 0);
+    const cv::Mat expected = read(dir / "png" / names[i]);
+    CHECK(cv::PSNR(read(one), expected) > 32.0);
+    CHECK(cv::PSNR(joined_pages[i], expected) > 32.0);  // natural order: the PNG run's order
+  }
+}
