@@ -116,8 +116,9 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
     const std::uint16_t extra = EXTRASAMPLE_UNASSALPHA;
     ok = ok && TIFFSetField(tif.get(), TIFFTAG_EXTRASAMPLES, 1, &extra);
   }
-  if (compression == COMPRESSION_ADOBE_DEFLATE || compression == COMPRESSION_LZW)
-    ok = ok && TIFFSetField(tif.get(), TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
+  // The horizontal predictor works on samples of 8 bits or more: not on a 1-bit page's bits.
+  const bool predicted = (compression == COMPRESSION_ADOBE_DEFLATE || compression == COMPRESSION_LZW) && !bilevel;
+  if (predicted) ok = ok && TIFFSetField(tif.get(), TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
   // Each JPEG strip with its own tables: shared ones (the JPEGTables tag) are made only when the
   // first strip is coded, and would grow the directory written before the strips over them.
   if (compression == COMPRESSION_JPEG)
@@ -155,7 +156,7 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
     if (deflate) {
       // The horizontal predictor: each sample less the same channel's sample to its left.
       const std::size_t step = static_cast<std::size_t>(image.channels);
-      for (std::uint32_t r = 0; r < rows; ++r) {
+      for (std::uint32_t r = 0; predicted && r < rows; ++r) {
         if (image.bit_depth == 16) {
           auto* s = reinterpret_cast<std::uint16_t*>(strip.data() + r * row_bytes);
           for (std::size_t i = row_bytes / 2; i-- > step;) s[i] = static_cast<std::uint16_t>(s[i] - s[i - step]);

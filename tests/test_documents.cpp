@@ -434,3 +434,28 @@ TEST_CASE("--format tiff --compression jpeg: pages of any height decoded by tiff
     CHECK(cv::PSNR(joined_pages[i], expected) > 32.0);  // natural order: the PNG run's order
   }
 }
+
+TEST_CASE("--format tiff, every compression and layout: Pillow reads each exactly as the PNG run (1-bit pages unpredicted)") {
+  const Layouts data;
+  const auto& dir = data.dir;
+  for (const std::string compression : {"auto", "deflate", "lzw", "none"}) {
+    CAPTURE(compression);
+    const auto run = test::run_imgflow({data.in.string(), (dir / compression).string(), "--format", "tiff", "--compression",
+                                        compression});
+    CHECK(run.exit_code == 0);
+    CHECK(run.err.find("error") == std::string::npos);
+  }
+  // Pillow (python3-pil), not libtiff's RGBA reader, which OpenCV uses: it premultiplies alpha.
+  const std::string script =
+      "import sys, numpy\nfrom PIL import Image\nd = sys.argv[1]\nbad = []\n"
+      "for c in ['auto', 'deflate', 'lzw', 'none']:\n"
+      "  for n in sys.argv[2:]:\n"
+      "    a = numpy.array(Image.open(f'{d}/{c}/{n}.tif')); b = numpy.array(Image.open(f'{d}/png/{n}.png'))\n"
+      "    if a.shape != b.shape or (a.astype(int) != b.astype(int)).any(): bad.append(f'{c}/{n}')\n"
+      "print(' '.join(bad) or 'same')\n";
+  std::vector<std::string> args{"-c", script, dir.path().string()};
+  args.insert(args.end(), kLayouts.begin(), kLayouts.end());
+  const auto compared = tool("/usr/bin/python3", args);
+  CAPTURE(compared.err);
+  CHECK(compared.out == "same\n");
+}
