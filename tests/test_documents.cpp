@@ -311,6 +311,14 @@ TEST_CASE("--join: a multi-page TIFF becomes one PDF and one TIFF of its pages i
     CHECK(same(read(dir / fmt::format("page-{:03d}.png", p - 1)), expected));
     CHECK(same(tiff_pages[static_cast<std::size_t>(p - 1)], expected));
   }
+  // Without --join, a format of one page gets a file per page: NAME-pNNNN.EXT.
+  for (const std::string format : {"jpeg", "webp", "jp2"}) {
+    REQUIRE(test::run_imgflow({doc.string(), (dir / format).string(), "--format", format, "-q"}).exit_code == 0);
+    std::vector<std::string> expected;
+    for (int p = 1; p <= 5; ++p)
+      expected.push_back(fmt::format("TwelveMonkeys__fivepages-scan-causingerrors-p{:04d}.{}", p, format == "jpeg" ? "jpg" : format));
+    CHECK(test::files_below(dir / format) == expected);
+  }
   const std::string info = tool("/usr/bin/tiffinfo", {(dir / "tiff/TwelveMonkeys__fivepages-scan-causingerrors.tif").string()}).out;
   std::size_t directories = 0;
   for (std::size_t at = info.find("TIFF Directory"); at != std::string::npos; at = info.find("TIFF Directory", at + 1)) ++directories;

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "codec/decode.hpp"
+#include "codec/encode.hpp"
+#include "codec/formats.hpp"
 #include "codec/png_codec.hpp"
 #include "codec/png_fast_decode.hpp"
 #include "codec/png_format.hpp"
@@ -80,6 +82,16 @@ std::string check_decoders(std::span<const std::uint8_t> bytes) {
     } catch (const std::exception&) {
     }
   }
+  // What --skip-existing reads from a file in the output folder, where anything may lie: every
+  // written format's record reader, on any bytes (never outside them, never throwing).
+  for (const Format& format : formats())
+    if (format.read_record) {
+      try {
+        (void)format.read_record(bytes);
+      } catch (const std::exception& e) {
+        return std::string(format.name) + "'s record reader threw: " + e.what();
+      }
+    }
   options.strict = false;
   if (!is_png(bytes)) return {};
   for (const bool verify : {true, false}) {
