@@ -144,33 +144,11 @@ struct Plan {
   std::size_t position(std::size_t k) const { return by_document ? selected[k] : shard.index + k * shard.count; }
 };
 
-// --join: which document each listed file's pages go into. `--join` alone: a document per file,
-// named as its output would be; `--join folders`: a document per folder, named after it (the
-// files given at the top of an INPUT directory make INPUT's own name), its files in listing
-// (natural) order.
 void plan_documents(const CliOptions& options, Plan& plan) {
-  const std::string_view extension = options.pipeline.output_format->output_extension;
-  std::map<fs::path, std::size_t> by_output;
-  plan.document_of.reserve(plan.listing.files.size());
-  for (const ListedFile& file : plan.listing.files) {
-    fs::path output;
-    if (options.join == JoinMode::documents) {
-      output = options.output_dir / output_relative_path(file.relative(), extension);
-    } else {
-      fs::path folder = file.relative().parent_path();
-      if (folder.empty()) folder = fs::absolute(file.input()).parent_path().filename();
-      if (folder.empty()) folder = "root";
-      output = options.output_dir / folder;
-      output += extension;
-    }
-    auto [it, added] = by_output.emplace(output, plan.documents.size());
-    if (added && options.join == JoinMode::folders) plan.documents.push_back({output, 0});
-    if (options.join == JoinMode::documents) {  // a file whose output another claims fails alone
-      it->second = plan.documents.size();
-      plan.documents.push_back({output, 0});
-    }
-    plan.document_of.emplace_back(it->second, plan.documents[it->second].files++);
-  }
+  DocumentSet set = imgflow::plan_documents(plan.listing, options.join == JoinMode::folders ? JoinKind::folders : JoinKind::documents,
+                                            options.output_dir, options.pipeline.output_format->output_extension);
+  plan.documents = std::move(set.documents);
+  plan.document_of = std::move(set.document_of);
 }
 
 // The job for this shard's k-th image. A job whose output another input already claims (a.jpg
@@ -263,28 +241,16 @@ std::string check_not_in_place(const CliOptions& options) {
 // exactly the inputs it would be made from now (each read for its content hash: only for a
 // document whose output exists).
 void find_finished_documents(Plan& plan, const std::string& stamp) {
-  std::vector<std::vector<std::size_t>> files(plan.documents.size());
+  std::vector<std::vector<fs::path>> inputs(plan.documents.size());
   for (std::size_t k = 0; k < plan.count; ++k) {
     const std::size_t i = plan.position(k);
-    files[plan.document_of[i].first].push_back(i);
+    inputs[plan.document_of[i].first].push_back(plan.listing.files[i].input());
   }
-  Bytes bytes, scratch;
-  for (std::size_t d = 0; d < plan.documents.size(); ++d) {
-    std::error_code ec;
-    if (files[d].size() != plan.documents[d].files || !fs::exists(plan.documents[d].output, ec)) continue;
-    std::vector<std::string> sources;
-    try {
-      for (const std::size_t i : files[d]) {
-        timespec modified{};
-        read_file(plan.listing.files[i].input(), bytes, &modified);
-        sources.push_back(source_record(bytes, modified));
-      }
-    } catch (const std::exception&) {
-      continue;  // the run reads it again and says why it cannot
-    }
-    if (check_output(plan.documents[d].output, stamp, document_source(sources), scratch) == OutputState::finished)
+  Bytes scratch;
+  for (std::size_t d = 0; d < plan.documents.size(); ++d)
+    if (inputs[d].size() == plan.documents[d].files &&
+        check_document(plan.documents[d].output, inputs[d], stamp, scratch) == OutputState::finished)
       plan.finished_documents.insert(d);
-  }
 }
 
 // Lists the inputs and makes this shard's jobs, or returns the exit code of a run that cannot

@@ -20,6 +20,7 @@
 #include "app/versions.hpp"
 #include "files/listing.hpp"
 #include "codec/formats.hpp"
+#include "files/document.hpp"
 #include "files/resume.hpp"
 
 namespace fs = std::filesystem;
@@ -197,13 +198,35 @@ int main(int argc, char** argv) {
     // The shards' output format (reports from before --format are PNG's).
     const Format* format = output_format(settings.value("format", std::string("png")));
     if (!format) throw std::runtime_error("the shards wrote an output format this imgflow-merge does not know");
-    for (const ListedFile& file : listing.files) {
-      const fs::path in = file.input(), out = output / output_relative_path(file.relative(), format->output_extension);
-      if (is_finished(in, out, settings.at("stamp").get<std::string>(), scratch)) continue;
-      ++missing;
-      if (!already_listed.count(fs::absolute(in).lexically_normal()))
-        failure_lines += fmt::format("{}\tmissing\tno finished output {}\n", escape_list_field(in.string()),
-                                     escape_list_field(out.string()));
+    const std::string join = settings.value("join", std::string("none"));
+    if (join == "none") {
+      for (const ListedFile& file : listing.files) {
+        const fs::path in = file.input(), out = output / output_relative_path(file.relative(), format->output_extension);
+        if (is_finished(in, out, settings.at("stamp").get<std::string>(), scratch)) continue;
+        ++missing;
+        if (!already_listed.count(fs::absolute(in).lexically_normal()))
+          failure_lines += fmt::format("{}\tmissing\tno finished output {}\n", escape_list_field(in.string()),
+                                       escape_list_field(out.string()));
+      }
+    } else {
+      // --join: each document finished from exactly its inputs; an input of an unfinished one
+      // counts as missing.
+      const DocumentSet set = plan_documents(listing, join == "folders" ? JoinKind::folders : JoinKind::documents, output,
+                                             format->output_extension);
+      std::vector<std::vector<std::size_t>> members(set.documents.size());
+      for (std::size_t i = 0; i < listing.files.size(); ++i) members[set.document_of[i].first].push_back(i);
+      for (std::size_t d = 0; d < set.documents.size(); ++d) {
+        std::vector<fs::path> inputs;
+        for (const std::size_t i : members[d]) inputs.push_back(listing.files[i].input());
+        if (check_document(set.documents[d].output, inputs, settings.at("stamp").get<std::string>(), scratch) ==
+            OutputState::finished)
+          continue;
+        missing += inputs.size();
+        for (const fs::path& in : inputs)
+          if (!already_listed.count(fs::absolute(in).lexically_normal()))
+            failure_lines += fmt::format("{}\tmissing\tno finished document {}\n", escape_list_field(in.string()),
+                                         escape_list_field(set.documents[d].output.string()));
+      }
     }
     const std::size_t inputs = listing.files.size();
     if (inputs != first.at("counts").at("listed").get<std::size_t>())

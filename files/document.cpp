@@ -6,6 +6,7 @@
 #include <xxhash.h>
 
 #include <cerrno>
+#include <map>
 #include <system_error>
 
 
@@ -60,6 +61,51 @@ std::string document_source(const std::vector<std::string>& sources) {
   const std::uint64_t hash = XXH3_64bits_digest(state);
   XXH3_freeState(state);
   return fmt::format("files={} xxh3={:016x}", sources.size(), hash);
+}
+
+DocumentSet plan_documents(const Listing& listing, JoinKind kind, const std::filesystem::path& output_dir,
+                           std::string_view extension) {
+  namespace fs = std::filesystem;
+  DocumentSet set;
+  std::map<fs::path, std::size_t> by_output;
+  set.document_of.reserve(listing.files.size());
+  for (const ListedFile& file : listing.files) {
+    fs::path output;
+    if (kind == JoinKind::documents) {
+      output = output_dir / output_relative_path(file.relative(), extension);
+    } else {
+      fs::path folder = file.relative().parent_path();
+      if (folder.empty()) folder = fs::absolute(file.input()).parent_path().filename();
+      if (folder.empty()) folder = "root";
+      output = output_dir / folder;
+      output += extension;
+    }
+    auto [it, added] = by_output.emplace(output, set.documents.size());
+    if (added || kind == JoinKind::documents) {
+      it->second = set.documents.size();
+      set.documents.push_back({output, 0});
+    }
+    set.document_of.emplace_back(it->second, set.documents[it->second].files++);
+  }
+  return set;
+}
+
+OutputState check_document(const std::filesystem::path& output, const std::vector<std::filesystem::path>& inputs,
+                           std::string_view stamp, Bytes& scratch) {
+  std::error_code ec;
+  if (!std::filesystem::exists(output, ec)) return OutputState::absent;
+  std::vector<std::string> sources;
+  Bytes bytes;
+  try {
+    for (const auto& input : inputs) {
+      timespec modified{};
+      read_file(input, bytes, &modified);
+      sources.push_back(source_record(bytes, modified));
+    }
+  } catch (const std::exception&) {
+    return OutputState::redo;  // the run reads it again and says why it cannot
+  }
+  return check_output(output, stamp, document_source(sources), scratch);
 }
 
 DocumentAssembly::DocumentAssembly(const Format& format, const DocumentPlan& plan, std::filesystem::path root,

@@ -18,6 +18,8 @@
 #include "codec/bytes.hpp"
 #include "codec/formats.hpp"
 #include "files/file_io.hpp"
+#include "files/listing.hpp"
+#include "files/resume.hpp"
 
 namespace imgflow {
 
@@ -30,6 +32,29 @@ struct DocumentPlan {
 /// What a document records as made from: one input's record (files/resume.hpp) as it is; for
 /// several, "files=N xxh3=HEX" of their records in order.
 std::string document_source(const std::vector<std::string>& sources);
+
+/// --join: what makes one output document.
+enum class JoinKind {
+  documents,  ///< each input's pages, in a file named as its output would be
+  folders,    ///< each folder's images in listing (natural) order, in FOLDER.EXT
+};
+
+/// The documents of a listing, and each listed file's document and place in it (by listing
+/// position). Files at the top of an INPUT directory (or named as INPUTs) make a document named
+/// after the directory they are in. With JoinKind::documents, two files whose outputs collide
+/// get a document each (the run fails the second).
+struct DocumentSet {
+  std::vector<DocumentPlan> documents;
+  std::vector<std::pair<std::size_t, std::size_t>> document_of;
+};
+DocumentSet plan_documents(const Listing& listing, JoinKind kind, const std::filesystem::path& output_dir,
+                           std::string_view extension);
+
+/// Judges a document's output as --skip-existing does a page's: finished when it records
+/// `stamp` and the records of exactly `inputs` as they are now (each is read for its content
+/// hash). An input that cannot be read makes it `redo`.
+OutputState check_document(const std::filesystem::path& output, const std::vector<std::filesystem::path>& inputs,
+                           std::string_view stamp, Bytes& scratch);
 
 class DocumentAssembly {
  public:

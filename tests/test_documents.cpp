@@ -467,3 +467,33 @@ TEST_CASE("--format tiff, every compression and layout: Pillow reads each exactl
   CAPTURE(compared.err);
   CHECK(compared.out == "same\n");
 }
+
+TEST_CASE("--join folders in shards: whole documents to each shard, the union byte-identical to one run, checked by imgflow-merge") {
+  test::TempDir dir;
+  const fs::path data = test::data_dir(), in = dir / "in";
+  const std::vector<std::string> names{"page-0001", "page-0002", "page-0003", "page-0004", "scan-gray-0001"};
+  for (int book = 1; book <= 3; ++book) {
+    fs::create_directories(in / fmt::format("book{}", book));
+    for (int p = 0; p < book + 1; ++p)
+      fs::copy_file(data / (names[static_cast<std::size_t>(p)] + ".png"), in / fmt::format("book{}/p{}.png", book, p + 1));
+  }
+  REQUIRE(test::run_imgflow({"-r", "--join", "folders", "--format", "pdf", in.string(), (dir / "one").string(), "-q"}).exit_code == 0);
+  fs::create_directories(dir / "runs");
+  for (const std::string shard : {"0/2", "1/2"}) {
+    const auto run = test::run_imgflow({"-r", "--join", "folders", "--format", "pdf", in.string(), (dir / "out").string(),
+                                        "--shard", shard, "--report",
+                                        (dir / "runs" / ("report-" + shard.substr(0, 1) + ".json")).string(), "-q"});
+    CHECK(run.exit_code == 0);
+  }
+  const std::vector<std::string> books{"book1.pdf", "book2.pdf", "book3.pdf"};
+  REQUIRE(test::files_below(dir / "out") == books);
+  for (const auto& book : books) CHECK(test::file_bytes(dir / "out" / book) == test::file_bytes(dir / "one" / book));
+  auto merged = test::run_program(test::merge_binary(), {(dir / "runs").string()});
+  CHECK(merged.exit_code == 0);
+  CHECK(has(merged.out, "9 inputs, 9 with a finished output"));
+  // A document whose input changed is not finished: its inputs are named as missing.
+  fs::copy_file(data / "page-rgb-0001.png", in / "book2/p2.png", fs::copy_options::overwrite_existing);
+  merged = test::run_program(test::merge_binary(), {(dir / "runs").string()});
+  CHECK(merged.exit_code == 1);
+  CHECK(has(merged.out, "9 inputs, 6 with a finished output"));
+}
