@@ -375,7 +375,8 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
                  "input's pages into one file (a multi-page TIFF in, one TIFF or PDF out); `--join "
                  "folders` makes FOLDER.EXT of each folder's images in natural order. A document is "
                  "written only whole: one failed page fails it (the others are still written)")
-      ->check(CLI::IsMember({"documents", "folders"}));
+      ->check(CLI::IsMember({"documents", "folders"}))
+      ->type_name("[folders]");
   app.add_flag("--lossless", lossless, "WebP and JPEG 2000: lossless (every sample exact)");
   app.add_option("--compression", compression,
                  "TIFF compression: auto (CCITT G4 for 1-bit pages, Deflate with the horizontal "
@@ -398,7 +399,7 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
       ->type_name("FILE");
   std::string shard_spec;
   app.add_option("--shard", shard_spec,
-                 "Process only shard I of N: the files whose position in the sorted listing is I mod N. "
+                 "Process only shard I of N: the files whose position in the sorted listing is I mod N (with --join, the documents whose index is). "
                  "'auto' takes I and N from a Slurm job array (SLURM_ARRAY_TASK_ID/MIN/STEP/COUNT); "
                  "'auto/N' also from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)")
       ->type_name("I/N|auto|auto/N")
