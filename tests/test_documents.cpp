@@ -364,7 +364,7 @@ TEST_CASE("kill -9 during a joined document leaves nothing under its name, and -
   test::TempDir dir;
   const fs::path in = dir / "in";
   // 120 pages: 4 generated ones (the generator is slow), each copied 30 times.
-  REQUIRE(test::run_generator({"-n", "4", "--size", "800x1000", (dir / "pages").string()}).exit_code == 0);
+  REQUIRE(test::run_generator({"-n", "4", "--size", "600x750", (dir / "pages").string()}).exit_code == 0);
   const auto generated = test::files_below(dir / "pages");
   REQUIRE(generated.size() == 4);
   fs::create_directories(in / "book");
@@ -379,7 +379,7 @@ TEST_CASE("kill -9 during a joined document leaves nothing under its name, and -
     run.signal(SIGKILL);
     run.wait();
     // Never a document under its final name unless whole (byte-identical to the reference). A
-    // run of 120 pages on one thread takes half a second: killed at 30 ms, it has none.
+    // run of 120 pages on one thread takes a third of a second: killed at 30 ms, it has none.
     if (delay == 30ms) CHECK(!fs::exists(out / "book.tif"));
     if (fs::exists(out / "book.tif")) CHECK(test::file_bytes(out / "book.tif") == test::file_bytes(dir / "reference/book.tif"));
   }
