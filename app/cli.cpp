@@ -19,7 +19,8 @@ namespace imgflow {
 namespace {
 
 constexpr const char* kExitStatusText =
-    "Exit status: 0 every image written or skipped; 1 some image failed or some input could not "
+    "Exit status: 0 every image written or skipped; 1 some image failed, a document (--join) was not "
+    "written, or some input could not "
     "be listed or read; 2 usage error, or the run could not start or go on (missing input, "
     "OUTPUT_DIR unwritable, the same as an input directory, disk full, read-only filesystem, "
     "OUTPUT_DIR or an input directory removed mid-run); 128+N stopped by signal N: 129 SIGHUP, "
