@@ -509,3 +509,18 @@ TEST_CASE("--format jpeg, webp and jp2: a multi-page input becomes a file per pa
     CHECK(test::files_below(dir / format) == expected);
   }
 }
+
+TEST_CASE("--join: a document that cannot take its name fails alone with the reason, exit 1, no temporary left") {
+  test::TempDir dir;
+  fs::create_directories(dir / "in/book");
+  fs::create_directories(dir / "in/other");
+  fs::copy_file(test::data_dir() / "page-0001.png", dir / "in/book/p1.png");
+  fs::copy_file(test::data_dir() / "page-0002.png", dir / "in/other/p1.png");
+  fs::create_directories(dir / "out/book.pdf/x");  // a directory where the document would go
+  const auto run = test::run_imgflow({"-r", "--join", "folders", "--format", "pdf", (dir / "in").string(), (dir / "out").string()});
+  CHECK(run.exit_code == 1);  // no page failed: the document did
+  CHECK(has(run.err, "error: " + (dir / "out/book.pdf").string() + ": document not written: cannot rename into place"));
+  CHECK(has(run.err, "documents: 1 written (1 pages), 1 not written"));
+  CHECK(test::files_below(dir / "out") == std::vector<std::string>{"other.pdf"});
+  CHECK(fs::is_directory(dir / "out/book.pdf/x"));
+}
