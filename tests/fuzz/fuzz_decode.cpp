@@ -82,16 +82,16 @@ std::string check_decoders(std::span<const std::uint8_t> bytes) {
     } catch (const std::exception&) {
     }
   }
-  // What --skip-existing reads from a file in the output folder, where anything may lie: every
-  // written format's record reader, on any bytes (never outside them, never throwing).
-  for (const Format& format : formats())
-    if (format.read_record) {
-      try {
-        (void)format.read_record(bytes);
-      } catch (const std::exception& e) {
-        return std::string(format.name) + "'s record reader threw: " + e.what();
-      }
+  // What --skip-existing reads from a file in the output folder, where anything may lie: the
+  // record reader of the format the bytes look like, as files/resume.cpp picks it (never
+  // reading outside them, never throwing).
+  if (const Format* format = format_of(bytes); format && format->read_record) {
+    try {
+      (void)format->read_record(bytes);
+    } catch (const std::exception& e) {
+      return std::string(format->name) + "'s record reader threw: " + e.what();
     }
+  }
   options.strict = false;
   if (!is_png(bytes)) return {};
   for (const bool verify : {true, false}) {
