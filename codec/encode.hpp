@@ -10,12 +10,12 @@
 
 namespace imgflow {
 
-/// Each written format's settings, the texts an output records (the resume stamp: which
-/// software made it, and from which input), and how the encoder's bands may run at once.
 /// The quality of the lossy encoders (JPEG, lossy WebP, JPEG in PDF) when none is given: high
 /// enough that text and halftones keep their edges on scanned pages.
 inline constexpr int kDefaultQuality = 90;
 
+/// Each written format's settings, the texts an output records (the resume stamp: which
+/// software made it, and from which input), and how the encoder's bands may run at once.
 struct EncodeSettings {
   PngEncoderSettings png = find_png_level(kDefaultPngLevel)->settings;
   TiffEncodeSettings tiff;

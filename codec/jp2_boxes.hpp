@@ -1,10 +1,11 @@
 #pragma once
 // The boxes of a JP2 file (ISO 15444-1 annex I): a 4-byte length (1: an 8-byte length follows;
-// 0: to the end), a 4-byte type, the body; and OpenJPEG's handles. Shared by the JPEG 2000
-// decoder and encoder.
+// 0: to the end), a 4-byte type, the body; and OpenJPEG's handles and messages. Shared by the
+// JPEG 2000 decoder and encoder.
 #include <openjpeg.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <span>
 #include <string_view>
@@ -22,6 +23,14 @@ struct StreamDeleter {
 struct ImageDeleter {
   void operator()(opj_image_t* i) const { opj_image_destroy(i); }
 };
+
+/// Copies one of OpenJPEG's messages into a fixed buffer (its handlers must not throw), without
+/// the new line OpenJPEG ends it with.
+inline void copy_message(char* out, std::size_t size, const char* text) {
+  std::snprintf(out, size, "%s", text);
+  std::size_t n = std::strlen(out);
+  while (n && (out[n - 1] == '\n' || out[n - 1] == ' ')) out[--n] = 0;
+}
 
 struct Box {
   std::string_view type;

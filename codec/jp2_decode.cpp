@@ -52,21 +52,16 @@ struct Messages {
   char decode_warning[512] = {};
 };
 
-void copy_message(char* out, std::size_t size, const char* text) {
-  std::snprintf(out, size, "%s", text);
-  std::size_t n = std::strlen(out);
-  while (n && (out[n - 1] == '\n' || out[n - 1] == ' ')) out[--n] = 0;  // OpenJPEG ends lines with \n
-}
 void on_error(const char* text, void* user) {
   auto* m = static_cast<Messages*>(user);
-  if (!m->error[0]) copy_message(m->error, sizeof m->error, text);
+  if (!m->error[0]) jp2::copy_message(m->error, sizeof m->error, text);
 }
 void on_warning(const char* text, void* user) {
   auto* m = static_cast<Messages*>(user);
   if (m->decoding) {
-    if (!m->decode_warning[0]) copy_message(m->decode_warning, sizeof m->decode_warning, text);
+    if (!m->decode_warning[0]) jp2::copy_message(m->decode_warning, sizeof m->decode_warning, text);
   } else if (m->warning_count < 8) {
-    copy_message(m->warnings[m->warning_count++], sizeof m->warnings[0], text);
+    jp2::copy_message(m->warnings[m->warning_count++], sizeof m->warnings[0], text);
   }
 }
 void on_info(const char*, void*) {}

@@ -57,9 +57,7 @@ struct Complaint {
 };
 void on_error(const char* text, void* user) {
   auto* c = static_cast<Complaint*>(user);
-  if (c->text[0]) return;
-  std::snprintf(c->text, sizeof c->text, "%s", text);
-  for (std::size_t n = std::strlen(c->text); n && (c->text[n - 1] == '\n' || c->text[n - 1] == ' ');) c->text[--n] = 0;
+  if (!c->text[0]) jp2::copy_message(c->text, sizeof c->text, text);
 }
 void on_quiet(const char*, void*) {}
 

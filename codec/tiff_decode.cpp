@@ -540,10 +540,6 @@ void decode_tiff(std::span<const std::uint8_t> bytes, const DecodeOptions& optio
   apply_orientation(image, l.orientation, notes);
 }
 
-}  // namespace imgflow
-
-namespace imgflow {
-
 Recorded read_tiff_record(std::span<const std::uint8_t> bytes) {
   Recorded recorded;
   MemoryFile file{bytes};
@@ -559,17 +555,16 @@ Recorded read_tiff_record(std::span<const std::uint8_t> bytes) {
   // output folder, where anything may be: a strip larger than any imgflow writes, whose size a
   // hostile file could set to gigabytes, is not one of ours.)
   constexpr tmsize_t kLargestStrip = tmsize_t{64} << 20;
-  constexpr int kMostPages = 100000;
   bool whole = true;
   std::vector<std::uint8_t> strip;
-  int pages = 0;
+  std::size_t pages = 0;
   do {
     char* text = nullptr;
     recorded.software = TIFFGetField(tif.get(), TIFFTAG_SOFTWARE, &text) && text ? text : "";
     text = nullptr;
     recorded.description = TIFFGetField(tif.get(), TIFFTAG_IMAGEDESCRIPTION, &text) && text ? text : "";
     whole = !TIFFIsTiled(tif.get()) && TIFFNumberOfStrips(tif.get()) > 0 && !messages.error[0] &&
-            TIFFStripSize(tif.get()) > 0 && TIFFStripSize(tif.get()) <= kLargestStrip && ++pages <= kMostPages;
+            TIFFStripSize(tif.get()) > 0 && TIFFStripSize(tif.get()) <= kLargestStrip && ++pages <= kMaxPages;
     if (whole) strip.resize(static_cast<std::size_t>(TIFFStripSize(tif.get())));
     for (std::uint32_t s = 0; whole && s < TIFFNumberOfStrips(tif.get()); ++s)
       whole = TIFFReadEncodedStrip(tif.get(), s, strip.data(), static_cast<tmsize_t>(strip.size())) >= 0;

@@ -37,18 +37,24 @@ int on_warning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
 
 using Tiff = std::unique_ptr<TIFF, decltype(&TIFFClose)>;
 
-// libtiff on a memory file, its first error kept in `complaint`. Throws EncodeError.
-Tiff open_memory(tiff_memory::File& file, Complaint& complaint, const char* mode) {
+// libtiff on a client's file (a memory buffer, a document's file), its first error kept in
+// `complaint`. Throws EncodeError.
+Tiff open_client(const char* name, const char* mode, thandle_t handle, TIFFReadWriteProc read, TIFFReadWriteProc write,
+                 TIFFSeekProc seek, TIFFCloseProc close, TIFFSizeProc size, TIFFMapFileProc map, TIFFUnmapFileProc unmap,
+                 Complaint& complaint) {
   std::unique_ptr<TIFFOpenOptions, decltype(&TIFFOpenOptionsFree)> options(TIFFOpenOptionsAlloc(), TIFFOpenOptionsFree);
   if (!options) throw std::bad_alloc();
   TIFFOpenOptionsSetErrorHandlerExtR(options.get(), on_error, &complaint);
   TIFFOpenOptionsSetWarningHandlerExtR(options.get(), on_warning, nullptr);
-  Tiff tif(TIFFClientOpenExt("page", mode, &file, tiff_memory::read_proc, tiff_memory::write_proc, tiff_memory::seek_proc,
-                             tiff_memory::close_proc, tiff_memory::size_proc, tiff_memory::map_proc,
-                             tiff_memory::unmap_proc, options.get()),
-           TIFFClose);
-  if (!tif) throw EncodeError(complaint.text[0] ? std::string(complaint.text) : std::string("cannot open a TIFF in memory"));
+  Tiff tif(TIFFClientOpenExt(name, mode, handle, read, write, seek, close, size, map, unmap, options.get()), TIFFClose);
+  if (!tif) throw EncodeError(complaint.text[0] ? std::string(complaint.text) : "cannot open " + std::string(name));
   return tif;
+}
+
+Tiff open_memory(tiff_memory::File& file, Complaint& complaint, const char* mode) {
+  return open_client("a TIFF in memory", mode, &file, tiff_memory::read_proc, tiff_memory::write_proc,
+                     tiff_memory::seek_proc, tiff_memory::close_proc, tiff_memory::size_proc, tiff_memory::map_proc,
+                     tiff_memory::unmap_proc, complaint);
 }
 
 // Which compression a page gets; refuses what the compression cannot hold.
@@ -250,13 +256,10 @@ void document_unmap(thandle_t, void*, toff_t) {}
 // next page comes, or at the end with the document's stamp.
 class TiffDocument final : public DocumentWriter {
  public:
-  explicit TiffDocument(DocumentFile& file) : handle_{file} {
-    TIFFOpenOptionsSetErrorHandlerExtR(options_.get(), on_error, &complaint_);
-    TIFFOpenOptionsSetWarningHandlerExtR(options_.get(), on_warning, nullptr);
-    tif_.reset(TIFFClientOpenExt("document", "w", &handle_, document_read, document_write, document_seek, document_close,
-                                 document_size, document_map, document_unmap, options_.get()));
-    if (!tif_) fail("cannot start the document");
-  }
+  explicit TiffDocument(DocumentFile& file)
+      : handle_{file},
+        tif_(open_client("the document", "w", &handle_, document_read, document_write, document_seek, document_close,
+                         document_size, document_map, document_unmap, complaint_)) {}
 
   void add_page(std::span<const std::uint8_t> page_file) override {
     if (pending_ && !TIFFWriteDirectory(tif_.get())) fail("cannot write a page's directory");
@@ -294,8 +297,8 @@ class TiffDocument final : public DocumentWriter {
       copy_u16(tag);
     std::uint16_t compression = COMPRESSION_NONE;
     TIFFGetField(in, TIFFTAG_COMPRESSION, &compression);
+    // (No JPEGTables: imgflow's JPEG strips carry their own tables.)
     if (compression == COMPRESSION_ADOBE_DEFLATE || compression == COMPRESSION_LZW) copy_u16(TIFFTAG_PREDICTOR);
-    if (compression == COMPRESSION_JPEG) copy_counted(TIFFTAG_JPEGTABLES);
     for (const ttag_t tag : {TIFFTAG_XRESOLUTION, TIFFTAG_YRESOLUTION}) copy_float(tag);
     for (const ttag_t tag : {TIFFTAG_SOFTWARE, TIFFTAG_IMAGEDESCRIPTION}) copy_string(tag);
     copy_counted(TIFFTAG_ICCPROFILE);
@@ -334,8 +337,7 @@ class TiffDocument final : public DocumentWriter {
 
   DocumentHandle handle_;
   Complaint complaint_;
-  std::unique_ptr<TIFFOpenOptions, decltype(&TIFFOpenOptionsFree)> options_{TIFFOpenOptionsAlloc(), TIFFOpenOptionsFree};
-  Tiff tif_{nullptr, TIFFClose};
+  Tiff tif_;  // after what its procs and handlers use
   bool pending_ = false;
 };
 
