@@ -349,7 +349,7 @@ int finish_run(const CliOptions& options, const PipelineConfig& config, const Pl
     spdlog::info(documents_line(stats));
     // Documents a stopped run left unfinished (the others were reported as they settled).
     for (const auto& document : stats.documents)
-      if (!document.error.empty() && document.error.starts_with("the run stopped")) spdlog::error(document_failure_line(document));
+      if (document.unfinished) spdlog::error(document_failure_line(document));
   }
   const std::vector<ListingError>& listing_errors = plan.listing.errors;
   int exit_code = stats.failed || stats.documents_failed() || !listing_errors.empty() ? kExitSomeFailed : kExitOk;

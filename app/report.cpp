@@ -153,7 +153,7 @@ std::string failure_list(const std::vector<Job>& jobs, const std::vector<Listing
   return text;
 }
 
-std::string document_failure_line(const Job::DocumentDone& document) {
+std::string document_failure_line(const DocumentOutcome& document) {
   return fmt::format("error: {}: document not written: {}", printable(document.output.string()), document.error);
 }
 

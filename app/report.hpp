@@ -42,7 +42,7 @@ std::string stop_line(StopReason reason, const RunStats& stats, int signal, std:
 std::string failure_list(const std::vector<Job>& jobs, const std::vector<ListingError>& listing_errors);
 
 /// --join: "error: OUTPUT: document not written: REASON".
-std::string document_failure_line(const Job::DocumentDone& document);
+std::string document_failure_line(const DocumentOutcome& document);
 /// --join: "documents: N written (P pages), M not written".
 std::string documents_line(const RunStats& stats);
 

@@ -56,6 +56,14 @@ DocumentSet plan_documents(const Listing& listing, JoinKind kind, const std::fil
 OutputState check_document(const std::filesystem::path& output, const std::vector<std::filesystem::path>& inputs,
                            std::string_view stamp, Bytes& scratch);
 
+/// What became of a document: written (no error) or why not, and the pages it held then.
+struct DocumentOutcome {
+  std::filesystem::path output;
+  std::size_t pages = 0;
+  std::string error;     ///< empty: written
+  bool unfinished = false;  ///< still open when the run ended (it stopped first)
+};
+
 class DocumentAssembly {
  public:
   /// `root`: the output directory (never re-created once gone); `sync`: fsync before the rename.
@@ -71,10 +79,7 @@ class DocumentAssembly {
   void fail(std::string reason);
 
   bool settled() const { return finished_ || !error_.empty(); }
-  bool written() const { return finished_; }
-  const std::string& error() const { return error_; }
-  std::size_t pages_written() const { return pages_written_; }
-  const std::filesystem::path& output() const { return plan_.output; }
+  DocumentOutcome outcome() const { return {plan_.output, pages_written_, error_}; }
 
  private:
   struct Part {

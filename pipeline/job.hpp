@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "codec/bytes.hpp"
+#include "files/document.hpp"
 #include "codec/image.hpp"
 
 namespace imgflow {
@@ -61,12 +62,7 @@ struct Job {
   std::ptrdiff_t document = -1;
   std::size_t document_file = 0;
   /// Set on the job whose page settled its document: written, or why not.
-  struct DocumentDone {
-    std::filesystem::path output;
-    std::size_t pages = 0;
-    std::string error;  ///< empty: written
-  };
-  std::optional<DocumentDone> document_done;
+  std::optional<DocumentOutcome> document_done;
 
   /// What the decoder said besides the pixels (warnings, dropped metadata, frames).
   std::vector<std::string> warnings;

@@ -67,7 +67,7 @@ struct RunStats {
   std::size_t foreign = 0;          ///< skipped: the output is a file imgflow did not write
   std::size_t profiles_dropped = 0;  ///< pages written without the colour profile their input had
   /// --join: every document settled (written or not) or left unfinished by a stopped run.
-  std::vector<Job::DocumentDone> documents;
+  std::vector<DocumentOutcome> documents;
   std::size_t documents_failed() const {
     return static_cast<std::size_t>(std::count_if(documents.begin(), documents.end(), [](const auto& d) { return !d.error.empty(); }));
   }

@@ -106,6 +106,10 @@ void OutputWriter::write_group(std::vector<Job*>& group) {
   }
 }
 
+namespace {
+constexpr const char* kRunStopped = "the run stopped before all its pages were done";
+}  // namespace
+
 void OutputWriter::to_document(Job& job) {
   if (job.document < 0) return;  // its document is finished already (--skip-existing)
   const std::size_t index = static_cast<std::size_t>(job.document);
@@ -125,25 +129,27 @@ void OutputWriter::to_document(Job& job) {
     page = static_cast<std::size_t>(&job - job.file_job->pages.data());
     pages = job.file_job->pages.size();
   }
-  const std::string name = job.page ? fmt::format("page {} of {}", job.page, job.input.string()) : job.input.string();
   switch (job.outcome) {
     case Outcome::pending: document.take(job.document_file, page, pages, &job.encoded, job.source); break;
     case Outcome::skipped: document.take(job.document_file, page, pages, nullptr, job.source); break;
-    case Outcome::failed: document.fail(name + " failed"); break;
-    default: document.fail("the run stopped before all its pages were done"); break;
+    case Outcome::failed:
+      document.fail((job.page ? fmt::format("page {} of {}", job.page, job.input.string()) : job.input.string()) + " failed");
+      break;
+    default: document.fail(kRunStopped); break;
   }
   if (!document.settled()) return;
-  job.document_done = Job::DocumentDone{document.output(), document.pages_written(), document.error()};
+  job.document_done = document.outcome();
   documents_.erase(it);
   settled_.insert(index);
 }
 
-std::vector<Job::DocumentDone> OutputWriter::abandon_unfinished() {
+std::vector<DocumentOutcome> OutputWriter::abandon_unfinished() {
   const std::lock_guard lock(documents_mutex_);
-  std::vector<Job::DocumentDone> abandoned;
+  std::vector<DocumentOutcome> abandoned;
   for (auto& [index, document] : documents_) {
-    document.fail("the run stopped before all its pages were done");
-    abandoned.push_back({document.output(), document.pages_written(), document.error()});
+    document.fail(kRunStopped);
+    abandoned.push_back(document.outcome());
+    abandoned.back().unfinished = true;
   }
   documents_.clear();
   return abandoned;

@@ -33,7 +33,7 @@ class OutputWriter {
 
   /// --join: the documents not settled when the run ended (it stopped before their pages were
   /// all done), abandoned: their temporaries removed. Call once the graph is done.
-  std::vector<Job::DocumentDone> abandon_unfinished();
+  std::vector<DocumentOutcome> abandon_unfinished();
 
  private:
   void write_group(std::vector<Job*>& group);

@@ -383,6 +383,18 @@ TEST_CASE("kill -9 during a joined document leaves nothing under its name, and -
     if (delay == 30ms) CHECK(!fs::exists(out / "book.tif"));
     if (fs::exists(out / "book.tif")) CHECK(test::file_bytes(out / "book.tif") == test::file_bytes(dir / "reference/book.tif"));
   }
+  {  // SIGINT: the images in flight finish, the book is not written, and says so once
+    test::Child run(test::imgflow_binary(), {"-r", "--format", "tiff", "--join", "folders", "-j", "1", in.string(), out.string()});
+    std::this_thread::sleep_for(30ms);
+    run.signal(SIGINT);
+    const auto stopped = run.wait();
+    CHECK(stopped.exit_code == 128 + SIGINT);
+    const std::string line = "error: " + (out / "book.tif").string() + ": document not written: the run stopped";
+    const auto first = stopped.err.find(line);
+    CHECK(first != std::string::npos);
+    CHECK(stopped.err.find(line, first + 1) == std::string::npos);
+    CHECK(!fs::exists(out / "book.tif"));
+  }
   const auto resumed = test::run_imgflow({"-r", "--format", "tiff", "--join", "folders", "--skip-existing", in.string(), out.string()});
   CHECK(resumed.exit_code == 0);
   CHECK(test::files_below(out) == std::vector<std::string>{"book.tif"});
