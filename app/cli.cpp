@@ -488,8 +488,8 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   options.pipeline.encode.tiff = {compressions.at(compression), quality_given ? quality : kDefaultQuality};
   options.pipeline.encode.quality = quality_given ? quality : 0;
   options.pipeline.encode.lossless = lossless;
-  options.join = join == "folders" ? JoinMode::folders : join == "documents" ? JoinMode::documents : JoinMode::none;
-  if (options.join != JoinMode::none && !options.pipeline.output_format->open_document)
+  options.join = parse_join(join);
+  if (options.join && !options.pipeline.output_format->open_document)
     return usage_error("--join writes documents of many pages: --format tiff or pdf (" +
                        std::string(options.pipeline.output_format->name) + " holds one page)");
   options.png_level = png_level;

@@ -1,10 +1,12 @@
 #pragma once
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 #include <variant>
 
 #include "kernels/adjustment.hpp"
+#include "files/document.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/recipe.hpp"
 #include "files/shard.hpp"
@@ -15,13 +17,6 @@ enum class Verbosity { quiet, normal, verbose };
 enum class ColorMode { automatic, always, never };
 
 /// Everything the command line decides.
-/// --join: what makes one output document.
-enum class JoinMode {
-  none,       ///< a file per page
-  documents,  ///< each input document's pages into one file
-  folders,    ///< each folder's pages, in natural order, into FOLDER.EXT
-};
-
 struct CliOptions {
   std::vector<std::filesystem::path> inputs;  ///< INPUT...: files and directories (none with --files-from: ".")
   std::filesystem::path output_dir;
@@ -42,7 +37,7 @@ struct CliOptions {
   std::string pages_text = "all";       ///< --pages as given, for the report
   std::vector<std::string> command_line;
   Verbosity verbosity = Verbosity::normal;
-  JoinMode join = JoinMode::none;
+  std::optional<JoinKind> join;  ///< --join: what makes a document; none: a file per page
   PipelineConfig pipeline;
 };
 

@@ -132,10 +132,9 @@ struct Plan {
   std::size_t listed = 0;              ///< images in the whole listing (every shard)
   std::size_t count = 0;               ///< images in this shard
   Shard shard;
-  /// --join: the documents, and each listed file's document and place in it (by listing
-  /// position). A shard takes whole documents: `selected` lists its files' positions.
-  std::vector<DocumentPlan> documents;
-  std::vector<std::pair<std::size_t, std::size_t>> document_of;
+  /// --join: the documents, and each listed file's document and place in it. A shard takes
+  /// whole documents: `selected` lists its files' positions.
+  DocumentSet documents;
   bool by_document = false;
   std::vector<std::size_t> selected;
   std::set<std::size_t> finished_documents;  ///< --skip-existing: documents already finished
@@ -143,13 +142,6 @@ struct Plan {
   /// The listing position of this shard's k-th image.
   std::size_t position(std::size_t k) const { return by_document ? selected[k] : shard.index + k * shard.count; }
 };
-
-void plan_documents(const CliOptions& options, Plan& plan) {
-  DocumentSet set = imgflow::plan_documents(plan.listing, options.join == JoinMode::folders ? JoinKind::folders : JoinKind::documents,
-                                            options.output_dir, options.pipeline.output_format->output_extension);
-  plan.documents = std::move(set.documents);
-  plan.document_of = std::move(set.document_of);
-}
 
 // The job for this shard's k-th image. A job whose output another input already claims (a.jpg
 // and a.png both become a.png) is failed up front rather than letting the two overwrite each
@@ -162,9 +154,9 @@ Job make_job(const CliOptions& options, const Plan& plan, std::size_t k) {
   job.input = file.input();
   job.output = options.output_dir / output_relative_path(file.relative(), options.pipeline.output_format->output_extension);
   if (const auto pages = plan.listing.pages.find(i); pages != plan.listing.pages.end()) job.only_pages = pages->second;
-  if (!plan.documents.empty()) {
-    const auto [document, place] = plan.document_of[i];
-    job.output = plan.documents[document].output;
+  if (options.join) {
+    const auto [document, place] = plan.documents.document_of[i];
+    job.output = plan.documents.documents[document].output;
     if (plan.finished_documents.count(document)) {
       job.outcome = Outcome::skipped;
       job.skip_reason = "its document " + job.output.string() + " is finished";
@@ -172,7 +164,7 @@ Job make_job(const CliOptions& options, const Plan& plan, std::size_t k) {
     }
     job.document = static_cast<std::ptrdiff_t>(document);
     job.document_file = place;
-    if (options.join == JoinMode::folders) return job;  // a folder's name is its own
+    if (options.join == JoinKind::folders) return job;  // a folder's name is its own
   }
   if (const auto first = plan.outputs->claimed_before(plan.listing, i))
     job.fail(Stage::write, "its output " + job.output.string() + " is also the output of " +
@@ -241,15 +233,11 @@ std::string check_not_in_place(const CliOptions& options) {
 // exactly the inputs it would be made from now (each read for its content hash: only for a
 // document whose output exists).
 void find_finished_documents(Plan& plan, const std::string& stamp) {
-  std::vector<std::vector<fs::path>> inputs(plan.documents.size());
-  for (std::size_t k = 0; k < plan.count; ++k) {
-    const std::size_t i = plan.position(k);
-    inputs[plan.document_of[i].first].push_back(plan.listing.files[i].input());
-  }
+  const auto inputs = plan.documents.inputs(plan.listing);
   Bytes scratch;
-  for (std::size_t d = 0; d < plan.documents.size(); ++d)
-    if (inputs[d].size() == plan.documents[d].files &&
-        check_document(plan.documents[d].output, inputs[d], stamp, scratch) == OutputState::finished)
+  for (std::size_t d = 0; d < inputs.size(); ++d)
+    if (d % plan.shard.count == plan.shard.index &&  // this shard's (plan_run: whole documents)
+        check_document(plan.documents.documents[d].output, inputs[d], stamp, scratch) == OutputState::finished)
       plan.finished_documents.insert(d);
 }
 
@@ -295,12 +283,13 @@ std::variant<Plan, int> plan_run(const CliOptions& options) {
   plan.listed = listing.files.size();
   plan.shard = options.shard;
   plan.count = plan.listed > plan.shard.index ? (plan.listed - plan.shard.index + plan.shard.count - 1) / plan.shard.count : 0;
-  if (options.join != JoinMode::none) {
-    plan_documents(options, plan);
+  if (options.join) {
+    plan.documents = plan_documents(plan.listing, *options.join, options.output_dir,
+                                    options.pipeline.output_format->output_extension);
     if (plan.shard.count > 1) {  // whole documents to each shard
       plan.by_document = true;
       for (std::size_t i = 0; i < plan.listing.files.size(); ++i)
-        if (plan.document_of[i].first % plan.shard.count == plan.shard.index) plan.selected.push_back(i);
+        if (plan.documents.document_of[i].first % plan.shard.count == plan.shard.index) plan.selected.push_back(i);
       plan.count = plan.selected.size();
     }
   }
@@ -345,7 +334,7 @@ int finish_run(const CliOptions& options, const PipelineConfig& config, const Pl
   if (const std::string stop = stop_line(run_control.reason(), stats, first_signal.load(), cause); !stop.empty())
     spdlog::error(stop);
 
-  if (options.join != JoinMode::none) {
+  if (options.join) {
     spdlog::info(documents_line(stats));
     // Documents a stopped run left unfinished (the others were reported as they settled).
     for (const auto& document : stats.documents)
@@ -423,8 +412,8 @@ int run(const CliOptions& options) {
   };
   config.stamp = std::string(kStampPrefix) + options.recipe.text();
   config.output_dir = options.output_dir;
-  if (options.join != JoinMode::none) {
-    config.documents = &plan.documents;
+  if (options.join) {
+    config.documents = &plan.documents.documents;
     if (config.skip_existing) find_finished_documents(plan, config.stamp);
   }
   config.input_dirs = input_directories(options);

@@ -198,8 +198,8 @@ int main(int argc, char** argv) {
     // The shards' output format (reports from before --format are PNG's).
     const Format* format = output_format(settings.value("format", std::string("png")));
     if (!format) throw std::runtime_error("the shards wrote an output format this imgflow-merge does not know");
-    const std::string join = settings.value("join", std::string("none"));
-    if (join == "none") {
+    const std::optional<JoinKind> join = parse_join(settings.value("join", std::string("none")));
+    if (!join) {
       for (const ListedFile& file : listing.files) {
         const fs::path in = file.input(), out = output / output_relative_path(file.relative(), format->output_extension);
         if (is_finished(in, out, settings.at("stamp").get<std::string>(), scratch)) continue;
@@ -211,13 +211,10 @@ int main(int argc, char** argv) {
     } else {
       // --join: each document finished from exactly its inputs; an input of an unfinished one
       // counts as missing.
-      const DocumentSet set = plan_documents(listing, join == "folders" ? JoinKind::folders : JoinKind::documents, output,
-                                             format->output_extension);
-      std::vector<std::vector<std::size_t>> members(set.documents.size());
-      for (std::size_t i = 0; i < listing.files.size(); ++i) members[set.document_of[i].first].push_back(i);
+      const DocumentSet set = plan_documents(listing, *join, output, format->output_extension);
+      const auto inputs_of = set.inputs(listing);
       for (std::size_t d = 0; d < set.documents.size(); ++d) {
-        std::vector<fs::path> inputs;
-        for (const std::size_t i : members[d]) inputs.push_back(listing.files[i].input());
+        const std::vector<fs::path>& inputs = inputs_of[d];
         if (check_document(set.documents[d].output, inputs, settings.at("stamp").get<std::string>(), scratch) ==
             OutputState::finished)
           continue;

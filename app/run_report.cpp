@@ -140,7 +140,7 @@ nlohmann::json run_report(const CliOptions& options, const PipelineConfig& confi
         {"format", std::string(options.pipeline.output_format->key)},
         {"quality", config.encode.quality},
         {"lossless", config.encode.lossless},
-        {"join", options.join == JoinMode::folders ? "folders" : options.join == JoinMode::documents ? "documents" : "none"},
+        {"join", options.join ? std::string(join_name(*options.join)) : "none"},
         {"recursive", options.recursive},
         {"skip_existing", config.skip_existing},
         {"strict", config.decode.strict},

@@ -63,6 +63,20 @@ std::string document_source(const std::vector<std::string>& sources) {
   return fmt::format("files={} xxh3={:016x}", sources.size(), hash);
 }
 
+std::string_view join_name(JoinKind kind) { return kind == JoinKind::folders ? "folders" : "documents"; }
+
+std::optional<JoinKind> parse_join(std::string_view name) {
+  for (const JoinKind kind : {JoinKind::documents, JoinKind::folders})
+    if (name == join_name(kind)) return kind;
+  return std::nullopt;
+}
+
+std::vector<std::vector<std::filesystem::path>> DocumentSet::inputs(const Listing& listing) const {
+  std::vector<std::vector<std::filesystem::path>> by_document(documents.size());
+  for (std::size_t i = 0; i < document_of.size(); ++i) by_document[document_of[i].first].push_back(listing.files[i].input());
+  return by_document;
+}
+
 DocumentSet plan_documents(const Listing& listing, JoinKind kind, const std::filesystem::path& output_dir,
                            std::string_view extension) {
   namespace fs = std::filesystem;

@@ -38,6 +38,10 @@ enum class JoinKind {
   documents,  ///< each input's pages, in a file named as its output would be
   folders,    ///< each folder's images in listing (natural) order, in FOLDER.EXT
 };
+/// "documents" or "folders": --join's value, as the run report records it.
+std::string_view join_name(JoinKind kind);
+/// The kind `name` names; none for anything else ("none" included).
+std::optional<JoinKind> parse_join(std::string_view name);
 
 /// The documents of a listing, and each listed file's document and place in it (by listing
 /// position). Files at the top of an INPUT directory (or named as INPUTs) make a document named
@@ -46,6 +50,9 @@ enum class JoinKind {
 struct DocumentSet {
   std::vector<DocumentPlan> documents;
   std::vector<std::pair<std::size_t, std::size_t>> document_of;
+
+  /// The inputs of each document, in order.
+  std::vector<std::vector<std::filesystem::path>> inputs(const Listing& listing) const;
 };
 DocumentSet plan_documents(const Listing& listing, JoinKind kind, const std::filesystem::path& output_dir,
                            std::string_view extension);
