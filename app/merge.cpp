@@ -89,14 +89,14 @@ Listing list_inputs(const json& settings) {
 
 // Whether `output` is the finished result of `input` (as --skip-existing judges it).
 bool is_finished(const fs::path& input, const fs::path& output, const std::string& stamp, Bytes& scratch) {
-  timespec modified{};
-  try {
-    read_file(input, scratch, &modified);
-  } catch (const std::exception&) {
-    return false;
-  }
-  const std::string source = source_record(scratch, modified);
-  return check_output(output, stamp, source, scratch) == OutputState::finished;
+  return check_output(
+             output, stamp,
+             [&](Bytes& bytes) {
+               timespec modified{};
+               read_file(input, bytes, &modified);
+               return source_record(bytes, modified);
+             },
+             scratch) == OutputState::finished;
 }
 
 }  // namespace

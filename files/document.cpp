@@ -106,20 +106,18 @@ DocumentSet plan_documents(const Listing& listing, JoinKind kind, const std::fil
 
 OutputState check_document(const std::filesystem::path& output, const std::vector<std::filesystem::path>& inputs,
                            std::string_view stamp, Bytes& scratch) {
-  std::error_code ec;
-  if (!std::filesystem::exists(output, ec)) return OutputState::absent;
-  std::vector<std::string> sources;
-  Bytes bytes;
-  try {
-    for (const auto& input : inputs) {
-      timespec modified{};
-      read_file(input, bytes, &modified);
-      sources.push_back(source_record(bytes, modified));
-    }
-  } catch (const std::exception&) {
-    return OutputState::redo;  // the run reads it again and says why it cannot
-  }
-  return check_output(output, stamp, document_source(sources), scratch);
+  return check_output(
+      output, stamp,
+      [&](Bytes& bytes) {
+        std::vector<std::string> sources;
+        for (const auto& input : inputs) {
+          timespec modified{};
+          read_file(input, bytes, &modified);
+          sources.push_back(source_record(bytes, modified));
+        }
+        return document_source(sources);
+      },
+      scratch);
 }
 
 DocumentAssembly::DocumentAssembly(const Format& format, const DocumentPlan& plan, std::filesystem::path root,

@@ -59,7 +59,8 @@ DocumentSet plan_documents(const Listing& listing, JoinKind kind, const std::fil
 
 /// Judges a document's output as --skip-existing does a page's: finished when it records
 /// `stamp` and the records of exactly `inputs` as they are now (each is read for its content
-/// hash). An input that cannot be read makes it `redo`.
+/// hash, only when the output is otherwise finished). An input that cannot be read makes it
+/// `redo`.
 OutputState check_document(const std::filesystem::path& output, const std::vector<std::filesystem::path>& inputs,
                            std::string_view stamp, Bytes& scratch);
 

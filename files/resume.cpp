@@ -17,6 +17,11 @@ std::string source_record(std::span<const std::uint8_t> contents, const timespec
 
 OutputState check_output(const std::filesystem::path& output, std::string_view software, std::string_view source,
                          Bytes& scratch) {
+  return check_output(output, software, [source](Bytes&) { return std::string(source); }, scratch);
+}
+
+OutputState check_output(const std::filesystem::path& output, std::string_view software,
+                         const std::function<std::string(Bytes& scratch)>& source, Bytes& scratch) {
   struct stat info {};
   if (::lstat(output.c_str(), &info) != 0) return errno == ENOENT ? OutputState::absent : OutputState::foreign;
   if (!S_ISREG(info.st_mode)) return OutputState::foreign;  // a link, a directory, a FIFO: not ours
@@ -30,8 +35,12 @@ OutputState check_output(const std::filesystem::path& output, std::string_view s
   if (!format || !format->read_record) return OutputState::foreign;
   const Recorded recorded = format->read_record(scratch);
   if (!recorded.software.starts_with(kStampPrefix)) return OutputState::foreign;
-  return recorded.whole && recorded.software == software && recorded.description == source ? OutputState::finished
-                                                                                            : OutputState::redo;
+  if (!recorded.whole || recorded.software != software) return OutputState::redo;
+  try {
+    return recorded.description == source(scratch) ? OutputState::finished : OutputState::redo;
+  } catch (const std::exception&) {
+    return OutputState::redo;  // the run reads the input again and says why it cannot
+  }
 }
 
 }  // namespace imgflow

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,6 +32,12 @@ enum class OutputState {
 /// input's record). `scratch` receives the output's bytes.
 OutputState check_output(const std::filesystem::path& output, std::string_view software, std::string_view source,
                          Bytes& scratch);
+/// The same, the source made by `source` only when the rest would make the output finished (an
+/// imgflow output, whole, of these adjustments): making it reads the input, or a document's
+/// inputs, into the scratch buffer it is given. A source that cannot be made (it throws) makes
+/// the output `redo`.
+OutputState check_output(const std::filesystem::path& output, std::string_view software,
+                         const std::function<std::string(Bytes& scratch)>& source, Bytes& scratch);
 
 /// The prefix of the stamp of every output imgflow writes.
 inline constexpr std::string_view kStampPrefix = "imgflow ";
