@@ -333,4 +333,12 @@ LookupTables expected_tables(const std::string& chain_text) {
   return LookupTables(std::move(lut8), naive_table<std::uint16_t>(steps));
 }
 
+cv::Mat read_unchanged(const fs::path& path) { return cv::imread(path.string(), cv::IMREAD_UNCHANGED); }
+
+bool same_samples(const cv::Mat& a, const cv::Mat& b) {
+  return !a.empty() && !b.empty() && a.size() == b.size() && a.type() == b.type() && cv::norm(a, b, cv::NORM_INF) == 0;
+}
+
+std::string tiffinfo(const fs::path& path) { return run_program("/usr/bin/tiffinfo", {path.string()}).out; }
+
 }  // namespace imgflow::test

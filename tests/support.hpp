@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <opencv2/core.hpp>
+
 #include "codec/image.hpp"
 #include "files/listing.hpp"
 #include "kernels/lookup_table.hpp"
@@ -118,6 +120,14 @@ struct PngChunk {
 };
 /// Every chunk of a PNG file in order, read straight from its bytes.
 std::vector<PngChunk> read_png_chunks(const std::filesystem::path& path);
+
+/// An image file's samples as they are (OpenCV's IMREAD_UNCHANGED); empty when it cannot be
+/// read. OpenCV's channel order: gray, BGR, BGRA (it reads gray+alpha as BGRA).
+cv::Mat read_unchanged(const std::filesystem::path& path);
+/// Whether two images have the same size, type and every sample (and neither is empty).
+bool same_samples(const cv::Mat& a, const cv::Mat& b);
+/// What libtiff's tiffinfo prints about a file.
+std::string tiffinfo(const std::filesystem::path& path);
 
 /// For a failure message: how two PNG files differ (sizes, first differing byte, chunk lists,
 /// and whether the decoded pixels differ too).

@@ -31,13 +31,7 @@ namespace {
 const std::vector<std::string> kLayouts{"basn0g01", "basn0g08", "basn4a08", "basn2c08",
                                         "basn6a08", "basn0g16", "basn2c16", "basn6a16"};
 
-cv::Mat read(const fs::path& path) { return cv::imread(path.string(), cv::IMREAD_UNCHANGED); }
-
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-test::RunResult tool(const std::string& program, const std::vector<std::string>& args) {
-  return test::run_program(program, args);
-}
 
 // OpenCV's channels: 1 gray, 3 BGR, 4 BGRA (it reads gray+alpha PNGs as BGRA).
 cv::Mat colour_of(const cv::Mat& m) {
@@ -70,9 +64,6 @@ cv::Mat high_bytes(const cv::Mat& m) {
   auto* d = out.ptr<std::uint8_t>();
   for (std::size_t i = 0; i < n; ++i) d[i] = static_cast<std::uint8_t>(s[i] >> 8);
   return out;
-}
-bool same(const cv::Mat& a, const cv::Mat& b) {
-  return !a.empty() && !b.empty() && a.size() == b.size() && a.type() == b.type() && cv::norm(a, b, cv::NORM_INF) == 0;
 }
 
 // The decoded samples of a PDF's image object, by qpdf (poppler's pdfimages 22.12 extracts
@@ -123,7 +114,7 @@ struct Layouts {
     for (const auto& name : kLayouts) fs::copy_file(test::shared_dir() / "corpus/pngsuite" / (name + ".png"), in / (name + ".png"));
     REQUIRE(test::run_imgflow({in.string(), png.string(), "-q"}).exit_code == 0);
   }
-  cv::Mat reference(const std::string& name) const { return read(png / (name + ".png")); }
+  cv::Mat reference(const std::string& name) const { return test::read_unchanged(png / (name + ".png")); }
   bool alpha(const std::string& name) const { return name.starts_with("basn4") || name.starts_with("basn6"); }
 };
 
@@ -143,32 +134,32 @@ TEST_CASE("--format jp2, webp --lossless and pdf: every layout exact by opj_deco
     REQUIRE(!expected.empty());
     // JPEG 2000, lossless: every layout as it is (a 1-bit page as 8-bit gray, 0 and 255).
     const fs::path decoded = dir / (name + "-jp2.png");
-    REQUIRE(tool("/usr/bin/opj_decompress", {"-quiet", "-i", (dir / "jp2" / (name + ".jp2")).string(), "-o", decoded.string()})
+    REQUIRE(test::run_program("/usr/bin/opj_decompress", {"-quiet", "-i", (dir / "jp2" / (name + ".jp2")).string(), "-o", decoded.string()})
                 .exit_code == 0);
-    CHECK(same(read(decoded), expected));
+    CHECK(test::same_samples(test::read_unchanged(decoded), expected));
     // WebP, lossless: RGB(A) of 8 bits (gray as equal samples, 16-bit cut to the high bytes).
     const fs::path webp = dir / (name + "-webp.png");
-    REQUIRE(tool("/usr/bin/dwebp", {"-quiet", (dir / "webp" / (name + ".webp")).string(), "-o", webp.string()}).exit_code == 0);
-    const cv::Mat got = read(webp);
+    REQUIRE(test::run_program("/usr/bin/dwebp", {"-quiet", (dir / "webp" / (name + ".webp")).string(), "-o", webp.string()}).exit_code == 0);
+    const cv::Mat got = test::read_unchanged(webp);
     const cv::Mat narrow = high_bytes(expected);
     if (data.alpha(name)) {
       REQUIRE(got.channels() == 4);
-      CHECK(same(as_bgr(colour_of(got)), as_bgr(colour_of(narrow))));
-      CHECK(same(alpha_of(got), alpha_of(narrow)));
+      CHECK(test::same_samples(as_bgr(colour_of(got)), as_bgr(colour_of(narrow))));
+      CHECK(test::same_samples(alpha_of(got), alpha_of(narrow)));
     } else {
-      CHECK(same(as_bgr(got), as_bgr(narrow)));
+      CHECK(test::same_samples(as_bgr(got), as_bgr(narrow)));
     }
     // PDF: qpdf finds nothing wrong; the image (and its soft mask) decoded by qpdf are exact, and
     // a 1-bit page, CCITT G4, by pdfimages.
     const fs::path pdf = dir / "pdf" / (name + ".pdf");
-    CHECK(tool("/usr/bin/qpdf", {"--check", pdf.string()}).exit_code == 0);
-    const auto list = tool("/usr/bin/pdfimages", {"-list", pdf.string()});
+    CHECK(test::run_program("/usr/bin/qpdf", {"--check", pdf.string()}).exit_code == 0);
+    const auto list = test::run_program("/usr/bin/pdfimages", {"-list", pdf.string()});
     CHECK(has(list.out, name == "basn0g01" ? " ccitt " : " image "));
     CHECK(has(list.out, name.ends_with("16") ? "  16  image" : name == "basn0g01" ? "   1  ccitt" : "   8  image"));
     CHECK(has(list.out, " smask ") == data.alpha(name));
     if (name == "basn0g01") {
-      REQUIRE(tool("/usr/bin/pdfimages", {"-png", pdf.string(), (dir / name).string()}).exit_code == 0);
-      CHECK(same(read(dir / (name + "-000.png")), expected));
+      REQUIRE(test::run_program("/usr/bin/pdfimages", {"-png", pdf.string(), (dir / name).string()}).exit_code == 0);
+      CHECK(test::same_samples(test::read_unchanged(dir / (name + "-000.png")), expected));
     } else {
       const auto [image, mask] = image_objects(pdf, list.out);
       const cv::Mat shown = expected.channels() == 4 && name.starts_with("basn4") ? [&] {
@@ -179,7 +170,7 @@ TEST_CASE("--format jp2, webp --lossless and pdf: every layout exact by opj_deco
       CHECK(qpdf_samples(pdf, image) == pdf_samples(shown));
       if (data.alpha(name)) CHECK(qpdf_samples(pdf, mask) == pdf_samples(alpha_of(expected)));
     }
-    const auto info = tool("/usr/bin/pdfinfo", {pdf.string()});
+    const auto info = test::run_program("/usr/bin/pdfinfo", {pdf.string()});
     CHECK(has(info.out, "Pages:           1"));
     CHECK(has(info.out, "Page size:       32 x 32 pts"));  // no resolution: 72 dpi
     CHECK(has(info.out, "Producer:        imgflow brightness=0.25,contrast=0.25"));
@@ -202,12 +193,12 @@ TEST_CASE("--format jpeg and lossy webp: gray stays gray, 16-bit and alpha fitte
     CHECK(has(jpeg_run.err, "warning: " + (data.in / (name + ".png")).string() +
                                  ": encode: alpha flattened onto white (JPEG has no alpha channel)") == data.alpha(name));
     const fs::path pnm = dir / (name + ".pnm");
-    REQUIRE(tool("/usr/bin/djpeg", {"-outfile", pnm.string(), (dir / "jpeg" / (name + ".jpg")).string()}).exit_code == 0);
+    REQUIRE(test::run_program("/usr/bin/djpeg", {"-outfile", pnm.string(), (dir / "jpeg" / (name + ".jpg")).string()}).exit_code == 0);
     const bool gray = name.starts_with("basn0") || name.starts_with("basn4");
-    CHECK(read(pnm).channels() == (gray ? 1 : 3));  // gray stays gray
+    CHECK(test::read_unchanged(pnm).channels() == (gray ? 1 : 3));  // gray stays gray
     const fs::path webp = dir / (name + "-webp.png");
-    REQUIRE(tool("/usr/bin/dwebp", {"-quiet", (dir / "webp" / (name + ".webp")).string(), "-o", webp.string()}).exit_code == 0);
-    if (data.alpha(name)) CHECK(same(alpha_of(read(webp)), alpha_of(expected)));  // WebP's alpha is lossless
+    REQUIRE(test::run_program("/usr/bin/dwebp", {"-quiet", (dir / "webp" / (name + ".webp")).string(), "-o", webp.string()}).exit_code == 0);
+    if (data.alpha(name)) CHECK(test::same_samples(alpha_of(test::read_unchanged(webp)), alpha_of(expected)));  // WebP's alpha is lossless
   }
   // Quality 90 on the sample scans and pages (PngSuite's 32x32 saturated gradients lose more to
   // 4:2:0 chroma: 25 dB).
@@ -218,11 +209,11 @@ TEST_CASE("--format jpeg and lossy webp: gray stays gray, 16-bit and alpha fitte
   REQUIRE(test::run_imgflow({sample.string(), (pages / "webp").string(), "--format", "webp", "-q"}).exit_code == 0);
   for (const std::string name : {"page-0001", "page-rgb-0001", "scan-gray-0001", "scan-rgb-0001"}) {
     CAPTURE(name);
-    const cv::Mat expected = read(pages / "png" / (name + ".png"));
+    const cv::Mat expected = test::read_unchanged(pages / "png" / (name + ".png"));
     const fs::path pnm = pages / (name + ".pnm"), webp = pages / (name + "-webp.png");
-    REQUIRE(tool("/usr/bin/djpeg", {"-outfile", pnm.string(), (pages / "jpeg" / (name + ".jpg")).string()}).exit_code == 0);
-    REQUIRE(tool("/usr/bin/dwebp", {"-quiet", (pages / "webp" / (name + ".webp")).string(), "-o", webp.string()}).exit_code == 0);
-    const double jpeg_psnr = cv::PSNR(read(pnm), expected), webp_psnr = cv::PSNR(as_bgr(read(webp)), as_bgr(expected));
+    REQUIRE(test::run_program("/usr/bin/djpeg", {"-outfile", pnm.string(), (pages / "jpeg" / (name + ".jpg")).string()}).exit_code == 0);
+    REQUIRE(test::run_program("/usr/bin/dwebp", {"-quiet", (pages / "webp" / (name + ".webp")).string(), "-o", webp.string()}).exit_code == 0);
+    const double jpeg_psnr = cv::PSNR(test::read_unchanged(pnm), expected), webp_psnr = cv::PSNR(as_bgr(test::read_unchanged(webp)), as_bgr(expected));
     MESSAGE(name << ": JPEG " << jpeg_psnr << " dB, WebP " << webp_psnr << " dB");
     CHECK(jpeg_psnr > 32.0);
     CHECK(webp_psnr > 32.0);
@@ -242,15 +233,15 @@ TEST_CASE("metadata in every format: resolution, ICC profile and the resume stam
     const fs::path page = out / ("Pillow__pport_g4" + ext), picture = out / ("Pillow__hopper.iccprofile" + ext);
     if (format == "pdf") {
       // Its true size: 2548 x 3296 pixels at 200 dpi; 1-bit pages stay CCITT G4; ICC-based colour.
-      CHECK(has(tool("/usr/bin/pdfinfo", {page.string()}).out, "Page size:       917.28 x 1186.56 pts"));
-      const auto list = tool("/usr/bin/pdfimages", {"-list", page.string()}).out;
+      CHECK(has(test::run_program("/usr/bin/pdfinfo", {page.string()}).out, "Page size:       917.28 x 1186.56 pts"));
+      const auto list = test::run_program("/usr/bin/pdfimages", {"-list", page.string()}).out;
       CHECK(has(list, " ccitt "));
       CHECK(has(list, " icc "));
       CHECK(has(list, "  200   200 "));
-      CHECK(has(tool("/usr/bin/pdfimages", {"-list", picture.string()}).out, "  96    96 "));
+      CHECK(has(test::run_program("/usr/bin/pdfimages", {"-list", picture.string()}).out, "  96    96 "));
       continue;
     }
-    const auto exif = tool("/usr/bin/exiftool", {"-s", "-a", "-XResolution", "-CaptureXResolution", "-CreatorTool",
+    const auto exif = test::run_program("/usr/bin/exiftool", {"-s", "-a", "-XResolution", "-CaptureXResolution", "-CreatorTool",
                                                  "-Software", picture.string()});
     CAPTURE(exif.out);
     CHECK(has(exif.out, "brightness=0.25,contrast=0.25"));
@@ -258,7 +249,7 @@ TEST_CASE("metadata in every format: resolution, ICC profile and the resume stam
     if (format == "jp2") CHECK(has(exif.out, "CaptureXResolution              : 3780"));  // pixels per metre
     if (format == "tiff") CHECK(fs::file_size(page) <= fs::file_size(scan));  // G4 stays G4, no larger
     // The scan's gray profile, in the format's own place for it (WebP's too, by exiftool).
-    const auto profile = tool("/usr/bin/exiftool", {"-s", "-ProfileDescription", page.string()});
+    const auto profile = test::run_program("/usr/bin/exiftool", {"-s", "-ProfileDescription", page.string()});
     CHECK(has(profile.out, "Generic Gray Gamma 2.2 Profile"));
   }
   // Each is resumed by its stamp: every output finished; one cut short is made again, the same.
@@ -299,19 +290,19 @@ TEST_CASE("--join: a multi-page TIFF becomes one PDF and one TIFF of its pages i
   REQUIRE(test::run_imgflow({"--join", "--format", "tiff", doc.string(), (dir / "tiff").string(), "-q"}).exit_code == 0);
   CHECK(test::files_below(dir / "pdf") == std::vector<std::string>{"TwelveMonkeys__fivepages-scan-causingerrors.pdf"});
   const fs::path pdf = dir / "pdf/TwelveMonkeys__fivepages-scan-causingerrors.pdf";
-  CHECK(tool("/usr/bin/qpdf", {"--check", pdf.string()}).exit_code == 0);
-  CHECK(has(tool("/usr/bin/pdfinfo", {pdf.string()}).out, "Pages:           5"));
-  REQUIRE(tool("/usr/bin/pdfimages", {"-png", pdf.string(), (dir / "page").string()}).exit_code == 0);
+  CHECK(test::run_program("/usr/bin/qpdf", {"--check", pdf.string()}).exit_code == 0);
+  CHECK(has(test::run_program("/usr/bin/pdfinfo", {pdf.string()}).out, "Pages:           5"));
+  REQUIRE(test::run_program("/usr/bin/pdfimages", {"-png", pdf.string(), (dir / "page").string()}).exit_code == 0);
   std::vector<cv::Mat> tiff_pages;
   REQUIRE(cv::imreadmulti((dir / "tiff/TwelveMonkeys__fivepages-scan-causingerrors.tif").string(), tiff_pages, cv::IMREAD_UNCHANGED));
   REQUIRE(tiff_pages.size() == 5);
   for (int p = 1; p <= 5; ++p) {
     CAPTURE(p);
-    const cv::Mat expected = read(dir / "png" / fmt::format("TwelveMonkeys__fivepages-scan-causingerrors-p{:04d}.png", p));
-    CHECK(same(read(dir / fmt::format("page-{:03d}.png", p - 1)), expected));
-    CHECK(same(tiff_pages[static_cast<std::size_t>(p - 1)], expected));
+    const cv::Mat expected = test::read_unchanged(dir / "png" / fmt::format("TwelveMonkeys__fivepages-scan-causingerrors-p{:04d}.png", p));
+    CHECK(test::same_samples(test::read_unchanged(dir / fmt::format("page-{:03d}.png", p - 1)), expected));
+    CHECK(test::same_samples(tiff_pages[static_cast<std::size_t>(p - 1)], expected));
   }
-  const std::string info = tool("/usr/bin/tiffinfo", {(dir / "tiff/TwelveMonkeys__fivepages-scan-causingerrors.tif").string()}).out;
+  const std::string info = test::tiffinfo(dir / "tiff/TwelveMonkeys__fivepages-scan-causingerrors.tif");
   std::size_t directories = 0;
   for (std::size_t at = info.find("TIFF Directory"); at != std::string::npos; at = info.find("TIFF Directory", at + 1)) ++directories;
   CHECK(directories == 5);
@@ -346,9 +337,9 @@ TEST_CASE("--join folders: a book per folder in natural order, one with a damage
   CHECK(has(run.err, "error: " + (dir / "out/bad.pdf").string() + ": document not written: " + (in / "bad/b.png").string() + " failed"));
   CHECK(has(run.err, "documents: 1 written (2 pages), 1 not written"));
   CHECK(test::files_below(dir / "out") == std::vector<std::string>{"good.pdf"});  // no temporary left either
-  REQUIRE(tool("/usr/bin/pdfimages", {"-png", (dir / "out/good.pdf").string(), (dir / "good").string()}).exit_code == 0);
-  CHECK(same(read(dir / "good-000.png"), read(dir / "png/page-0002.png")));
-  CHECK(same(read(dir / "good-001.png"), read(dir / "png/page-0001.png")));
+  REQUIRE(test::run_program("/usr/bin/pdfimages", {"-png", (dir / "out/good.pdf").string(), (dir / "good").string()}).exit_code == 0);
+  CHECK(test::same_samples(test::read_unchanged(dir / "good-000.png"), test::read_unchanged(dir / "png/page-0002.png")));
+  CHECK(test::same_samples(test::read_unchanged(dir / "good-001.png"), test::read_unchanged(dir / "png/page-0001.png")));
   // Resumed: the written book is finished; the other is tried again (and fails again).
   const auto again = test::run_imgflow({"-r", "--format", "pdf", "--join", "folders", "--skip-existing", in.string(), (dir / "out").string()});
   CHECK(has(again.err, "2 written, 2 skipped, 1 failed"));
@@ -439,7 +430,7 @@ TEST_CASE("--format tiff --compression jpeg: pages of any height decoded by tiff
   CHECK(joined.exit_code == 0);
   CHECK(has(joined.err, "documents: 1 written (7 pages), 0 not written"));
   const fs::path book = dir / "joined" / (data.filename().string() + ".tif");
-  CHECK(tool("/usr/bin/tiff2rgba", {book.string(), (dir / "rgba.tif").string()}).exit_code == 0);
+  CHECK(test::run_program("/usr/bin/tiff2rgba", {book.string(), (dir / "rgba.tif").string()}).exit_code == 0);
   std::vector<cv::Mat> joined_pages;
   REQUIRE(cv::imreadmulti(book.string(), joined_pages, cv::IMREAD_UNCHANGED));
   const auto names = test::files_below(dir / "png");
@@ -448,9 +439,9 @@ TEST_CASE("--format tiff --compression jpeg: pages of any height decoded by tiff
     CAPTURE(names[i]);
     const std::string stem = fs::path(names[i]).stem().string();
     const fs::path one = dir / "one" / (stem + ".tif");
-    CHECK(tool("/usr/bin/tiff2rgba", {one.string(), (dir / "rgba.tif").string()}).exit_code == 0);
-    const cv::Mat expected = read(dir / "png" / names[i]);
-    CHECK(cv::PSNR(read(one), expected) > 32.0);
+    CHECK(test::run_program("/usr/bin/tiff2rgba", {one.string(), (dir / "rgba.tif").string()}).exit_code == 0);
+    const cv::Mat expected = test::read_unchanged(dir / "png" / names[i]);
+    CHECK(cv::PSNR(test::read_unchanged(one), expected) > 32.0);
     CHECK(cv::PSNR(joined_pages[i], expected) > 32.0);  // natural order: the PNG run's order
   }
 }
@@ -475,7 +466,7 @@ TEST_CASE("--format tiff, every compression and layout: Pillow reads each exactl
       "print(' '.join(bad) or 'same')\n";
   std::vector<std::string> args{"-c", script, dir.path().string()};
   args.insert(args.end(), kLayouts.begin(), kLayouts.end());
-  const auto compared = tool("/usr/bin/python3", args);
+  const auto compared = test::run_program("/usr/bin/python3", args);
   CAPTURE(compared.err);
   CHECK(compared.out == "same\n");
 }

@@ -16,14 +16,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-cv::Mat pixels(const fs::path& path) { return cv::imread(path.string(), cv::IMREAD_UNCHANGED); }
-
 bool same_pixels(const fs::path& a, const fs::path& b) {
-  const cv::Mat x = pixels(a), y = pixels(b);
-  return !x.empty() && !y.empty() && x.size() == y.size() && x.type() == y.type() && cv::norm(x, y, cv::NORM_INF) == 0;
+  return test::same_samples(test::read_unchanged(a), test::read_unchanged(b));
 }
-
-std::string tiffinfo(const fs::path& path) { return test::run_program("/usr/bin/tiffinfo", {path.string()}).out; }
 
 }  // namespace
 
@@ -41,7 +36,7 @@ TEST_CASE("--format tiff: one TIFF per page with the PNG run's pixels, 1-bit pag
   for (const auto& name : names) {
     CAPTURE(name);
     CHECK(same_pixels(dir / "tiff" / (name + ".tif"), dir / "png" / (name + ".png")));
-    const std::string info = tiffinfo(dir / "tiff" / (name + ".tif"));
+    const std::string info = test::tiffinfo(dir / "tiff" / (name + ".tif"));
     CHECK(info.find("Compression Scheme: AdobeDeflate") != std::string::npos);
     CHECK(info.find("Software: imgflow brightness=0.25,contrast=0.25") != std::string::npos);
   }
@@ -55,7 +50,7 @@ TEST_CASE("--format tiff: one TIFF per page with the PNG run's pixels, 1-bit pag
     CAPTURE(name);
     const fs::path g4 = dir / "g4" / (name + ".tif");
     CHECK(same_pixels(g4, dir / "png1" / (name + ".png")));
-    const std::string info = tiffinfo(g4);
+    const std::string info = test::tiffinfo(g4);
     CHECK(info.find("Compression Scheme: CCITT Group 4") != std::string::npos);
     CHECK(info.find("Bits/Sample: 1") != std::string::npos);
     CHECK(info.find("Photometric Interpretation: min-is-white") != std::string::npos);
@@ -92,7 +87,7 @@ TEST_CASE("--format tiff carries resolution and ICC profile, names pages -pNNNN.
   CHECK(run.exit_code == 0);
   CHECK(test::files_below(dir / "out") == std::vector<std::string>{"fax.tif", "five-p0001.tif", "five-p0002.tif",
                                                                    "five-p0003.tif", "five-p0004.tif", "five-p0005.tif"});
-  const std::string fax = tiffinfo(dir / "out" / "fax.tif");
+  const std::string fax = test::tiffinfo(dir / "out" / "fax.tif");
   CHECK(fax.find("Resolution: 200, 200 pixels/inch") != std::string::npos);
   CHECK(fax.find("Compression Scheme: CCITT Group 4") != std::string::npos);
   const auto profile_in = test::run_program("/usr/bin/exiftool", {"-b", "-ICC_Profile", (formats / "Pillow__pport_g4.tif").string()});

@@ -52,7 +52,6 @@ fs::path write_bytes(const fs::path& path, const Bytes& bytes) {
   return path;
 }
 
-std::string tiffinfo(const fs::path& path) { return test::run_program("/usr/bin/tiffinfo", {path.string()}).out; }
 
 }  // namespace
 
@@ -86,7 +85,7 @@ TEST_CASE("TIFF encoder: every layout reads back exactly with OpenCV, bilevel as
       REQUIRE(got.type() == want.type());
       CHECK(cv::norm(got, want, cv::NORM_INF) == 0);
     }
-    const std::string info = tiffinfo(file);
+    const std::string info = test::tiffinfo(file);
     CHECK(info.find(std::string("Compression Scheme: ") + layout.compression) != std::string::npos);
     CHECK(info.find("Software: imgflow test") != std::string::npos);
     CHECK(info.find("ImageDescription: a description") != std::string::npos);
@@ -99,7 +98,7 @@ TEST_CASE("TIFF encoder: every layout reads back exactly with OpenCV, bilevel as
   Bytes tiff;
   encode_tiff(gray_alpha, {}, {}, {}, tiff);
   const fs::path file = write_bytes(dir / "gray-alpha.tif", tiff);
-  const std::string info = tiffinfo(file);
+  const std::string info = test::tiffinfo(file);
   CHECK(info.find("Samples/Pixel: 2") != std::string::npos);
   CHECK(info.find("Extra Samples: 1<unassoc-alpha>") != std::string::npos);
   CHECK(info.find("Photometric Interpretation: min-is-black") != std::string::npos);
@@ -122,7 +121,7 @@ TEST_CASE("TIFF encoder: resolution and ICC profile carried, other compressions 
   Bytes tiff;
   encode_tiff(image, {}, {}, {}, tiff);
   const fs::path file = write_bytes(dir / "photo.tif", tiff);
-  const std::string info = tiffinfo(file);
+  const std::string info = test::tiffinfo(file);
   CHECK(info.find("Resolution: 300, 300 pixels/inch") != std::string::npos);
   const cv::Mat got = cv::imread(file.string(), cv::IMREAD_UNCHANGED);
   CHECK(cv::norm(got, expected_mat(image), cv::NORM_INF) == 0);
@@ -137,19 +136,19 @@ TEST_CASE("TIFF encoder: resolution and ICC profile carried, other compressions 
   const fs::path fax_file = write_bytes(dir / "fax.tif", tiff);
   const auto exif = test::run_program("/usr/bin/exiftool", {"-b", "-ICC_Profile", fax_file.string()});
   CHECK(exif.out == std::string(profile.begin(), profile.end()));
-  CHECK(tiffinfo(fax_file).find("Resolution: 200, 200 pixels/inch") != std::string::npos);
+  CHECK(test::tiffinfo(fax_file).find("Resolution: 200, 200 pixels/inch") != std::string::npos);
   // A G4 page no larger than the scanner's own G4 file it came from.
   CHECK(tiff.size() <= g4.size());
   MESSAGE("G4 fax page: " << g4.size() << " bytes in, " << tiff.size() << " bytes out");
 
   // LZW, JPEG and none, where the layout allows; refusals name the layout.
   encode_tiff(image, {TiffCompression::lzw}, {}, {}, tiff);
-  CHECK(tiffinfo(write_bytes(dir / "lzw.tif", tiff)).find("Compression Scheme: LZW") != std::string::npos);
+  CHECK(test::tiffinfo(write_bytes(dir / "lzw.tif", tiff)).find("Compression Scheme: LZW") != std::string::npos);
   CHECK(cv::norm(cv::imread((dir / "lzw.tif").string(), cv::IMREAD_UNCHANGED), expected_mat(image), cv::NORM_INF) == 0);
   encode_tiff(image, {TiffCompression::none}, {}, {}, tiff);
   CHECK(tiff.size() > static_cast<std::size_t>(image.byte_size()));
   encode_tiff(image, {TiffCompression::jpeg, 90}, {}, {}, tiff);
-  CHECK(tiffinfo(write_bytes(dir / "jpeg.tif", tiff)).find("Compression Scheme: JPEG") != std::string::npos);
+  CHECK(test::tiffinfo(write_bytes(dir / "jpeg.tif", tiff)).find("Compression Scheme: JPEG") != std::string::npos);
   std::mt19937 rng(3);
   CHECK_THROWS_WITH_AS(encode_tiff(random_page(8, 8, 1, 8, rng), {TiffCompression::g4}, {}, {}, tiff),
                        "CCITT G4 compression holds 1-bit pages only (this one is 8-bit gray)", EncodeError);
