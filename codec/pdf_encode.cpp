@@ -61,7 +61,8 @@ PdfPage make_page(Image& image, const EncodeSettings& settings, CodecScratch& sc
     const std::vector<std::uint8_t> profile = icc_profile(image);
     return Bytes(profile.begin(), profile.end());
   }();
-  // The encoders below see the pixels only: the chunks stay out of the PNG they make.
+  // The encoders below see the pixels only: the profile and resolution are the PDF's, not
+  // repeated inside a JPEG page (or the PNG whose image data a Flate page takes).
   std::vector<AncillaryChunk> metadata = std::move(image.metadata);
   image.metadata.clear();
   struct Restore {

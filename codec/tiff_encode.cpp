@@ -190,10 +190,7 @@ void encode_g4_strip(const Image& image, Bytes& out) {
   settings.compression = TiffCompression::g4;
   settings.one_strip = true;
   Bytes file;
-  Image bare;  // the pixels without metadata: the strip is all that is kept
-  bare.width = image.width, bare.height = image.height, bare.channels = 1, bare.bit_depth = 1;
-  bare.pixels = image.pixels;
-  encode_tiff(bare, settings, {}, {}, file);
+  encode_tiff(image, settings, {}, {}, file);  // (the image's metadata goes into tags, not the strip)
   tiff_memory::File memory = tiff_memory::reading(file);
   Complaint complaint;
   const Tiff page = open_memory(memory, complaint, "r");
