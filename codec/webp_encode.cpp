@@ -69,7 +69,7 @@ void encode_webp_output(Image& image, const EncodeSettings& settings, Bytes& out
     imported = alpha ? WebPPictureImportRGBA(&picture, image.pixels.data(), stride)
                      : WebPPictureImportRGB(&picture, image.pixels.data(), stride);
   } else {
-    // Gray as RGB(A) of equal samples, a row at a time through a small buffer.
+    // Gray as RGB(A) of equal samples, in a buffer of its own (libwebp imports RGB(A) only).
     const int channels = alpha ? 4 : 3;
     std::vector<std::uint8_t> wide(static_cast<std::size_t>(image.width) * channels * image.height);
     const std::uint8_t* s = image.pixels.data();
