@@ -334,6 +334,16 @@ int finish_run(const CliOptions& options, const PipelineConfig& config, const Pl
   if (const std::string stop = stop_line(run_control.reason(), stats, first_signal.load(), cause); !stop.empty())
     spdlog::error(stop);
 
+  if (options.join && run_control.reason() != StopReason::none) {
+    // Documents none of whose pages reached the writer before the run stopped: not written either.
+    std::set<fs::path> seen;
+    for (const auto& document : stats.documents) seen.insert(document.output);
+    for (std::size_t d = 0; d < plan.documents.documents.size(); ++d) {
+      const fs::path& output = plan.documents.documents[d].output;
+      if (d % plan.shard.count == plan.shard.index && !plan.finished_documents.count(d) && !seen.count(output))
+        stats.documents.push_back({output, 0, std::string(kDocumentStopped), /*unfinished=*/true});
+    }
+  }
   if (options.join) {
     spdlog::info(documents_line(stats));
     // Documents a stopped run left unfinished (the others were reported as they settled).

@@ -64,6 +64,9 @@ DocumentSet plan_documents(const Listing& listing, JoinKind kind, const std::fil
 OutputState check_document(const std::filesystem::path& output, const std::vector<std::filesystem::path>& inputs,
                            std::string_view stamp, Bytes& scratch);
 
+/// Why a document the run stopped before finishing was not written.
+inline constexpr std::string_view kDocumentStopped = "the run stopped before all its pages were done";
+
 /// What became of a document: written (no error) or why not, and the pages it held then.
 struct DocumentOutcome {
   std::filesystem::path output;

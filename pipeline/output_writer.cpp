@@ -106,10 +106,6 @@ void OutputWriter::write_group(std::vector<Job*>& group) {
   }
 }
 
-namespace {
-constexpr const char* kRunStopped = "the run stopped before all its pages were done";
-}  // namespace
-
 void OutputWriter::to_document(Job& job) {
   if (job.document < 0) return;  // its document is finished already (--skip-existing)
   const std::size_t index = static_cast<std::size_t>(job.document);
@@ -135,7 +131,7 @@ void OutputWriter::to_document(Job& job) {
     case Outcome::failed:
       document.fail((job.page ? fmt::format("page {} of {}", job.page, job.input.string()) : job.input.string()) + " failed");
       break;
-    default: document.fail(kRunStopped); break;
+    default: document.fail(std::string(kDocumentStopped)); break;
   }
   if (!document.settled()) return;
   job.document_done = document.outcome();
@@ -147,7 +143,7 @@ std::vector<DocumentOutcome> OutputWriter::abandon_unfinished() {
   const std::lock_guard lock(documents_mutex_);
   std::vector<DocumentOutcome> abandoned;
   for (auto& [index, document] : documents_) {
-    document.fail(kRunStopped);
+    document.fail(std::string(kDocumentStopped));
     abandoned.push_back(document.outcome());
     abandoned.back().unfinished = true;
   }

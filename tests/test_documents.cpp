@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "files/file_io.hpp"
 #include "support.hpp"
 
 using namespace imgflow;
@@ -374,17 +375,27 @@ TEST_CASE("kill -9 during a joined document leaves nothing under its name, and -
     if (delay == 30ms) CHECK(!fs::exists(out / "book.tif"));
     if (fs::exists(out / "book.tif")) CHECK(test::file_bytes(out / "book.tif") == test::file_bytes(dir / "reference/book.tif"));
   }
-  {  // SIGINT: the images in flight finish, the book is not written, and says so once
-    test::Child run(test::imgflow_binary(), {"-r", "--format", "tiff", "--join", "folders", "-j", "1", in.string(), out.string()});
-    std::this_thread::sleep_for(30ms);
+  {  // SIGINT once the book has begun: the images in flight finish, the book is not written, and says so once
+    // (In a folder of its own: the killed runs above left their temporaries in `out`.)
+    const fs::path stopped_out = dir / "stopped";
+    test::Child run(test::imgflow_binary(), {"-r", "--format", "tiff", "--join", "folders", "-j", "1", in.string(),
+                                             stopped_out.string()});
+    const auto begun = [&] {
+      std::error_code ec;
+      for (const auto& entry : fs::directory_iterator(stopped_out, ec))
+        if (entry.path().filename().string().find(kTemporaryMarker) != std::string::npos) return true;
+      return false;
+    };
+    for (const auto deadline = std::chrono::steady_clock::now() + 20s; !begun() && std::chrono::steady_clock::now() < deadline;)
+      std::this_thread::sleep_for(1ms);
     run.signal(SIGINT);
     const auto stopped = run.wait();
     CHECK(stopped.exit_code == 128 + SIGINT);
-    const std::string line = "error: " + (out / "book.tif").string() + ": document not written: the run stopped";
+    const std::string line = "error: " + (stopped_out / "book.tif").string() + ": document not written: the run stopped";
     const auto first = stopped.err.find(line);
     CHECK(first != std::string::npos);
     CHECK(stopped.err.find(line, first + 1) == std::string::npos);
-    CHECK(!fs::exists(out / "book.tif"));
+    CHECK(test::files_below(stopped_out).empty());  // no book, no temporary
   }
   const auto resumed = test::run_imgflow({"-r", "--format", "tiff", "--join", "folders", "--skip-existing", in.string(), out.string()});
   CHECK(resumed.exit_code == 0);
