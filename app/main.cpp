@@ -434,8 +434,8 @@ int run(const CliOptions& options) {
                         std::chrono::seconds(options.progress_interval));
   // What outlives each job: the failed ones' accounts, for --failures; every one's with --trace.
   std::vector<Job> accounts;
-  const auto make = [&](std::size_t k) { return make_job(options, plan, k); };
-  RunStats stats = run_pipeline(plan.count, make, options.recipe, config, run_control, [&](const Job& job) {
+  ListFeed feed(plan.count, [&](std::size_t k) { return make_job(options, plan, k); });
+  RunStats stats = run_pipeline(feed, options.recipe, config, run_control, [&](const Job& job) {
     if (job.outcome == Outcome::failed || !options.trace_file.empty() ||
         (!options.report_file.empty() && job.findings.any()))
       accounts.push_back(job.account());

@@ -1,5 +1,7 @@
 #include "pipeline/graph.hpp"
 
+#include <pthread.h>
+
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/info.h>
@@ -8,6 +10,9 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <optional>
+#include <semaphore>
+#include <thread>
 #include <system_error>
 
 #include "codec/decode.hpp"
@@ -74,8 +79,8 @@ bool an_input_is_gone(const PipelineConfig& config) {
 
 }  // namespace
 
-RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const Recipe& recipe,
-                      const PipelineConfig& config, RunControl& control, const JobObserver& on_done) {
+RunStats run_pipeline(Feed& feed, const Recipe& recipe, const PipelineConfig& config, RunControl& control,
+                      const JobObserver& on_done) {
   const int threads = config.resolved_threads();
   // Bounds every TBB user in the process, OpenCV's TBB back end included.
   oneapi::tbb::global_control parallelism(oneapi::tbb::global_control::max_allowed_parallelism,
@@ -92,45 +97,52 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const Recipe&
   ScratchPool scratch;
   const StageContext context{config, recipe, pool, scratch};
   const auto start = std::chrono::steady_clock::now();
-  std::size_t fed = 0;
+  std::size_t unfed = 0;  // the feed's thread, then (after the join) this one
+
+  // File places: a job is taken from the feed only into a free one (see the three bounds below).
+  std::counting_semaphore<> file_places(static_cast<std::ptrdiff_t>(in_flight));
+  // Lifetime: started by the source's one message, joined right after the graph's wait; between
+  // the two, the graph waits for it (reserve_wait) until its last job is in.
+  std::thread feeder;
 
   arena.execute([&] {
     flow::graph g;
-    std::size_t& next = fed;
 
-    // The source only hands out jobs; reading and decoding happen in parallel nodes.
-    flow::input_node<Job*> source(g, [&](oneapi::tbb::flow_control& flow) -> Job* {
-      // input_node runs its body one call at a time, ordered inside libtbb.so (see tsan.hpp).
-      tsan::acquire(&next);
-      const tsan::ReleaseOnExit released{&g}, source_released{&next};
-      if (next == count || control.stop_requested()) {
-        flow.stop();
-        return nullptr;
-      }
-      Job* job = nullptr;
-      try {
-        job = new Job(make_job(next));  // freed by the sink
-      } catch (const std::exception& e) {
-        job = new Job;
-        job->index = next;
-        job->fail(Stage::read, e.what());
-      }
-      ++next;
-      job->fed_at = std::chrono::steady_clock::now() - start;
-      tsan::release(job);
-      return job;
+    // The source only hands out jobs, from the feed, on a thread of its own: it may wait for a
+    // place, or for the feed's next job (a file to arrive), without a TBB worker waiting too.
+    using Source = flow::async_node<flow::continue_msg, Job*>;
+    Source source(g, flow::serial, [&](const flow::continue_msg&, Source::gateway_type& gateway) {
+      gateway.reserve_wait();
+      feeder = std::thread([&, &gateway = gateway] {
+        pthread_setname_np(pthread_self(), "imgflow-feed");
+        while (true) {
+          file_places.acquire();
+          std::optional<Job> made;
+          if (!control.stop_requested()) made = feed.next(control);
+          if (!made || control.stop_requested()) {  // a job made as the run stopped is never fed
+            if (made) ++unfed;
+            break;
+          }
+          Job* job = new Job(std::move(*made));  // freed by the sink
+          job->fed_at = std::chrono::steady_clock::now() - start;
+          tsan::release(job);
+          gateway.try_put(job);
+        }
+        tsan::release(&g);
+        gateway.release_wait();
+      });
     });
-    // Three bounds: files whose bytes are held (a file of many pages until its last page is
-    // written, a one-page file until it is encoded); pages from their admission to the sink
+    // Three bounds: files whose bytes are held (the file places above: a file of many pages until
+    // its last page is written, a one-page file until it is encoded); pages from their admission to the sink
     // (holding, once encoded, only their PNG: a larger number, as the more outputs wait for the
     // writer, the fewer syncs); and of those, pages whose pixels are held (decode to encode).
-    flow::limiter_node<Job*> files_in_flight(g, config.resolved_max_in_flight());
     flow::limiter_node<Job*> outputs_in_flight(g, 4 * config.resolved_max_in_flight());
     flow::limiter_node<Job*> pages_in_flight(g, config.resolved_max_in_flight());
     flow::queue_node<Job*> waiting_pages(g), waiting_decode(g);
-    // A limiter's decrementer counts its predecessors (it fires once all have sent), so the two
-    // senders of file places meet here first.
-    flow::broadcast_node<flow::continue_msg> file_places(g);
+    // A freed file place lets the feed's thread take its next job.
+    flow::function_node<flow::continue_msg> free_file_place(g, flow::unlimited, [&](const flow::continue_msg&) {
+      file_places.release();
+    });
 
     // Reading is done by reader threads of their own (no TBB worker waits on the disk), which
     // also list a file's pages and, under --skip-existing, check the outputs already there. Each
@@ -262,7 +274,6 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const Recipe&
 
     oneapi::tbb::profiling::set_name(g, "imgflow");
     oneapi::tbb::profiling::set_name(source, "source");
-    oneapi::tbb::profiling::set_name(files_in_flight, "files_in_flight");
     oneapi::tbb::profiling::set_name(read, "read");
     oneapi::tbb::profiling::set_name(waiting_pages, "waiting_pages");
     oneapi::tbb::profiling::set_name(pages_in_flight, "pages_in_flight");
@@ -273,14 +284,13 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const Recipe&
     oneapi::tbb::profiling::set_name(neighbourhood, "neighbourhood");
     oneapi::tbb::profiling::set_name(encode, "encode");
     oneapi::tbb::profiling::set_name(hand_off, "hand_off");
-    oneapi::tbb::profiling::set_name(file_places, "file_places");
+    oneapi::tbb::profiling::set_name(free_file_place, "free_file_place");
     oneapi::tbb::profiling::set_name(waiting_decode, "waiting_decode");
     oneapi::tbb::profiling::set_name(outputs_in_flight, "outputs_in_flight");
     oneapi::tbb::profiling::set_name(write, "write");
     oneapi::tbb::profiling::set_name(sink, "sink");
 
-    flow::make_edge(source, files_in_flight);
-    flow::make_edge(files_in_flight, read);
+    flow::make_edge(source, read);
     flow::make_edge(read, waiting_pages);
     flow::make_edge(waiting_pages, outputs_in_flight);
     flow::make_edge(outputs_in_flight, waiting_decode);
@@ -297,20 +307,20 @@ RunStats run_pipeline(std::size_t count, const JobMaker& make_job, const Recipe&
     flow::make_edge(encode, hand_off);
     flow::make_edge(std::get<0>(hand_off.output_ports()), write);
     flow::make_edge(std::get<1>(hand_off.output_ports()), pages_in_flight.decrementer());
-    flow::make_edge(std::get<2>(hand_off.output_ports()), file_places);
+    flow::make_edge(std::get<2>(hand_off.output_ports()), free_file_place);
     flow::make_edge(write, sink);
     flow::make_edge(std::get<0>(sink.output_ports()), outputs_in_flight.decrementer());
-    flow::make_edge(std::get<1>(sink.output_ports()), file_places);
-    flow::make_edge(file_places, files_in_flight.decrementer());
+    flow::make_edge(std::get<1>(sink.output_ports()), free_file_place);
 
-    source.activate();
+    source.try_put(flow::continue_msg{});
     g.wait_for_all();
+    feeder.join();
     tsan::acquire(&g);
     for (auto& document : writer.abandon_unfinished()) stats.documents.push_back(std::move(document));
   });
 
   stats.wall = std::chrono::steady_clock::now() - start;
-  stats.not_started += count - fed;  // never made
+  stats.not_started += feed.not_fed() + unfed;  // never made, or made as the run stopped
   return stats;
 }
 

@@ -25,8 +25,8 @@ namespace {
 // run_pipeline over jobs made up front: each finished job's account is written back over it.
 RunStats run_jobs(std::vector<Job>& jobs, const PipelineConfig& config, RunControl& control,
                   const JobObserver& observer = nullptr) {
-  return run_pipeline(
-      jobs.size(), [&](std::size_t i) { return jobs[i]; }, Recipe::of(default_chain()), config, control,
+  ListFeed feed(jobs.size(), [&](std::size_t i) { return jobs[i]; });
+  return run_pipeline(feed, Recipe::of(default_chain()), config, control,
       [&](const Job& job) {
         if (observer) observer(job);
         jobs[job.index] = job.account();
