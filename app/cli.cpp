@@ -25,7 +25,9 @@ constexpr const char* kExitStatusText =
     "OUTPUT_DIR unwritable, the same as an input directory, disk full, read-only filesystem, "
     "OUTPUT_DIR or an input directory removed mid-run); 128+N stopped by signal N: 129 SIGHUP, "
     "130 SIGINT, 143 SIGTERM (the images in flight finish and the summary is printed; a second "
-    "signal quits at once). Outputs appear only complete; rerun with --skip-existing to finish "
+    "signal quits at once). With --watch: 0 once stopped by SIGTERM or SIGINT (failures are "
+    "reported and listed, not in the exit status), 2 if the outputs cannot be written any more; "
+    "SIGHUP reopens --log. Outputs appear only complete; rerun with --skip-existing to finish "
     "the job.";
 
 const ManPageExtra kManPageExtra{
@@ -326,6 +328,27 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
         return PageSelection::parse(text) ? std::string{} : "expected all, first or a list such as 1,3-5,9-";
       });
   app.add_flag("-n,--dry-run", options.dry_run, "List what would be written, write nothing");
+  app.add_flag("--watch", options.watch,
+               "Keep running: process what is in the INPUT folders without a finished output (as "
+               "--skip-existing), then every image that arrives, once its writer has closed it or "
+               "renamed it into place (inotify; new subfolders too with -r), until SIGTERM or "
+               "SIGINT (exit 0 once the images in flight are done). SIGHUP reopens --log. A file "
+               "that fails is reported once and tried again only when it changes");
+  app.add_option("--rescan-interval", options.rescan_interval,
+                 "With --watch: also list the INPUT folders every S seconds (default: only where "
+                 "inotify cannot see every change, such as NFS, SMB and FUSE, or runs out of "
+                 "watches; then every 10 s)")
+      ->type_name("S")
+      ->check(whole_number(1));
+  app.add_option("--move-input", options.move_input_dir,
+                 "Move each input into DIR (same path below it) once its outputs are synced and in "
+                 "place; never replaces a file in DIR (an input whose move fails stays, with a "
+                 "warning). DIR must be on the inputs' filesystem")
+      ->type_name("DIR");
+  app.add_option("--log", options.log_file,
+                 "Append messages to FILE, each with its time, instead of standard error; reopened "
+                 "on SIGHUP under --watch (logrotate)")
+      ->type_name("FILE");
   app.add_option("-j,--threads", options.pipeline.threads, "Compute threads for the whole process, 0 = all cores (files are read and written by a few I/O threads besides)")
       ->default_val(0)
       ->check(whole_number(0));
@@ -503,6 +526,19 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
     }
     options.shard = std::get<Shard>(shard);
   }
+  if (options.watch) {
+    for (const char* other : {"--join", "--trace", "--files-from", "--shard", "--dry-run"})
+      if (app.count(other))
+        return usage_error(std::string("--watch runs until stopped: ") + other +
+                           " applies to a run over a fixed set of files");
+    options.pipeline.skip_existing = true;
+    options.pipeline.missing_input_skipped = true;
+  } else if (app.count("--rescan-interval")) {
+    return usage_error("--rescan-interval applies to --watch");
+  }
+  if (!options.move_input_dir.empty() && options.join)
+    return usage_error("--move-input moves an input once its own outputs are in place: not with --join");
+  options.pipeline.move_inputs = !options.move_input_dir.empty();
   if (assume_dpi > 0 && options.recipe.text().find("dpi=") == std::string::npos)
     return usage_error("--assume-dpi applies to --dpi");
   if (options.recipe.operations.empty()) options.recipe = Recipe::of(default_chain());

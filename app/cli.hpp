@@ -38,6 +38,10 @@ struct CliOptions {
   std::vector<std::string> command_line;
   Verbosity verbosity = Verbosity::normal;
   std::optional<JoinKind> join;  ///< --join: what makes a document; none: a file per page
+  bool watch = false;                   ///< --watch: process files as they arrive, until stopped
+  int rescan_interval = 0;              ///< --rescan-interval: seconds (0: only where inotify cannot serve)
+  std::filesystem::path move_input_dir; ///< --move-input: where inputs go once their outputs are in place
+  std::filesystem::path log_file;       ///< --log: messages to this file (reopened on SIGHUP) instead of stderr
   PipelineConfig pipeline;
 };
 

@@ -1,5 +1,6 @@
 // imgflow: point adjustments over a directory of images through a oneTBB flow graph.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -22,6 +23,8 @@
 #include <variant>
 
 #include "app/cli.hpp"
+#include "app/log_file.hpp"
+#include "app/watch.hpp"
 #include "app/progress.hpp"
 #include "app/run_report.hpp"
 #include "app/report.hpp"
@@ -30,6 +33,7 @@
 #include "files/file_io.hpp"
 #include "files/resume.hpp"
 #include "pipeline/graph.hpp"
+#include "pipeline/stages.hpp"
 #include "files/listing.hpp"
 
 namespace fs = std::filesystem;
@@ -51,10 +55,16 @@ void make_standard_descriptors_safe() {
 // SIGINT/SIGTERM/SIGHUP (the terminal or ssh session gone): the first asks the graph to stop
 // feeding images (those in flight finish and the summary is printed); a second one quits at once. Either way no output appears under its
 // final name unless complete: unfinished ones are hidden temporaries, removed by the next run.
+// Under --watch, SIGHUP is logrotate's: it asks for the log to be opened again, not to stop.
 RunControl run_control;
 std::atomic<int> first_signal{0};
+std::atomic<bool> watching{false}, reopen_log{false};
 
 extern "C" void on_stop_signal(int signal) {
+  if (signal == SIGHUP && watching.load()) {
+    reopen_log.store(true);
+    return;
+  }
   int none = 0;
   if (!first_signal.compare_exchange_strong(none, signal)) ::_exit(128 + signal);
   run_control.request_stop(StopReason::interrupted);
@@ -88,15 +98,25 @@ class EscapedMessage : public spdlog::custom_flag_formatter {
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<EscapedMessage>(); }
 };
 
-void set_up_logging(Verbosity verbosity, ColorMode color) {
+// --log: the file messages go to instead of standard error.
+std::shared_ptr<LogFile> log_file;
+
+void set_up_logging(Verbosity verbosity, ColorMode color, const fs::path& log_path) {
   // NO_COLOR (no-color.org): set and not empty means no colour unless asked for explicitly.
   const char* no_color = std::getenv("NO_COLOR");
   const auto mode = color == ColorMode::always                                        ? spdlog::color_mode::always
                     : color == ColorMode::never || (no_color && *no_color != '\0') ? spdlog::color_mode::never
                                                                                       : spdlog::color_mode::automatic;
-  auto logger = spdlog::stderr_color_mt("imgflow", mode);
+  std::shared_ptr<spdlog::logger> logger;
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
-  formatter->add_flag<EscapedMessage>('*').set_pattern("%^%*%$");
+  if (log_path.empty()) {
+    logger = spdlog::stderr_color_mt("imgflow", mode);
+    formatter->add_flag<EscapedMessage>('*').set_pattern("%^%*%$");
+  } else {
+    log_file = std::make_shared<LogFile>(log_path);
+    logger = std::make_shared<spdlog::logger>("imgflow", log_file);
+    formatter->add_flag<EscapedMessage>('*').set_pattern("%Y-%m-%dT%H:%M:%S%z %*");
+  }
   logger->set_formatter(std::move(formatter));
   logger->set_level(verbosity == Verbosity::quiet     ? spdlog::level::err
                     : verbosity == Verbosity::verbose ? spdlog::level::debug
@@ -121,6 +141,52 @@ std::string check_output_directory(const fs::path& dir) {
   if (fd < 0) return "cannot write to output directory " + dir.string() + ": " + std::strerror(errno);
   ::close(fd);
   return {};
+}
+
+// --move-input DIR: made if needed; refused where a move could lose or repeat an input (DIR is
+// OUTPUT_DIR, or an input folder or inside one, where later runs would list it) or would be a
+// copy (another filesystem).
+std::string check_move_directory(const CliOptions& options) {
+  const fs::path& dir = options.move_input_dir;
+  if (dir.empty()) return {};
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  struct stat moved {};
+  if (::stat(dir.c_str(), &moved) != 0 || !S_ISDIR(moved.st_mode))
+    return "cannot create the --move-input directory " + dir.string() + (ec ? ": " + ec.message() : "");
+  if (fs::equivalent(dir, options.output_dir, ec))
+    return "--move-input " + dir.string() + " is OUTPUT_DIR: choose a folder of its own";
+  const fs::path canonical_dir = fs::weakly_canonical(dir, ec);
+  for (const fs::path& input : options.inputs) {
+    const bool is_dir = fs::is_directory(input, ec);
+    const fs::path folder = is_dir ? input : input.parent_path().empty() ? fs::path(".") : input.parent_path();
+    const fs::path canonical_input = fs::weakly_canonical(folder, ec);
+    const auto [a, b] = std::mismatch(canonical_input.begin(), canonical_input.end(), canonical_dir.begin(), canonical_dir.end());
+    if (is_dir && a == canonical_input.end())
+      return "--move-input " + dir.string() + " is inside the input folder " + input.string() +
+             ": moved inputs would be listed again";
+    struct stat from {};
+    if (::stat(folder.c_str(), &from) == 0 && from.st_dev != moved.st_dev)
+      return "--move-input " + dir.string() + " is on another filesystem than " + input.string() +
+             " (a move there would be a copy): choose a folder on the inputs' filesystem";
+  }
+  return {};
+}
+
+// Makes OUTPUT_DIR (and --move-input's folder) ready: proved writable, the temporaries of a
+// killed run removed. False, after its error line, when it cannot be.
+bool prepare_output(const CliOptions& options) {
+  for (const std::string& problem : {check_output_directory(options.output_dir), check_move_directory(options)})
+    if (!problem.empty()) {
+      spdlog::error("error: {}", problem);
+      return false;
+    }
+  const CleanupResult cleanup = remove_stale_temporaries(options.output_dir, options.recursive);
+  if (cleanup.removed)
+    spdlog::info("removed {} unfinished temporary file{} left by an interrupted run", cleanup.removed,
+                 cleanup.removed == 1 ? "" : "s");
+  for (const auto& error : cleanup.errors) spdlog::warn("warning: cannot remove {}", error);
+  return true;
 }
 
 // What a run works on: the listing, this shard's part of it, and what could not be listed.
@@ -154,6 +220,7 @@ Job make_job(const CliOptions& options, const Plan& plan, std::size_t k) {
   job.input = file.input();
   job.output = options.output_dir / output_relative_path(file.relative(), options.pipeline.output_format->output_extension);
   if (const auto pages = plan.listing.pages.find(i); pages != plan.listing.pages.end()) job.only_pages = pages->second;
+  if (!options.move_input_dir.empty()) job.move_to = options.move_input_dir / file.relative();
   if (options.join) {
     const auto [document, place] = plan.documents.document_of[i];
     job.output = plan.documents.documents[document].output;
@@ -382,6 +449,38 @@ int finish_run(const CliOptions& options, const PipelineConfig& config, const Pl
   return exit_code;
 }
 
+// The lines a finished job prints: its failure and warnings (what a user must see without -v),
+// and with -v what it did.
+void print_job_lines(const CliOptions& options, const Job& job, ProgressLine& progress) {
+  if (job.outcome == Outcome::failed)
+    progress.print_above([&] { spdlog::error(failure_line(job)); });
+  else if (job.foreign_output || job.skip_reason == kRemovedBeforeRead)
+    progress.print_above([&] { spdlog::warn("warning: {}: skipped: {}", job_name(job), job.skip_reason); });
+  else if (options.verbosity == Verbosity::verbose)
+    progress.print_above([&] { spdlog::debug(job_line(job)); });
+  if (job.frames > 1) progress.print_above([&] { spdlog::warn(animation_line(job)); });
+  if (job.outcome == Outcome::written)
+    for (const std::string& fitted : job.findings.fitted)
+      progress.print_above([&] { spdlog::warn("warning: {}: encode: {}", job_name(job), fitted); });
+  if (job.document_done && !job.document_done->error.empty())
+    progress.print_above([&] { spdlog::error(document_failure_line(*job.document_done)); });
+  else if (job.document_done && options.verbosity == Verbosity::verbose)
+    progress.print_above([&] {
+      spdlog::debug("wrote document {} ({} pages)", job.document_done->output.string(), job.document_done->pages);
+    });
+  if (job.outcome == Outcome::written && !job.findings.profile_dropped.empty())
+    progress.print_above([&] { spdlog::warn(profile_dropped_line(job)); });
+  if (job.outcome == Outcome::written && job.findings.skew_unreliable)
+    progress.print_above([&] { spdlog::warn("warning: {}: deskew: {}", job_name(job), job.findings.skew_note); });
+  if (!job.move_error.empty())
+    progress.print_above([&] {
+      spdlog::warn("warning: {}: input left in place: {}", (job.file_job ? job.file_job->input : job.input).string(),
+                   job.move_error);
+    });
+  if (options.verbosity == Verbosity::verbose)
+    for (const std::string& line : decoder_note_lines(job)) progress.print_above([&] { spdlog::debug(line); });
+}
+
 int run(const CliOptions& options) {
   auto planned = plan_run(options);
   if (const int* exit_code = std::get_if<int>(&planned)) return *exit_code;
@@ -406,15 +505,7 @@ int run(const CliOptions& options) {
     spdlog::info("dry run: {} images, operations {}", plan.count, options.recipe.text());
     return plan.listing.errors.empty() ? kExitOk : kExitSomeFailed;
   }
-  if (const std::string problem = check_output_directory(options.output_dir); !problem.empty()) {
-    spdlog::error("error: {}", problem);
-    return kExitCannotRun;
-  }
-  const CleanupResult cleanup = remove_stale_temporaries(options.output_dir, options.recursive);
-  if (cleanup.removed)
-    spdlog::info("removed {} unfinished temporary file{} left by an interrupted run", cleanup.removed,
-                 cleanup.removed == 1 ? "" : "s");
-  for (const auto& error : cleanup.errors) spdlog::warn("warning: cannot remove {}", error);
+  if (!prepare_output(options)) return kExitCannotRun;
 
   PipelineConfig config = options.pipeline;
   config.output_taken = [&](const fs::path& output) {
@@ -440,33 +531,145 @@ int run(const CliOptions& options) {
         (!options.report_file.empty() && job.findings.any()))
       accounts.push_back(job.account());
     progress.image_done(job.input_bytes, job.outcome == Outcome::failed);
-    if (job.outcome == Outcome::failed)
-      progress.print_above([&] { spdlog::error(failure_line(job)); });
-    else if (job.foreign_output)
-      progress.print_above([&] { spdlog::warn("warning: {}: skipped: {}", job_name(job), job.skip_reason); });
-    else if (options.verbosity == Verbosity::verbose)
-      progress.print_above([&] { spdlog::debug(job_line(job)); });
-    if (job.frames > 1) progress.print_above([&] { spdlog::warn(animation_line(job)); });
-    if (job.outcome == Outcome::written)
-      for (const std::string& fitted : job.findings.fitted)
-        progress.print_above([&] { spdlog::warn("warning: {}: encode: {}", job_name(job), fitted); });
-    if (job.document_done && !job.document_done->error.empty())
-      progress.print_above([&] { spdlog::error(document_failure_line(*job.document_done)); });
-    else if (job.document_done && options.verbosity == Verbosity::verbose)
-      progress.print_above([&] {
-        spdlog::debug("wrote document {} ({} pages)", job.document_done->output.string(), job.document_done->pages);
-      });
-    if (job.outcome == Outcome::written && !job.findings.profile_dropped.empty())
-      progress.print_above([&] { spdlog::warn(profile_dropped_line(job)); });
-    if (job.outcome == Outcome::written && job.findings.skew_unreliable)
-      progress.print_above([&] { spdlog::warn("warning: {}: deskew: {}", job_name(job), job.findings.skew_note); });
-    if (options.verbosity == Verbosity::verbose)
-      for (const std::string& line : decoder_note_lines(job)) progress.print_above([&] { spdlog::debug(line); });
+    print_job_lines(options, job, progress);
     if (job.outcome == Outcome::written && config.sync) written_directories.insert(job.output.parent_path());
   });
   progress.finish();
   for (const auto& directory : written_directories) sync_directory(directory);
   return finish_run(options, config, plan, stats, accounts);
+}
+
+// The resident memory of the process now, in bytes.
+std::uint64_t resident_bytes() {
+  std::FILE* statm = std::fopen("/proc/self/statm", "re");
+  unsigned long long pages = 0, resident = 0;
+  if (statm) {
+    if (std::fscanf(statm, "%llu %llu", &pages, &resident) != 2) resident = 0;
+    std::fclose(statm);
+  }
+  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// --watch: what is already there, then every image that arrives, until a signal (exit 0) or an
+// output side that cannot take files any more (exit 2). What the run holds grows with what is
+// in flight and what has failed, not with what it has done: totals, and distributions in
+// bounded memory (pipeline/metrics.hpp).
+int run_watch(const CliOptions& options) {
+  std::error_code ec;
+  for (const fs::path& input : options.inputs)
+    if (!fs::is_directory(input, ec)) {
+      spdlog::error("error: --watch watches folders: {} {}", input.string(),
+                    fs::exists(input, ec) ? "is not a directory" : "does not exist");
+      return kExitCannotRun;
+    }
+  if (const std::string problem = check_not_in_place(options); !problem.empty()) {
+    spdlog::error("error: {}", problem);
+    return kExitCannotRun;
+  }
+  if (!prepare_output(options)) return kExitCannotRun;
+  PipelineConfig config = options.pipeline;
+  config.stamp = std::string(kStampPrefix) + options.recipe.text();
+  config.output_dir = options.output_dir;
+  // (config.input_dirs stays empty: a watched folder that goes is waited for, not a reason to stop.)
+  watching = true;
+  install_signal_handlers();
+
+  // Shared by the sink (each job) and the feed's thread (the periodic progress and report).
+  std::mutex live_mutex;
+  RunStats live;
+  Distribution latency;  ///< from the watch learning an image was ready to its output in place
+  const auto started = std::chrono::steady_clock::now();
+  WatchFeed* feed_pointer = nullptr;
+
+  const auto report = [&](bool running, int exit_code) {
+    RunStats stats;
+    Distribution latency_now;
+    {
+      const std::lock_guard lock(live_mutex);
+      stats = live;
+      latency_now = latency;
+    }
+    stats.wall = std::chrono::steady_clock::now() - started;
+    const std::vector<Job> failures = feed_pointer->failures();
+    if (!options.report_file.empty()) {
+      nlohmann::json json = run_report(options, config, stats, stats.written + stats.skipped + stats.failed, {},
+                                       run_control.reason(), exit_code, failures);
+      json["watch"] = {{"running", running},
+                       {"waiting", feed_pointer->waiting()},
+                       {"resident_bytes", resident_bytes()},
+                       {"latency", {{"count", latency_now.count()},
+                                    {"median_ms", std::chrono::duration<double, std::milli>(latency_now.quantile(0.5)).count()},
+                                    {"p99_ms", std::chrono::duration<double, std::milli>(latency_now.quantile(0.99)).count()},
+                                    {"max_ms", std::chrono::duration<double, std::milli>(latency_now.max()).count()}}}};
+      if (running) json["exit_code"] = nullptr;
+      try {
+        write_output_file(options.report_file, to_text(json), config.sync);
+      } catch (const std::exception& e) {
+        spdlog::error("error: {}: cannot write the report: {}", options.report_file.string(), e.what());
+      }
+    }
+    if (!options.failures_file.empty() && (feed_pointer->failures_changed() || !running)) {
+      try {
+        write_output_file(options.failures_file, failure_list(failures, {}), config.sync);
+      } catch (const std::exception& e) {
+        spdlog::error("error: {}: cannot write the failure list: {}", options.failures_file.string(), e.what());
+      }
+    }
+    return stats;
+  };
+  const auto interval = std::chrono::seconds(options.progress_interval);
+  auto next_tick = started + interval;
+  const auto idle = [&] {
+    if (reopen_log.exchange(false) && log_file) {
+      try {
+        log_file->reopen();
+        spdlog::info("reopened the log {}", options.log_file.string());
+      } catch (const std::exception& e) {
+        spdlog::error("error: {}", e.what());
+      }
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (interval.count() == 0 || now < next_tick) return;
+    next_tick = now + interval;
+    RunStats stats = report(true, kExitOk);
+    if (options.progress && options.verbosity != Verbosity::quiet) {
+      const std::lock_guard lock(live_mutex);
+      spdlog::info("progress: {} written, {} skipped, {} failed; {} waiting; latency median {:.0f} ms, p99 {:.0f} ms; "
+                   "{:.1f} MB resident",
+                   stats.written, stats.skipped, stats.failed, feed_pointer->waiting(),
+                   std::chrono::duration<double, std::milli>(latency.quantile(0.5)).count(),
+                   std::chrono::duration<double, std::milli>(latency.quantile(0.99)).count(),
+                   static_cast<double>(resident_bytes()) / 1e6);
+    }
+  };
+  const auto note = [](const std::string& text) {
+    if (text.ends_with("is there again"))
+      spdlog::info("{}", text);
+    else
+      spdlog::warn("warning: {}", text);
+  };
+  WatchFeed feed(options, note, idle);
+  feed_pointer = &feed;
+  std::string folders;
+  for (const fs::path& input : options.inputs) folders += (folders.empty() ? "" : ", ") + input.string();
+  spdlog::info("watching {}{} for images; outputs in {}{} (SIGTERM or Ctrl-C stops)", folders,
+               options.recursive ? " and its subfolders" : "", options.output_dir.string(),
+               options.move_input_dir.empty() ? "" : ", inputs then moved to " + options.move_input_dir.string());
+  ProgressLine quiet_progress(false, 0, std::chrono::seconds(0));  // lines print as they come
+  run_pipeline(feed, options.recipe, config, run_control, [&](const Job& job) {
+    print_job_lines(options, job, quiet_progress);
+    feed.done(job);
+    const std::lock_guard lock(live_mutex);
+    live.add(job);
+    if (job.outcome == Outcome::written && job.arrived != std::chrono::steady_clock::time_point{})
+      latency.add(std::chrono::steady_clock::now() - job.arrived);
+  });
+  const int exit_code = run_control.reason() == StopReason::output_unusable ? kExitCannotRun : kExitOk;
+  RunStats stats = report(false, exit_code);
+  spdlog::info("watch stopped: {}", summary_line(stats, config));
+  if (run_control.reason() == StopReason::output_unusable)
+    spdlog::error("error: stopped: the output side cannot take files (see the error above)");
+  return exit_code;
 }
 
 }  // namespace
@@ -476,8 +679,14 @@ int main(int argc, char** argv) {
   auto parsed = parse_command_line(argc, argv);
   if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
   const CliOptions& options = std::get<CliOptions>(parsed);
-  set_up_logging(options.verbosity, options.color);
   try {
+    set_up_logging(options.verbosity, options.color, options.log_file);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return kExitCannotRun;
+  }
+  try {
+    if (options.watch) return run_watch(options);
     return run(options);
   } catch (const std::exception& e) {
     spdlog::error("error: {}", e.what());

@@ -1,6 +1,7 @@
 #include "files/file_io.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -285,6 +286,18 @@ void write_output_file(const fs::path& path, std::string_view text, bool sync) {
 void sync_directory(const fs::path& directory) {
   FileDescriptor fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() >= 0) ::fsync(fd.get());
+}
+
+void move_file(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::create_directories(to.parent_path(), ec);
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return;
+  if (errno != EINVAL && errno != ENOSYS)
+    throw std::system_error(errno, std::generic_category(), "cannot move it to " + to.string());
+  // A filesystem without RENAME_NOREPLACE: a hard link (which never replaces), then the old name
+  // removed.
+  if (::link(from.c_str(), to.c_str()) != 0 || ::unlink(from.c_str()) != 0)
+    throw std::system_error(errno, std::generic_category(), "cannot move it to " + to.string());
 }
 
 namespace {

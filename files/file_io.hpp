@@ -136,6 +136,11 @@ void write_output_file(const std::filesystem::path& path, std::string_view text,
 /// files themselves are already complete.
 void sync_directory(const std::filesystem::path& directory);
 
+/// Moves `from` to `to` by a rename (--move-input), making `to`'s folders, never replacing a file
+/// already there. Throws std::system_error: EEXIST when `to` is taken, EXDEV when it is on another
+/// filesystem (a move there would be a copy and a removal: not done).
+void move_file(const std::filesystem::path& from, const std::filesystem::path& to);
+
 /// Whether `path` is an imgflow temporary that nobody is writing any more: its writer holds a
 /// lock on it while it writes (released by the kernel when the process dies, on any host that
 /// shares the filesystem's locks). An empty file younger than a few seconds is left alone (its

@@ -106,7 +106,7 @@ bool can_list(const char* path) {
 // walked after the tree it is in (so that a directory is listed under its own path rather than
 // a link's), and each directory is entered once: a loop, or a second way into a directory, is
 // reported and skipped.
-void walk(const fs::path& root, const WalkOptions& options, const DeviceInode* skip_dir, Listing& listing) {
+void walk(const fs::path& root, const WalkOptions& options, const std::vector<DeviceInode>& skip, Listing& listing) {
   const std::string root_text = root.string();
   // Paths below the root: the root's own text, a '/' unless it ends in one, then the rest.
   const std::size_t relative_from = root_text.size() + (root_text.ends_with('/') ? 0 : 1);
@@ -119,7 +119,7 @@ void walk(const fs::path& root, const WalkOptions& options, const DeviceInode* s
       listing.errors.push_back({path, std::strerror(errno)});
       return false;
     }
-    if (skip_dir && identity(info) == *skip_dir) return false;
+    if (std::find(skip.begin(), skip.end(), identity(info)) != skip.end()) return false;
     if (!entered.insert(identity(info)).second) {
       const bool loop = leads_to_ancestor(path, root_text.size(), identity(info));
       listing.skipped.push_back({path, loop ? "a directory loop: it leads back to " + fs::canonical(path).string()
@@ -213,6 +213,29 @@ bool has_image_extension(const fs::path& path) {
   return format && format->decode;
 }
 
+std::optional<fs::path> output_rival(const fs::path& input, const fs::path& folder) {
+  const std::string name = input.filename().string();
+  const std::size_t dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0) return std::nullopt;
+  const std::string stem = name.substr(0, dot);
+  const fs::path dir = folder.empty() ? input.parent_path() : folder;
+  const std::string own = name.substr(dot);
+  for (const Format& format : formats()) {
+    if (!format.decode) continue;
+    for (const std::string_view extension : format.extensions) {
+      std::string upper(extension);
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      for (const std::string& candidate : {std::string(extension), upper}) {
+        if (candidate == own) continue;  // the input itself (or, elsewhere, one of its name)
+        const fs::path path = dir / (stem + candidate);
+        struct stat info {};
+        if (::lstat(path.c_str(), &info) == 0) return path;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 std::string skip_reason(const fs::path& path) {
   const Format* format = format_of_name(path.filename().string());
   if (format && !format->decode) return std::string(format->name) + ": " + std::string(format->advice);
@@ -222,14 +245,14 @@ std::string skip_reason(const fs::path& path) {
 Listing list_inputs(const std::vector<fs::path>& inputs, const WalkOptions& options) {
   Listing listing;
   struct stat info {};
-  DeviceInode skip{};
-  const bool skipping = !options.skip_dir.empty() && ::stat(options.skip_dir.c_str(), &info) == 0;
-  if (skipping) skip = identity(info);
+  std::vector<DeviceInode> skip;
+  for (const fs::path& dir : options.skip_dirs)
+    if (!dir.empty() && ::stat(dir.c_str(), &info) == 0) skip.push_back(identity(info));
   for (const fs::path& input : inputs) {
     if (::stat(input.c_str(), &info) != 0) {
       listing.errors.push_back({input, std::strerror(errno)});
     } else if (S_ISDIR(info.st_mode)) {
-      walk(input, options, skipping ? &skip : nullptr, listing);
+      walk(input, options, skip, listing);
     } else {
       // A file named on its own is an input whatever its name; its output goes to the top. One
       // that is not a regular file (a device, a FIFO) fails when read, before it is opened.
@@ -244,7 +267,7 @@ Listing list_inputs(const std::vector<fs::path>& inputs, const WalkOptions& opti
 }
 
 Listing list_images(const fs::path& root, bool recursive, const fs::path& skip_dir) {
-  return list_inputs({root}, {recursive, false, skip_dir});
+  return list_inputs({root}, {recursive, false, {skip_dir}});
 }
 
 namespace {
@@ -336,7 +359,7 @@ Listing list_run_inputs(const InputSpec& spec, const fs::path& output_dir) {
     return read_file_list({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, root, spec.separator);
   }
   WalkOptions walk = spec.walk;
-  walk.skip_dir = output_dir;
+  walk.skip_dirs = {output_dir};
   return list_inputs(spec.inputs, walk);
 }
 

@@ -91,12 +91,12 @@ struct Listing {
 struct WalkOptions {
   bool recursive = false;        ///< descend into subdirectories
   bool follow_symlinks = false;  ///< follow symbolic links to directories (links to files always are)
-  std::filesystem::path skip_dir;  ///< never list this directory (the output, inside an input)
+  std::vector<std::filesystem::path> skip_dirs;  ///< never list these (the output, inside an input)
 };
 
 /// The inputs named: a regular file is one input whatever its name (its output goes straight
 /// into the output directory); a directory contributes its image files (named like a format
-/// imgflow reads), skipping hidden entries (names starting with '.') and `skip_dir`, with their
+/// imgflow reads), skipping hidden entries (names starting with '.') and `skip_dirs`, with their
 /// paths below it mirrored under the output directory. Symbolic links to files are read through;
 /// links to directories are followed only with `follow_symlinks`, and then every directory is
 /// listed once: a loop, or a second way into a directory already listed, is skipped and
@@ -157,6 +157,13 @@ class OutputIndex {
  private:
   std::vector<std::uint32_t> order_;  ///< listing positions sorted by output, then position
 };
+
+/// Another image file beside `input` (in `folder`, by default input's own) whose output would be
+/// the same: the same name before the extension and another extension of a readable format
+/// (not input's own), in lower or upper case ("scan.png" for "scan.jpg", "scan.TIF"). Found by probing each name, so
+/// it costs the same in a folder of a million files. The first found, if any.
+std::optional<std::filesystem::path> output_rival(const std::filesystem::path& input,
+                                                  const std::filesystem::path& folder = {});
 
 /// The output file for an input: same relative path, extension replaced by the output
 /// format's (".png", ".tif").

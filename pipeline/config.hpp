@@ -72,6 +72,10 @@ struct PipelineConfig {
   std::string stamp;             ///< text of the Software tEXt chunk on every output (see skip_existing)
   std::filesystem::path output_dir;  ///< never re-created once gone: the run stops instead
   std::vector<std::filesystem::path> input_dirs;  ///< one gone while images are read stops the run
+  /// --move-input: the writer moves each job's input to its Job::move_to once the outputs are in place.
+  bool move_inputs = false;
+  /// --watch: an input removed before it was read is skipped (with the reason), not failed.
+  bool missing_input_skipped = false;
   bool sync = true;              ///< fsync each output before renaming it into place
   DecodeOptions decode;          ///< pixel limit, checksum verification, strictness
   PageSelection pages;           ///< which pages of a file of several pages are written

@@ -57,6 +57,13 @@ struct Job {
   std::string skip_reason;            ///< why a job was skipped, when not a finished output
   bool foreign_output = false;        ///< skipped: its output is a file imgflow did not write
   std::string source;                 ///< what the input is (files/resume.hpp), recorded in the output
+  /// --move-input: where the input goes once its output is durable (empty: it stays), and why
+  /// it could not (the app warns; the input stays where it is).
+  std::filesystem::path move_to;
+  std::string move_error;
+  std::size_t pages_settled = 0, pages_in_place = 0;  ///< a paged file's pages at the writer (its thread only)
+  /// --watch: when the watch learnt the input was ready (for the latency to its output).
+  std::chrono::steady_clock::time_point arrived{};
   /// --join: the document (an index into PipelineConfig::documents) this input's pages go into,
   /// and the input's place among the document's inputs; -1: none (an output of its own).
   std::ptrdiff_t document = -1;

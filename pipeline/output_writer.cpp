@@ -1,5 +1,6 @@
 #include "pipeline/output_writer.hpp"
 
+#include <fcntl.h>
 #include <sys/types.h>
 
 #include <algorithm>
@@ -90,6 +91,14 @@ void OutputWriter::write_group(std::vector<Job*>& group) {
     if (entry.file) timed(entry, [&] { entry.file->publish(); });
   }
 
+  // 4. --move-input: each input whose outputs are all in place goes, once their names are on the
+  //    device too (a second sync); an input whose move fails stays, with the reason.
+  if (context_.config.move_inputs) {
+    std::vector<Job*> settled;
+    for (Entry& entry : entries) settled.push_back(entry.job);
+    move_inputs(settled);
+  }
+
   static thread_local const int track = trace_thread_index();
   for (Entry& entry : entries) {
     Job& job = *entry.job;
@@ -103,6 +112,47 @@ void OutputWriter::write_group(std::vector<Job*>& group) {
     entry.file.reset();
     tsan::release(&job);
     done_(&job);
+  }
+}
+
+namespace {
+
+// Whether the job leaves its output in place: written just now, or finished before (a skip
+// that is not for another reason).
+bool output_in_place(const Job& job) {
+  return job.outcome == Outcome::pending ||
+         (job.outcome == Outcome::skipped && job.skip_reason.empty() && !job.foreign_output);
+}
+
+}  // namespace
+
+void OutputWriter::move_inputs(const std::vector<Job*>& settled) {
+  // (reporting job, the job of the input that moves)
+  std::vector<std::pair<Job*, Job*>> moves;
+  for (Job* job : settled) {
+    Job* file = job->file_job ? job->file_job : job;
+    if (file->move_to.empty()) continue;
+    if (!job->file_job) {
+      if (output_in_place(*job)) moves.emplace_back(job, job);
+      continue;
+    }
+    // A page: the file moves once every one of its pages has its output in place.
+    file->pages_in_place += output_in_place(*job);
+    if (++file->pages_settled == file->pages.size() && file->pages_in_place == file->pages.size())
+      moves.emplace_back(job, file);
+  }
+  if (moves.empty()) return;
+  // The outputs' names to the device first: a crash after the move leaves them there.
+  if (context_.config.sync) {
+    FileDescriptor dir(::open(context_.config.output_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() >= 0) sync_filesystem(dir.get());
+  }
+  for (auto [reporter, input] : moves) {
+    try {
+      move_file(input->input, input->move_to);
+    } catch (const std::exception& e) {
+      reporter->move_error = e.what();
+    }
   }
 }
 

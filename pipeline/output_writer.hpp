@@ -37,6 +37,9 @@ class OutputWriter {
 
  private:
   void write_group(std::vector<Job*>& group);
+  /// --move-input: moves the inputs of `settled` (jobs just written or skipped) whose outputs
+  /// are all in place.
+  void move_inputs(const std::vector<Job*>& settled);
   /// --join: hands the job's page to its document (files/document.hpp) instead of a file.
   void to_document(Job& job);
 

@@ -72,7 +72,15 @@ BandRunner isolated_band_runner() {
 void read_stage(Job& job, const StageContext& context) {
   job.file_bytes = context.pool.files.acquire();
   timespec modified{};
-  read_file(job.input, job.file_bytes, &modified);
+  try {
+    read_file(job.input, job.file_bytes, &modified);
+  } catch (const std::system_error& e) {
+    if (!context.config.missing_input_skipped || e.code() != std::errc::no_such_file_or_directory) throw;
+    job.outcome = Outcome::skipped;
+    job.skip_reason = kRemovedBeforeRead;
+    job.move_to.clear();
+    return;
+  }
   job.input_bytes = job.file_bytes.size();
   job.source = source_record(job.file_bytes, modified);
 }

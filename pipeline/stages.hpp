@@ -36,6 +36,9 @@ BandRunner isolated_band_runner();
 /// quota exceeded, read-only filesystem, the output directory gone), so the run should stop.
 bool makes_output_unusable(const std::error_code& error);
 
+/// The skip reason of an input removed before it was read (PipelineConfig::missing_input_skipped).
+inline constexpr std::string_view kRemovedBeforeRead = "removed before it was read";
+
 /// Reads the file, and records what it is (files/resume.hpp: source_record).
 void read_stage(Job& job, const StageContext& context);
 /// After reading: the file's pages (job.page_refs), for formats that have pages. A file that is
