@@ -5,6 +5,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <fmt/format.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include <set>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <variant>
 
 #include "app/cli.hpp"
@@ -86,6 +88,41 @@ void install_signal_handlers() {
   // quietly, as any filter's would.)
   signal(SIGPIPE, SIG_IGN);
 }
+
+// Under --watch the stop and reopen signals are taken by a thread of their own (sigwait) rather
+// than by a handler, every other thread (TBB's workers included, made after it) blocking them:
+// a handler runs on whichever thread the kernel picks, and a long-running process should not
+// depend on which (under ThreadSanitizer, one asleep in TBB's futex never ran it). Made before
+// any other thread; ended (and joined) by its destructor.
+class SignalThread {
+ public:
+  SignalThread() {
+    sigemptyset(&set_);
+    for (const int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set_, signal);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "imgflow-signal");
+      for (int signal = 0;;) {
+        if (sigwait(&set_, &signal) != 0) continue;
+        if (done_.load()) return;
+        on_stop_signal(signal);
+      }
+    });
+  }
+  ~SignalThread() {
+    done_.store(true);
+    pthread_kill(thread_.native_handle(), SIGHUP);
+    thread_.join();
+  }
+  SignalThread(const SignalThread&) = delete;
+  SignalThread& operator=(const SignalThread&) = delete;
+
+ private:
+  sigset_t set_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
 
 // The message with control characters escaped, so that a file name can neither break a
 // message into two lines nor send escape sequences to the terminal.
@@ -572,7 +609,7 @@ int run_watch(const CliOptions& options) {
   config.output_dir = options.output_dir;
   // (config.input_dirs stays empty: a watched folder that goes is waited for, not a reason to stop.)
   watching = true;
-  install_signal_handlers();
+  const SignalThread signals;
 
   // Shared by the sink (each job) and the feed's thread (the periodic progress and report).
   std::mutex live_mutex;
