@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -91,6 +92,9 @@ bool FolderWatch::skipped(const fs::path& path) const {
 
 void FolderWatch::start(std::vector<std::string>& notes) {
   started_ = true;
+  // A writer opening a file in the moment open_for_writing holds its lease makes the kernel
+  // signal the lease's holder (SIGIO, whose default action ends the process): ignored.
+  ::signal(SIGIO, SIG_IGN);
   interval_ = options_.rescan_interval.count() ? options_.rescan_interval : kDefaultRescan;
   rescans_ = options_.rescan_interval.count() > 0;
   for (const fs::path& root : options_.roots)
@@ -181,12 +185,22 @@ void FolderWatch::rescan_all() {
     if (root_present_[r]) queue_scan(options_.roots[r], r, {});
 }
 
-void FolderWatch::take(fs::path path, fs::path relative, bool from_scan, std::vector<Arrival>& ready) {
+void FolderWatch::take(fs::path path, fs::path relative, Seen seen, std::vector<Arrival>& ready) {
   if (hidden(path) || !has_image_extension(path) || known_.count(path.string())) return;
   const Clock::time_point now = Clock::now();
+  const auto hold = [&](Clock::duration wait, Seen again) {
+    known_.insert(path.string());
+    settling_.emplace(now + wait, Settling{Arrival{std::move(path), std::move(relative), now}, again});
+  };
   const std::optional<bool> writing = open_for_writing(path);
-  if (writing == true) return;  // its writer still has it open: inotify reports the close, a rescan finds it again
-  if (!writing && from_scan) {
+  if (writing == true) {
+    // A writer has it open. After its close event, that may be the kernel still closing it (the
+    // event is queued before the file's write access is given back): looked at again shortly.
+    // Otherwise its writer's close is reported (or a rescan finds it again).
+    if (seen == Seen::closed) hold(std::chrono::milliseconds(50), Seen::closed_again);
+    return;
+  }
+  if (!writing && seen == Seen::scan) {
     // Whether a writer has it open cannot be asked here: taken once unmodified for a while.
     struct stat info {};
     if (::stat(path.c_str(), &info) != 0) return;  // gone
@@ -195,9 +209,7 @@ void FolderWatch::take(fs::path path, fs::path relative, bool from_scan, std::ve
             std::chrono::seconds(info.st_mtim.tv_sec) + std::chrono::nanoseconds(info.st_mtim.tv_nsec)));
     const auto age = std::chrono::system_clock::now() - modified;
     if (S_ISREG(info.st_mode) && age < options_.settle) {
-      known_.insert(path.string());
-      settling_.push_back({Arrival{std::move(path), std::move(relative), now},
-                           now + std::chrono::duration_cast<Clock::duration>(options_.settle - age)});
+      hold(std::chrono::duration_cast<Clock::duration>(options_.settle - age), Seen::scan);
       return;
     }
   }
@@ -248,7 +260,7 @@ void FolderWatch::read_events(std::vector<std::string>& notes, std::vector<Arriv
         queue_scan(path, watched.root, relative);
         continue;
       }
-      if (event->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) take(std::move(path), std::move(relative), false, found);
+      if (event->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) take(std::move(path), std::move(relative), Seen::closed, found);
     }
   }
 }
@@ -287,12 +299,12 @@ void FolderWatch::poll(std::chrono::milliseconds timeout, std::size_t max, std::
       next_rescan_ = now + interval_;
     }
     // Files left to settle whose time has come: looked at again (as a scan would).
-    for (std::size_t n = settling_.size(); n > 0 && settling_.front().due <= now; --n) {
-      Settling settling = std::move(settling_.front());
-      settling_.pop_front();
+    while (!settling_.empty() && settling_.begin()->first <= now) {
+      Settling settling = std::move(settling_.begin()->second);
+      settling_.erase(settling_.begin());
       known_.erase(settling.arrival.path.string());
       std::vector<Arrival> again;
-      take(std::move(settling.arrival.path), std::move(settling.arrival.relative), true, again);
+      take(std::move(settling.arrival.path), std::move(settling.arrival.relative), settling.seen, again);
       for (Arrival& arrival : again) {
         known_.insert(arrival.path.string());
         arrived_.push_back(std::move(arrival));
@@ -312,7 +324,7 @@ void FolderWatch::poll(std::chrono::milliseconds timeout, std::size_t max, std::
         continue;
       }
       const ListedFile& file = scan.listing.files[scan.next++];
-      take(file.input(), scan.prefix / file.relative(), true, ready);
+      take(file.input(), scan.prefix / file.relative(), Seen::scan, ready);
     }
   };
   gather();
@@ -321,7 +333,7 @@ void FolderWatch::poll(std::chrono::milliseconds timeout, std::size_t max, std::
   auto wait = timeout;
   const Clock::time_point now = Clock::now();
   if (!settling_.empty())
-    wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(settling_.front().due - now) + std::chrono::milliseconds(1));
+    wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(settling_.begin()->first - now) + std::chrono::milliseconds(1));
   if (rescans_) wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(next_rescan_ - now) + std::chrono::milliseconds(1));
   wait = std::max(wait, std::chrono::milliseconds(0));
   if (inotify_fd_ >= 0) {

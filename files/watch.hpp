@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,7 +45,9 @@ inline constexpr std::chrono::seconds kDefaultRescan{10};
 
 /// Whether any process has `path` open for writing, asked as the kernel answers it: a read
 /// lease (fcntl F_SETLEASE) is refused while one does. nullopt: cannot be asked here (not the
-/// file's owner and no CAP_LEASE, a filesystem without leases, the file gone).
+/// file's owner and no CAP_LEASE, a filesystem without leases, the file gone). The lease is held
+/// for microseconds; a writer opening the file in that moment makes the kernel send SIGIO, which
+/// the caller must ignore (FolderWatch does).
 std::optional<bool> open_for_writing(const std::filesystem::path& path);
 
 /// Why inotify cannot see every change under `dir` (a network or FUSE filesystem, where files
@@ -89,9 +92,12 @@ class FolderWatch {
     Listing listing;
     std::size_t next = 0;
   };
+  /// How a file came to be looked at: its close (or rename) reported, the same looked at again
+  /// moments later, or found by a scan.
+  enum class Seen { closed, closed_again, scan };
   struct Settling {
     Arrival arrival;
-    std::chrono::steady_clock::time_point due;  ///< when to look at it again
+    Seen seen;
   };
 
   void start(std::vector<std::string>& notes);
@@ -106,7 +112,7 @@ class FolderWatch {
   bool skipped(const std::filesystem::path& path) const;
   /// Appends `path` to `ready` if it is an image file no writer has open; a file a scan found
   /// whose writers cannot be asked about is held until it has settled.
-  void take(std::filesystem::path path, std::filesystem::path relative, bool from_scan, std::vector<Arrival>& ready);
+  void take(std::filesystem::path path, std::filesystem::path relative, Seen seen, std::vector<Arrival>& ready);
   void check_roots(std::vector<std::string>& notes);
 
   WatchOptions options_;
@@ -118,7 +124,9 @@ class FolderWatch {
   std::unordered_map<int, Watched> watches_;
   std::vector<bool> root_present_;
   std::deque<Arrival> arrived_;         ///< reported by inotify, not yet handed out
-  std::deque<Settling> settling_;       ///< found by a scan, written to moments ago
+  /// Files to look at again, by when: found by a scan but written to moments ago, or still
+  /// open for writing just after their close event.
+  std::multimap<std::chrono::steady_clock::time_point, Settling> settling_;
   std::unordered_set<std::string> known_;  ///< the paths in arrived_ and settling_ (none queued twice)
   std::deque<Scan> scans_;              ///< folders to list (a scan in progress first)
 };

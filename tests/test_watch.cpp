@@ -400,3 +400,30 @@ TEST_CASE("watch: two inputs with one output never overwrite each other's, befor
   // result either way (one over both, where a.png fails: exit 1).
   CHECK(same_as_batch(dir, moved, out, fs::exists(moved / "a.png") ? 1 : 0) == 2);
 }
+
+TEST_CASE("watch: out of inotify watches, it says so once and rescans") {
+  // The limit is lowered in a user namespace of its own (/proc/sys/user/max_inotify_watches),
+  // so nothing else on the machine is touched.
+  if (test::run_program("/usr/bin/unshare", {"--user", "--map-root-user", "sh", "-c",
+                                             "echo 3 > /proc/sys/user/max_inotify_watches"})
+          .exit_code != 0)
+    test::skip("no user namespaces here (unshare --user)");
+  test::TempDir dir;
+  const fs::path in = dir / "in", out = dir / "out";
+  for (const char* sub : {"a", "b", "c", "d", "e"}) fs::create_directories(in / sub);
+  const fs::path log = dir / "imgflow.log";
+  test::Child child("/usr/bin/unshare",
+                    {"--user", "--map-root-user", "sh", "-c",
+                     "echo 3 > /proc/sys/user/max_inotify_watches && exec \"$0\" \"$@\"", test::imgflow_binary(),
+                     "--watch", "-r", in.string(), out.string(), "--rescan-interval", "1", "--log", log.string()});
+  REQUIRE(eventually([&] { return slurp(log).find("inotify is out of watches") != std::string::npos; }, 20s));
+  write_bytes(in / "e" / "late.png", slurp(sources()[0]));
+  REQUIRE(eventually([&] { return fs::exists(out / "e/late.png"); }, 30s));
+  child.signal(SIGTERM);
+  CHECK(child.wait().exit_code == 0);
+  const std::string text = slurp(log);
+  INFO(text);
+  CHECK(count_in(text, "inotify is out of watches") == 1);
+  CHECK(text.find("rescanning every 1 s instead (--rescan-interval)") != std::string::npos);
+  CHECK(same_as_batch(dir, in, out) == 1);
+}
