@@ -26,7 +26,8 @@ constexpr const char* kExitStatusText =
     "OUTPUT_DIR or an input directory removed mid-run); 128+N stopped by signal N: 129 SIGHUP, "
     "130 SIGINT, 143 SIGTERM (the images in flight finish and the summary is printed; a second "
     "signal quits at once). With --watch: 0 once stopped by SIGTERM or SIGINT (failures are "
-    "reported and listed, not in the exit status), 2 if the outputs cannot be written any more; "
+    "reported and listed, not in the exit status), 1 stopped by --fail-fast's first failure, 2 "
+    "if the outputs cannot be written any more; "
     "SIGHUP reopens --log. Outputs appear only complete; rerun with --skip-existing to finish "
     "the job.";
 

@@ -701,7 +701,9 @@ int run_watch(const CliOptions& options) {
     if (job.outcome == Outcome::written && job.arrived != std::chrono::steady_clock::time_point{})
       latency.add(std::chrono::steady_clock::now() - job.arrived);
   });
-  const int exit_code = run_control.reason() == StopReason::output_unusable ? kExitCannotRun : kExitOk;
+  const int exit_code = run_control.reason() == StopReason::output_unusable ? kExitCannotRun
+                        : run_control.reason() == StopReason::fail_fast     ? kExitSomeFailed
+                                                                            : kExitOk;
   RunStats stats = report(false, exit_code);
   spdlog::info("watch stopped: {}", summary_line(stats, config));
   if (run_control.reason() == StopReason::output_unusable)

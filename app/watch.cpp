@@ -62,6 +62,11 @@ std::optional<Job> WatchFeed::next(const RunControl& control) {
       const std::string key = arrival.path.string();
       const std::lock_guard lock(mutex_);
       waiting_ = arrivals_.size() - next_arrival_ + watch_.waiting();
+      // Seen twice (a scan and an event, or a rescan) and moved on by --move-input meanwhile:
+      // done, nothing to say.
+      if (!options_.move_input_dir.empty() && !fs::exists(arrival.path) &&
+          fs::exists(options_.move_input_dir / arrival.relative))
+        continue;
       if (in_flight_.count(key)) {
         again_.insert_or_assign(key, std::move(arrival));
         continue;
