@@ -33,12 +33,22 @@ constexpr const char* kExitStatusText =
 
 const ManPageExtra kManPageExtra{
     ".B imgflow\n[\\fIOPTIONS\\fR] \\fIINPUT\\fR... \\fIOUTPUT_DIR\\fR\n.br\n"
-    ".B imgflow\n[\\fIOPTIONS\\fR] \\fB\\-\\-files\\-from\\fR \\fIFILE\\fR [\\fIINPUT_DIR\\fR] \\fIOUTPUT_DIR\\fR\n",
+    ".B imgflow\n[\\fIOPTIONS\\fR] \\fB\\-\\-files\\-from\\fR \\fIFILE\\fR [\\fIINPUT_DIR\\fR] \\fIOUTPUT_DIR\\fR\n.br\n"
+    ".B imgflow\n\\fB\\-\\-watch\\fR [\\fIOPTIONS\\fR] \\fIINPUT_DIR\\fR... \\fIOUTPUT_DIR\\fR\n",
     {{"EXIT STATUS", kExitStatusText},
+     {"HOT FOLDER",
+      "imgflow --watch runs until stopped, taking each image once its writer has closed it or renamed it into "
+      "place (inotify), or by rescans where inotify cannot see (NFS, SMB, FUSE). The systemd template unit "
+      "imgflow-watch@.service runs one per folder: systemctl enable --now "
+      "imgflow-watch@$(systemd-escape --path /srv/scans).service watches /srv/scans/in, writes /srv/scans/out, "
+      "moves each input to /srv/scans/done once its outputs are in place, and keeps report.json and "
+      "failures.tsv there; extra flags go in /etc/default/imgflow-watch-INSTANCE as IMGFLOW_ARGS=\"...\"; "
+      "systemctl reload sends SIGHUP (reopens --log)."},
      {"ENVIRONMENT",
       "NO_COLOR: when set (to anything), messages are not coloured (--color=always overrides). "
       "SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_MIN, SLURM_ARRAY_TASK_STEP, SLURM_ARRAY_TASK_COUNT, "
-      "JOB_COMPLETION_INDEX: read by --shard auto."},
+      "JOB_COMPLETION_INDEX: read by --shard auto. IMGFLOW_WATCH_NO_INOTIFY=1: --watch does without "
+      "inotify, as where it is missing (rescans only; for tests)."},
      {"FILES",
       "While an output is written it is a hidden temporary beside its final name (.NAME.imgflow-tmp.TOKEN), "
       "renamed into place only when complete; temporaries left by a killed run are removed by the next run."},
