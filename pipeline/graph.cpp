@@ -69,6 +69,9 @@ auto timed_stage(flow::graph& graph, Stage stage, std::chrono::steady_clock::tim
   };
 }
 
+// TSan's token for "the graph is built" (see the source's body).
+constexpr char kGraphBuilt = 0;
+
 // Whether one of the input directories has disappeared (so every later read would fail too).
 bool an_input_is_gone(const PipelineConfig& config) {
   std::error_code ec;
@@ -112,6 +115,11 @@ RunStats run_pipeline(Feed& feed, const Recipe& recipe, const PipelineConfig& co
     // place, or for the feed's next job (a file to arrive), without a TBB worker waiting too.
     using Source = flow::async_node<flow::continue_msg, Job*>;
     Source source(g, flow::serial, [&](const flow::continue_msg&, Source::gateway_type& gateway) {
+      // The graph (this body's captures included) was built before the message came: a token of
+      // static storage, since reading a capture would come before the acquire. The feeder's
+      // handle is read after wait_for_all, which acquires the release of &g.
+      tsan::acquire(&kGraphBuilt);
+      const tsan::ReleaseOnExit released{&g};
       gateway.reserve_wait();
       feeder = std::thread([&, &gateway = gateway] {
         pthread_setname_np(pthread_self(), "imgflow-feed");
@@ -141,6 +149,8 @@ RunStats run_pipeline(Feed& feed, const Recipe& recipe, const PipelineConfig& co
     flow::queue_node<Job*> waiting_pages(g), waiting_decode(g);
     // A freed file place lets the feed's thread take its next job.
     flow::function_node<flow::continue_msg> free_file_place(g, flow::unlimited, [&](const flow::continue_msg&) {
+      tsan::acquire(&kGraphBuilt);  // its message is no job, whose token would carry that
+      const tsan::ReleaseOnExit released{&g};  // the graph's end acquires it (after wait_for_all)
       file_places.release();
     });
 
@@ -312,6 +322,7 @@ RunStats run_pipeline(Feed& feed, const Recipe& recipe, const PipelineConfig& co
     flow::make_edge(std::get<0>(sink.output_ports()), outputs_in_flight.decrementer());
     flow::make_edge(std::get<1>(sink.output_ports()), free_file_place);
 
+    tsan::release(&kGraphBuilt);
     source.try_put(flow::continue_msg{});
     g.wait_for_all();
     feeder.join();
