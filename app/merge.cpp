@@ -87,18 +87,6 @@ Listing list_inputs(const json& settings) {
   return list_run_inputs(spec, settings.at("output_dir").get<std::string>());
 }
 
-// Whether `output` is the finished result of `input` (as --skip-existing judges it).
-bool is_finished(const fs::path& input, const fs::path& output, const std::string& stamp, Bytes& scratch) {
-  return check_output(
-             output, stamp,
-             [&](Bytes& bytes) {
-               timespec modified{};
-               read_file(input, bytes, &modified);
-               return source_record(bytes, modified);
-             },
-             scratch) == OutputState::finished;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -199,31 +187,24 @@ int main(int argc, char** argv) {
     const Format* format = output_format(settings.value("format", std::string("png")));
     if (!format) throw std::runtime_error("the shards wrote an output format this imgflow-merge does not know");
     const std::optional<JoinKind> join = parse_join(settings.value("join", std::string("none")));
-    if (!join) {
-      for (const ListedFile& file : listing.files) {
-        const fs::path in = file.input(), out = output / output_relative_path(file.relative(), format->output_extension);
-        if (is_finished(in, out, settings.at("stamp").get<std::string>(), scratch)) continue;
-        ++missing;
+    // Each output (each document, with --join) finished from exactly its inputs, as
+    // --skip-existing judges it; every input of one that is not counts as missing.
+    const std::string stamp = settings.at("stamp").get<std::string>();
+    const auto judge = [&](const fs::path& out, const std::vector<fs::path>& inputs, std::string_view what) {
+      if (check_document(out, inputs, stamp, scratch) == OutputState::finished) return;
+      missing += inputs.size();
+      for (const fs::path& in : inputs)
         if (!already_listed.count(fs::absolute(in).lexically_normal()))
-          failure_lines += fmt::format("{}\tmissing\tno finished output {}\n", escape_list_field(in.string()),
+          failure_lines += fmt::format("{}\tmissing\tno finished {} {}\n", escape_list_field(in.string()), what,
                                        escape_list_field(out.string()));
-      }
+    };
+    if (!join) {
+      for (const ListedFile& file : listing.files)
+        judge(output / output_relative_path(file.relative(), format->output_extension), {file.input()}, "output");
     } else {
-      // --join: each document finished from exactly its inputs; an input of an unfinished one
-      // counts as missing.
       const DocumentSet set = plan_documents(listing, *join, output, format->output_extension);
       const auto inputs_of = set.inputs(listing);
-      for (std::size_t d = 0; d < set.documents.size(); ++d) {
-        const std::vector<fs::path>& inputs = inputs_of[d];
-        if (check_document(set.documents[d].output, inputs, settings.at("stamp").get<std::string>(), scratch) ==
-            OutputState::finished)
-          continue;
-        missing += inputs.size();
-        for (const fs::path& in : inputs)
-          if (!already_listed.count(fs::absolute(in).lexically_normal()))
-            failure_lines += fmt::format("{}\tmissing\tno finished document {}\n", escape_list_field(in.string()),
-                                         escape_list_field(set.documents[d].output.string()));
-      }
+      for (std::size_t d = 0; d < set.documents.size(); ++d) judge(set.documents[d].output, inputs_of[d], "document");
     }
     const std::size_t inputs = listing.files.size();
     if (inputs != first.at("counts").at("listed").get<std::size_t>())
