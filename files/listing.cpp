@@ -20,6 +20,9 @@
 
 namespace imgflow {
 namespace fs = std::filesystem;
+
+bool is_hidden(std::string_view name) { return !name.empty() && name[0] == '.'; }
+
 namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -54,8 +57,6 @@ int compare_natural(std::string_view a, std::string_view b) {
   if (j < b.size()) return -1;
   return 0;
 }
-
-bool is_hidden(std::string_view name) { return !name.empty() && name[0] == '.'; }
 
 struct DeviceInode {
   dev_t device;

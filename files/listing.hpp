@@ -17,6 +17,9 @@ bool natural_less(std::string_view a, std::string_view b);
 bool natural_path_text_less(std::string_view a, std::string_view b);  ///< the same on "a/b" text
 bool natural_path_less(const std::filesystem::path& a, const std::filesystem::path& b);
 
+/// Whether a file or folder name is hidden (starts with '.'): never listed, never an input.
+bool is_hidden(std::string_view name);
+
 /// Whether the name ends like a format imgflow reads (codec/formats.hpp), in any letter case.
 bool has_image_extension(const std::filesystem::path& path);
 

@@ -24,10 +24,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-bool hidden(const fs::path& path) {
-  const std::string name = path.filename().string();
-  return !name.empty() && name[0] == '.';
-}
+bool hidden(const fs::path& path) { return is_hidden(path.filename().string()); }
 
 std::string max_user_watches() {
   std::ifstream in("/proc/sys/fs/inotify/max_user_watches");
@@ -285,13 +282,17 @@ void FolderWatch::poll(std::chrono::milliseconds timeout, std::size_t max, std::
                        std::vector<std::string>& notes) {
   if (!started_) start(notes);
   const std::size_t first = ready.size();
-  const auto gather = [&] {
-    std::vector<Arrival> found;
-    read_events(notes, found);
+  // Files found ready join those waiting to be handed out (known_: none twice).
+  const auto queue = [&](std::vector<Arrival>& found) {
     for (Arrival& arrival : found) {
       known_.insert(arrival.path.string());
       arrived_.push_back(std::move(arrival));
     }
+  };
+  const auto gather = [&] {
+    std::vector<Arrival> found;
+    read_events(notes, found);
+    queue(found);
     check_roots(notes);
     const Clock::time_point now = Clock::now();
     if (rescans_ && now >= next_rescan_) {
@@ -305,10 +306,7 @@ void FolderWatch::poll(std::chrono::milliseconds timeout, std::size_t max, std::
       known_.erase(settling.arrival.path.string());
       std::vector<Arrival> again;
       take(std::move(settling.arrival.path), std::move(settling.arrival.relative), settling.seen, again);
-      for (Arrival& arrival : again) {
-        known_.insert(arrival.path.string());
-        arrived_.push_back(std::move(arrival));
-      }
+      queue(again);
     }
     while (ready.size() - first < max && !arrived_.empty()) {
       known_.erase(arrived_.front().path.string());
