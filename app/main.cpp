@@ -415,6 +415,18 @@ std::string retry_line(const CliOptions& options) {
   return line;
 }
 
+// Writes a report, list or trace file (write_output_file); false, after its error line, when it
+// cannot.
+bool write_run_file(const fs::path& file, std::string_view what, const std::string& text, bool sync) {
+  try {
+    write_output_file(file, text, sync);
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::error("error: {}: cannot write the {}: {}", file.string(), what, e.what());
+    return false;
+  }
+}
+
 // After the graph: the summary lines, then the failure list, trace and report files. Returns
 // the exit code. (`stats` is not const: the quantiles sort the stage timings.)
 int finish_run(const CliOptions& options, const PipelineConfig& config, const Plan& plan, RunStats& stats,
@@ -457,12 +469,7 @@ int finish_run(const CliOptions& options, const PipelineConfig& config, const Pl
   const std::vector<ListingError>& listing_errors = plan.listing.errors;
   int exit_code = stats.failed || stats.documents_failed() || !listing_errors.empty() ? kExitSomeFailed : kExitOk;
   const auto write_text = [&](const fs::path& file, std::string_view what, const std::string& text) {
-    try {
-      write_output_file(file, text, config.sync);
-    } catch (const std::exception& e) {
-      spdlog::error("error: {}: cannot write the {}: {}", file.string(), what, e.what());
-      exit_code = kExitCannotRun;
-    }
+    if (!write_run_file(file, what, text, config.sync)) exit_code = kExitCannotRun;
   };
   if (!options.failures_file.empty())
     write_text(options.failures_file, "failure list", failure_list(accounts, listing_errors));
@@ -618,41 +625,43 @@ int run_watch(const CliOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   WatchFeed* feed_pointer = nullptr;
 
-  const auto report = [&](bool running, int exit_code) {
+  // What the watch has done so far, taken at once: for the report, the failure list and the
+  // progress line.
+  struct Snapshot {
     RunStats stats;
-    Distribution latency_now;
+    Distribution latency;
+    std::size_t waiting = 0;
+    std::uint64_t resident = 0;
+  };
+  const auto milliseconds = [](std::chrono::nanoseconds d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  const auto report = [&](bool running, int exit_code) {
+    Snapshot now;
     {
       const std::lock_guard lock(live_mutex);
-      stats = live;
-      latency_now = latency;
+      now.stats = live;
+      now.latency = latency;
     }
-    stats.wall = std::chrono::steady_clock::now() - started;
+    now.stats.wall = std::chrono::steady_clock::now() - started;
+    now.waiting = feed_pointer->waiting();
+    now.resident = resident_bytes();
     const std::vector<Job> failures = feed_pointer->failures();
     if (!options.report_file.empty()) {
-      nlohmann::json json = run_report(options, config, stats, stats.written + stats.skipped + stats.failed, {},
+      const RunStats& stats = now.stats;
+      nlohmann::json json = run_report(options, config, now.stats, stats.written + stats.skipped + stats.failed, {},
                                        run_control.reason(), exit_code, failures);
       json["watch"] = {{"running", running},
-                       {"waiting", feed_pointer->waiting()},
-                       {"resident_bytes", resident_bytes()},
-                       {"latency", {{"count", latency_now.count()},
-                                    {"median_ms", std::chrono::duration<double, std::milli>(latency_now.quantile(0.5)).count()},
-                                    {"p99_ms", std::chrono::duration<double, std::milli>(latency_now.quantile(0.99)).count()},
-                                    {"max_ms", std::chrono::duration<double, std::milli>(latency_now.max()).count()}}}};
+                       {"waiting", now.waiting},
+                       {"resident_bytes", now.resident},
+                       {"latency", {{"count", now.latency.count()},
+                                    {"median_ms", milliseconds(now.latency.quantile(0.5))},
+                                    {"p99_ms", milliseconds(now.latency.quantile(0.99))},
+                                    {"max_ms", milliseconds(now.latency.max())}}}};
       if (running) json["exit_code"] = nullptr;
-      try {
-        write_output_file(options.report_file, to_text(json), config.sync);
-      } catch (const std::exception& e) {
-        spdlog::error("error: {}: cannot write the report: {}", options.report_file.string(), e.what());
-      }
+      write_run_file(options.report_file, "report", to_text(json), config.sync);
     }
-    if (!options.failures_file.empty() && (feed_pointer->failures_changed() || !running)) {
-      try {
-        write_output_file(options.failures_file, failure_list(failures, {}), config.sync);
-      } catch (const std::exception& e) {
-        spdlog::error("error: {}: cannot write the failure list: {}", options.failures_file.string(), e.what());
-      }
-    }
-    return stats;
+    if (!options.failures_file.empty() && (feed_pointer->failures_changed() || !running))
+      write_run_file(options.failures_file, "failure list", failure_list(failures, {}), config.sync);
+    return now;
   };
   const auto interval = std::chrono::seconds(options.progress_interval);
   auto next_tick = started + interval;
@@ -668,16 +677,13 @@ int run_watch(const CliOptions& options) {
     const auto now = std::chrono::steady_clock::now();
     if (interval.count() == 0 || now < next_tick) return;
     next_tick = now + interval;
-    RunStats stats = report(true, kExitOk);
-    if (options.progress && options.verbosity != Verbosity::quiet) {
-      const std::lock_guard lock(live_mutex);
+    Snapshot done = report(true, kExitOk);
+    if (options.progress && options.verbosity != Verbosity::quiet)
       spdlog::info("progress: {} written, {} skipped, {} failed; {} waiting; latency median {:.0f} ms, p99 {:.0f} ms; "
                    "{:.1f} MB resident",
-                   stats.written, stats.skipped, stats.failed, feed_pointer->waiting(),
-                   std::chrono::duration<double, std::milli>(latency.quantile(0.5)).count(),
-                   std::chrono::duration<double, std::milli>(latency.quantile(0.99)).count(),
-                   static_cast<double>(resident_bytes()) / 1e6);
-    }
+                   done.stats.written, done.stats.skipped, done.stats.failed, done.waiting,
+                   milliseconds(done.latency.quantile(0.5)), milliseconds(done.latency.quantile(0.99)),
+                   static_cast<double>(done.resident) / 1e6);
   };
   const auto note = [](const std::string& text) {
     if (text.ends_with("is there again"))
@@ -704,8 +710,8 @@ int run_watch(const CliOptions& options) {
   const int exit_code = run_control.reason() == StopReason::output_unusable ? kExitCannotRun
                         : run_control.reason() == StopReason::fail_fast     ? kExitSomeFailed
                                                                             : kExitOk;
-  RunStats stats = report(false, exit_code);
-  spdlog::info("watch stopped: {}", summary_line(stats, config));
+  const Snapshot last = report(false, exit_code);
+  spdlog::info("watch stopped: {}", summary_line(last.stats, config));
   if (run_control.reason() == StopReason::output_unusable)
     spdlog::error("error: stopped: the output side cannot take files (see the error above)");
   return exit_code;
