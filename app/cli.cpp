@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "app/cli_docs.hpp"
-#include "app/shard_spec.hpp"
 #include "app/versions.hpp"
 
 namespace imgflow {
@@ -97,112 +96,47 @@ std::map<const CLI::Option*, const AdjustmentSpec*> add_adjustment_flags(CLI::Ap
   return flags;
 }
 
-// The document operations, declared once each: flag, help, whether the value is optional
-// (given as --flag=VALUE, so that a bare flag never takes the next path for its value), and the
-// parser that checks the value and says what is wrong with it.
-struct DocumentFlag {
-  const char* name;
-  const char* type_name;
-  const char* help;
-  enum class Value { none, optional, required } value;
-  std::optional<Operation> (*parse)(std::string_view text, std::string& problem);
-};
-
-std::optional<Operation> parse_deskew(std::string_view text, std::string& problem) {
-  Operation op;
-  op.kind = Operation::Kind::deskew;
-  if (text.empty()) return op;
-  const auto value = parse_number(std::string(text));
-  if (!value || !(*value > 0 && *value <= 45)) {
-    problem = "--deskew: the largest angle must be more than 0 and at most 45 degrees, got '" + std::string(text) + "'";
-    return std::nullopt;
-  }
-  op.max_degrees = *value;
-  return op;
-}
-
-std::optional<Operation> parse_dpi(std::string_view text, std::string& problem) {
-  Operation op;
-  op.kind = Operation::Kind::resample;
-  const auto value = parse_number(std::string(text));
-  if (!value || !(*value >= 1 && *value <= 100000)) {
-    problem = "--dpi: expected a resolution from 1 to 100000, got '" + std::string(text) + "'";
-    return std::nullopt;
-  }
-  op.dpi = *value;
-  return op;
-}
-
-constexpr std::array kDocumentFlags{
-    DocumentFlag{"grayscale", "", "Gray output, exactly bild's effect.Grayscale: 0.3 R + 0.6 G + 0.1 B + 0.5, truncated (alpha kept); written as a gray PNG",
-                 DocumentFlag::Value::none, [](std::string_view, std::string&) -> std::optional<Operation> {
-                   Operation op;
-                   op.kind = Operation::Kind::grayscale;
-                   return op;
-                 }},
-    DocumentFlag{"normalize", "[=LOW,HIGH]",
-                 "Stretch each page's levels: the LOW and HIGH percentiles of its histogram become black and "
-                 "white (default 0.5,99.5); composed with the adjustments beside it into one table",
-                 DocumentFlag::Value::optional, parse_normalize},
-    DocumentFlag{"threshold", "LEVEL|otsu|sauvola[:W[,K]]",
-                 "1-bit output. LEVEL 0-256: exactly bild's segment.Threshold (white where the rank "
-                 "0.3 R + 0.6 G + 0.1 B, truncated, is >= LEVEL; a fully transparent pixel is white); otsu: "
-                 "the level by Otsu's method per page (as OpenCV's THRESH_OTSU); sauvola: Sauvola's local "
-                 "threshold over a W x W window (odd, default 31) with K (default 0.2)",
-                 DocumentFlag::Value::required, parse_threshold},
-    DocumentFlag{"deskew", "[=MAX]",
-                 "Straighten each page: find its skew up to MAX degrees (default 5) by projection profiles "
-                 "and turn it back; a page with no reliable angle, or straight, is left as it is (-v and "
-                 "the report give the angle)",
-                 DocumentFlag::Value::optional, parse_deskew},
-    DocumentFlag{"dpi", "N",
-                 "Resample each page to N dots per inch from the resolution it carries (area averaging), "
-                 "and record N; a page without one fails unless --assume-dpi is given",
-                 DocumentFlag::Value::required, parse_dpi},
-};
-
-std::map<const CLI::Option*, const DocumentFlag*> add_document_flags(CLI::App& app) {
-  std::map<const CLI::Option*, const DocumentFlag*> flags;
-  for (const DocumentFlag& flag : kDocumentFlags) {
-    const std::string name = "--" + std::string(flag.name);
-    CLI::Option* option = flag.value == DocumentFlag::Value::required
-                              ? app.add_option(name)->expected(1)->type_name(flag.type_name)
-                              : app.add_flag(name)->type_name(flag.type_name);
-    option->description(flag.help)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->group(kOperationsGroup);
-    flags.emplace(option, &flag);
+std::map<const CLI::Option*, const DocumentOperation*> add_document_flags(CLI::App& app) {
+  std::map<const CLI::Option*, const DocumentOperation*> flags;
+  for (const DocumentOperation& op : document_operations()) {
+    const std::string name(op.declaration.flag);
+    CLI::Option* option = op.value == DocumentOperation::Value::required
+                              ? app.add_option(name)->expected(1)->type_name(op.type_name)
+                              : app.add_flag(name)->type_name(op.type_name);
+    option->description(std::string(op.declaration.help))
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->group(kOperationsGroup);
+    flags.emplace(option, &op);
   }
   return flags;
 }
 
-// Rebuilds the operations in the order the flags were typed: CLI11 records every occurrence
-// in parse_order(), and each option's results() holds its values in order. Returns a problem
-// with a value, if any.
-std::string recipe_in_command_line_order(const CLI::App& app,
-                                         const std::map<const CLI::Option*, const AdjustmentSpec*>& adjustments,
-                                         const std::map<const CLI::Option*, const DocumentFlag*>& documents,
-                                         double assume_dpi, Recipe& recipe) {
+// The operations in the order the flags were typed: CLI11 records every occurrence in
+// parse_order(), and each option's results() holds its values in order. (The library checks
+// the document operations' values: imgflow::resolve.)
+std::vector<Step> steps_in_command_line_order(const CLI::App& app,
+                                              const std::map<const CLI::Option*, const AdjustmentSpec*>& adjustments,
+                                              const std::map<const CLI::Option*, const DocumentOperation*>& documents) {
+  std::vector<Step> steps;
   std::map<const CLI::Option*, std::size_t> used;
   for (const CLI::Option* option : app.parse_order()) {
     if (const auto found = adjustments.find(option); found != adjustments.end()) {
       const AdjustmentSpec* spec = found->second;
-      double param = 0;
-      if (spec->takes_value) param = *parse_number(option->results().at(used[option]++));
-      recipe.add(Adjustment{spec, param});
+      steps.push_back({std::string(spec->name), spec->takes_value ? option->results().at(used[option]++) : ""});
       continue;
     }
     const auto found = documents.find(option);
     if (found == documents.end()) continue;
-    const DocumentFlag& flag = *found->second;
+    const DocumentOperation& op = *found->second;
     std::string value = option->results().at(used[option]++);
-    if (flag.value == DocumentFlag::Value::optional && value == "true") value.clear();  // bare flag
-    std::string problem;
-    std::optional<Operation> op = flag.parse(value, problem);
-    if (!op) return problem.empty() ? "--" + std::string(flag.name) + ": bad value '" + value + "'" : problem;
-    op->assume_dpi = assume_dpi;
-    recipe.add(std::move(*op));
+    if (op.value != DocumentOperation::Value::required && value == "true") value.clear();  // bare flag
+    steps.push_back({std::string(op.declaration.name), value});
   }
-  return {};
+  return steps;
 }
+
+// A setting's --help text: the library's declaration, which the Python module's docs share.
+std::string help(std::string_view name) { return std::string(setting_declaration(name).help); }
 
 // Whole numbers in a range, with a message that names the range in words (CLI11's own checks
 // print the limits of a double).
@@ -266,11 +200,8 @@ void suggest_flags(const CLI::App& app, int argc, char** argv) {
 
 std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   CliOptions options;
-  bool skip_checksums = false;
-  std::string png_level(kDefaultPngLevel);
-  std::string format = "png", compression = "auto", join = "none";
-  int quality = 0;
-  bool lossless = false;
+  Settings& settings = options.settings;
+  std::string join = "none";
   CLI::App app{
       "imgflow: apply point adjustments (exactly as the Go library bild does) to images and write "
       "PNGs (or TIFFs: --format) to OUTPUT_DIR, in parallel through a oneTBB flow graph. Each INPUT is an image file or "
@@ -290,55 +221,26 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
 
   const auto adjustment_flags = add_adjustment_flags(app);
   const auto document_flags = add_document_flags(app);
-  double assume_dpi = 0;
-  app.add_option("--assume-dpi", assume_dpi,
-                 "With --dpi: the resolution of pages that carry none (default: such pages fail)")
+  app.add_option("--assume-dpi", settings.assume_dpi, help("assume_dpi"))
       ->type_name("N")
       ->check(CLI::Range(1.0, 100000.0).description(""))
       ->group(kOperationsGroup);
 
-  app.add_flag("-r,--recursive", options.recursive, "Walk subdirectories and mirror the tree under OUTPUT_DIR");
-  app.add_flag("-L,--follow-symlinks", options.follow_symlinks,
-               "Follow symbolic links to directories (default: not followed, like find -P; links "
-               "to files are always read through). Each directory is listed once: a loop is "
-               "reported and skipped");
-  app.add_flag("--skip-existing", options.pipeline.skip_existing,
-               "Leave finished outputs alone: complete, valid PNGs written by imgflow with the same "
-               "adjustments from the same input (size, modification time and content hash recorded "
-               "in the output; clocks are not compared). A file imgflow did not write is left "
-               "alone too, and counted (default: overwrite everything). Resumes an interrupted run");
-  app.add_flag("--overwrite-foreign", options.pipeline.overwrite_foreign,
-               "With --skip-existing, replace files in OUTPUT_DIR that imgflow did not write");
-  app.add_flag("--fail-fast", options.pipeline.fail_fast,
-               "Stop at the first image that fails (default: report it and go on)");
-  app.add_option("--failures", options.failures_file,
-                 "Write the failed inputs to FILE, one line each: PATH<TAB>STAGE<TAB>REASON, and "
-                 "<TAB>page=N for a page of a file of several pages (tabs, newlines and "
-                 "backslashes escaped as \\t \\n \\\\)")
-      ->type_name("FILE");
-  app.add_option("--files-from", options.files_from,
-                 "Process the inputs listed in FILE ('-': standard input; a pipe or FIFO, such as "
-                 "<(find ...), works too): first tab-separated "
-                 "column, e.g. a --failures file, whose page=N fields select pages; paths inside "
-                 "INPUT_DIR or relative to it (to the current directory without INPUT_DIR); # "
-                 "starts a comment")
-      ->type_name("FILE");
-  app.add_flag("-0,--null", options.null_separated,
-               "The --files-from list is separated by NUL bytes, paths taken as they are (find -print0)");
-  app.add_flag("--strip", options.pipeline.strip_metadata,
-               "Drop colour-space and resolution chunks (iCCP sRGB gAMA cHRM cICP pHYs sBIT); by "
-               "default they are kept: copied from PNG inputs, made from other formats' resolution "
-               "and ICC profile");
-  std::string pages = "all";
-  app.add_option("--pages", pages,
-                 "Which pages of a file of several pages (multi-page TIFF) to write: all, first, or "
-                 "a list such as 1,3-5,9- . Page N of a file of several pages is written as "
-                 "NAME-pNNNN.png; a file of one page as NAME.png")
-      ->default_val(pages)
+  app.add_flag("-r,--recursive", settings.recursive, help("recursive"));
+  app.add_flag("-L,--follow-symlinks", settings.follow_symlinks, help("follow_symlinks"));
+  app.add_flag("--skip-existing", settings.skip_existing, help("skip_existing"));
+  app.add_flag("--overwrite-foreign", settings.overwrite_foreign, help("overwrite_foreign"));
+  app.add_flag("--fail-fast", settings.fail_fast, help("fail_fast"));
+  app.add_option("--failures", settings.failures_file, help("failures_file"))->type_name("FILE");
+  app.add_option("--files-from", settings.files_from, help("files_from"))->type_name("FILE");
+  app.add_flag("-0,--null", settings.null_separated, help("null_separated"));
+  app.add_flag("--strip", settings.strip, help("strip"));
+  app.add_option("--pages", settings.pages, help("pages"))
+      ->default_val(settings.pages)
       ->check([](const std::string& text) {
         return PageSelection::parse(text) ? std::string{} : "expected all, first or a list such as 1,3-5,9-";
       });
-  app.add_flag("-n,--dry-run", options.dry_run, "List what would be written, write nothing");
+  app.add_flag("-n,--dry-run", settings.dry_run, help("dry_run"));
   app.add_flag("--watch", options.watch,
                "Keep running: process what is in the INPUT folders without a finished output (as "
                "--skip-existing), then every image that arrives, once its writer has closed it or "
@@ -351,92 +253,47 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
                  "watches; then every 10 s)")
       ->type_name("S")
       ->check(whole_number(1));
-  app.add_option("--move-input", options.move_input_dir,
-                 "Move each input into DIR (same path below it) once its outputs are synced and in "
-                 "place; never replaces a file in DIR (an input whose move fails stays, with a "
-                 "warning). DIR must be on the inputs' filesystem")
-      ->type_name("DIR");
+  app.add_option("--move-input", settings.move_input, help("move_input"))->type_name("DIR");
   app.add_option("--log", options.log_file,
                  "Append messages to FILE, each with its time, instead of standard error; reopened "
                  "on SIGHUP under --watch (logrotate)")
       ->type_name("FILE");
-  app.add_option("-j,--threads", options.pipeline.threads, "Compute threads for the whole process, 0 = all cores (files are read and written by a few I/O threads besides)")
+  app.add_option("-j,--threads", settings.threads, help("threads"))->default_val(0)->check(whole_number(0));
+  app.add_option("--max-in-flight", settings.max_in_flight, help("max_in_flight"))
       ->default_val(0)
       ->check(whole_number(0));
-  app.add_option("--max-in-flight", options.pipeline.max_in_flight,
-                 "Images decoded at once (and files read), 0 = 2 x threads; up to 4 times as many "
-                 "encoded outputs may wait for the writer")
-      ->default_val(0)
-      ->check(whole_number(0));
-  app.add_option("--max-pixels", options.pipeline.decode.max_pixels,
-                 "Refuse images with more pixels than this")
-      ->default_val(options.pipeline.decode.max_pixels)
+  app.add_option("--max-pixels", settings.max_pixels, help("max_pixels"))
+      ->default_val(settings.max_pixels)
       ->check(whole_number(1));
-  auto* skip_checksums_flag =
-      app.add_flag("--skip-checksums", skip_checksums,
-                   "Do not verify PNG chunk CRCs and zlib Adler-32 (faster; damage can go unnoticed)");
-  app.add_flag("--strict", options.pipeline.decode.strict,
-               "Also reject what cannot change the pixels: a PNG with any checksum error or without "
-               "its IEND chunk, and every decoder warning (default: only damage that affects the "
-               "pixels rejects a file; a damaged ancillary chunk is dropped)")
-      ->excludes(skip_checksums_flag);
-  bool no_sync = false;
-  app.add_flag("--no-sync", no_sync,
-               "Do not sync outputs to the device before renaming them into place (faster; after a power loss "
-               "an output may be empty, though never after a crash of imgflow)");
-  std::string level_help = "PNG compression preset:";
+  auto* skip_checksums_flag = app.add_flag("--skip-checksums", settings.skip_checksums, help("skip_checksums"));
+  app.add_flag("--strict", settings.strict, help("strict"))->excludes(skip_checksums_flag);
+  app.add_flag("--no-sync", settings.no_sync, help("no_sync"));
+  std::string level_help = help("png_level");
   std::vector<std::string> level_names;
   for (const PngLevel& level : png_levels()) {
     level_help += "\n  " + std::string(level.name) + ": " + std::string(level.description);
     level_names.emplace_back(level.name);
   }
-  app.add_option("--png-level", png_level, level_help)
-      ->default_val(png_level)
+  app.add_option("--png-level", settings.png_level, level_help)
+      ->default_val(settings.png_level)
       ->check(CLI::IsMember(level_names));
   std::vector<std::string> format_keys;
   for (const Format& written : formats())
     if (written.encode) format_keys.emplace_back(written.key);
-  app.add_option("--format", format,
-                 "Output format: png (default); tiff (1-bit pages as CCITT G4, the rest Deflate with "
-                 "the predictor); jpeg (quality 90; 16-bit samples cut to 8, alpha flattened onto "
-                 "white, each with a warning); webp (lossy at quality 90, or --lossless; alpha kept); "
-                 "jp2 (JPEG 2000, lossless unless given --quality); pdf (a page per image at its "
-                 "true size: G4 for 1-bit pages, lossless Flate otherwise, JPEG with --quality). "
-                 "Resolution, ICC profile and the resume stamp are carried in each")
-      ->default_val(format)
+  app.add_option("--format", settings.format, help("format"))
+      ->default_val(settings.format)
       ->check(CLI::IsMember(format_keys));
-  app.add_option("--join", join,
-                 "Put pages together into documents (--format tiff or pdf): `--join` alone puts each "
-                 "input's pages into one file (a multi-page TIFF in, one TIFF or PDF out); `--join "
-                 "folders` makes FOLDER.EXT of each folder's images in natural order. A document is "
-                 "written only whole: one failed page fails it (the others are still written)")
+  app.add_option("--join", join, help("join"))
       ->check(CLI::IsMember({"documents", "folders"}))
       ->type_name("[folders]");
-  app.add_flag("--lossless", lossless, "WebP and JPEG 2000: lossless (every sample exact)");
-  app.add_option("--compression", compression,
-                 "TIFF compression: auto (CCITT G4 for 1-bit pages, Deflate with the horizontal "
-                 "predictor otherwise), g4 (1-bit pages only), deflate, lzw, jpeg (8-bit gray or "
-                 "RGB without alpha only; --quality) or none; a page the compression cannot hold "
-                 "fails with the reason")
-      ->default_val(compression)
+  app.add_flag("--lossless", settings.lossless, help("lossless"));
+  app.add_option("--compression", settings.compression, help("compression"))
+      ->default_val(settings.compression)
       ->check(CLI::IsMember({"auto", "g4", "deflate", "lzw", "jpeg", "none"}));
-  app.add_option("--quality", quality,
-                 "Quality of the lossy encoders, 1-100 (default 90): JPEG, lossy WebP, JPEG pages in "
-                 "a PDF, TIFF's --compression jpeg; for jp2 the target PSNR in dB (as libvips's Q)")
-      ->check(CLI::Range(1, 100));
-  app.add_option("--report", options.report_file,
-                 "Write a run report to FILE (JSON): settings, machine, counts, time, memory, and "
-                 "per stage busy time, mean/median/p95/max per image and waiting time")
-      ->type_name("FILE");
-  app.add_option("--trace", options.trace_file,
-                 "Write a timeline to FILE (Chrome trace-event JSON, for Perfetto or "
-                 "chrome://tracing): a track per worker thread, a span per image and stage")
-      ->type_name("FILE");
-  std::string shard_spec;
-  app.add_option("--shard", shard_spec,
-                 "Process only shard I of N: the files whose position in the sorted listing is I mod N (with --join, the documents whose index is). "
-                 "'auto' takes I and N from a Slurm job array (SLURM_ARRAY_TASK_ID/MIN/STEP/COUNT); "
-                 "'auto/N' also from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)")
+  app.add_option("--quality", settings.quality, help("quality"))->check(CLI::Range(1, 100));
+  app.add_option("--report", settings.report_file, help("report_file"))->type_name("FILE");
+  app.add_option("--trace", settings.trace_file, help("trace_file"))->type_name("FILE");
+  app.add_option("--shard", settings.shard, help("shard"))
       ->type_name("I/N|auto|auto/N")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later --shard overrides a script's
   bool no_progress = false;
@@ -486,57 +343,24 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\nRun with --help for more information.\n", message.c_str());
     return 2;
   };
-  if (options.files_from.empty()) {
+  if (settings.files_from.empty()) {
     if (paths.size() < 2) return usage_error("expected INPUT... OUTPUT_DIR (at least one input, then the output directory)");
   } else if (paths.empty() || paths.size() > 2) {
     return usage_error("with --files-from, give OUTPUT_DIR, after at most one INPUT_DIR");
   }
-  if (options.null_separated && options.files_from.empty()) return usage_error("--null applies to a --files-from list");
-  options.output_dir = paths.back();
+  settings.output_dir = paths.back();
   paths.pop_back();
-  options.inputs.assign(paths.begin(), paths.end());
-  options.color = color == "always" ? ColorMode::always : color == "never" ? ColorMode::never : ColorMode::automatic;
-
-  if (const std::string problem = recipe_in_command_line_order(app, adjustment_flags, document_flags, assume_dpi,
-                                                               options.recipe);
-      !problem.empty())
-    return usage_error(problem);
-  options.pipeline.pages = *PageSelection::parse(pages);
-  options.pages_text = pages;
-  options.pipeline.decode.verify_checksums = !skip_checksums;
-  options.pipeline.sync = !no_sync;
-  options.pipeline.encode.png = find_png_level(png_level)->settings;
-  options.pipeline.output_format = output_format(format);
-  if (format != "tiff" && app.count("--compression")) return usage_error("--compression applies to --format tiff");
-  const bool quality_given = app.count("--quality") > 0;
-  if (quality_given && !(format == "jpeg" || format == "webp" || format == "jp2" || format == "pdf" ||
-                         (format == "tiff" && compression == "jpeg")))
-    return usage_error("--quality applies to --format jpeg, webp, jp2 or pdf, or to tiff with --compression jpeg");
-  if (lossless && format != "webp" && format != "jp2")
-    return usage_error("--lossless applies to --format webp and jp2 (" + format + " is " +
-                       (format == "jpeg" ? "always lossy" : "lossless already") + ")");
-  if (lossless && quality_given) return usage_error("--lossless and --quality cannot go together");
-  const std::map<std::string, TiffCompression> compressions{
-      {"auto", TiffCompression::automatic}, {"g4", TiffCompression::g4}, {"deflate", TiffCompression::deflate},
-      {"lzw", TiffCompression::lzw},        {"jpeg", TiffCompression::jpeg}, {"none", TiffCompression::none}};
-  options.pipeline.encode.tiff = {compressions.at(compression), quality_given ? quality : kDefaultQuality};
-  options.pipeline.encode.quality = quality_given ? quality : 0;
-  options.pipeline.encode.lossless = lossless;
-  options.join = parse_join(join);
-  if (options.join && !options.pipeline.output_format->open_document)
-    return usage_error("--join writes documents of many pages: --format tiff or pdf (" +
-                       std::string(options.pipeline.output_format->name) + " holds one page)");
-  options.png_level = png_level;
-  options.progress = !no_progress;
-  options.command_line.assign(argv, argv + argc);
-  if (!shard_spec.empty()) {
-    auto shard = parse_shard(shard_spec, [](const char* name) { return std::getenv(name); });
-    if (const std::string* problem = std::get_if<std::string>(&shard)) {
-      std::fprintf(stderr, "error: %s\n", problem->c_str());
-      return 2;
-    }
-    options.shard = std::get<Shard>(shard);
+  settings.inputs.assign(paths.begin(), paths.end());
+  settings.join = join;
+  settings.operations = steps_in_command_line_order(app, adjustment_flags, document_flags);
+  settings.command_line.assign(argv, argv + argc);
+  try {
+    static_cast<RunSpec&>(options) = resolve(settings);
+  } catch (const Error& e) {
+    return usage_error(e.reason());
   }
+  options.color = color == "always" ? ColorMode::always : color == "never" ? ColorMode::never : ColorMode::automatic;
+  options.progress = !no_progress;
   if (options.watch) {
     for (const char* other : {"--join", "--trace", "--files-from", "--shard", "--dry-run"})
       if (app.count(other))
@@ -547,12 +371,6 @@ std::variant<CliOptions, int> parse_command_line(int argc, char** argv) {
   } else if (app.count("--rescan-interval")) {
     return usage_error("--rescan-interval applies to --watch");
   }
-  if (!options.move_input_dir.empty() && options.join)
-    return usage_error("--move-input moves an input once its own outputs are in place: not with --join");
-  options.pipeline.move_inputs = !options.move_input_dir.empty();
-  if (assume_dpi > 0 && options.recipe.text().find("dpi=") == std::string::npos)
-    return usage_error("--assume-dpi applies to --dpi");
-  if (options.recipe.operations.empty()) options.recipe = Recipe::of(default_chain());
   if (quiet_flag) options.verbosity = Verbosity::quiet;
   if (verbose_flag) options.verbosity = Verbosity::verbose;
   return options;

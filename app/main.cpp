@@ -25,11 +25,12 @@
 #include <variant>
 
 #include "app/cli.hpp"
+#include "api/batch.hpp"
 #include "app/log_file.hpp"
 #include "app/watch.hpp"
 #include "app/progress.hpp"
-#include "app/run_report.hpp"
-#include "app/report.hpp"
+#include "api/run_report.hpp"
+#include "api/report.hpp"
 #include "kernels/lookup_table.hpp"
 #include "codec/decode.hpp"
 #include "files/file_io.hpp"
@@ -42,8 +43,6 @@ namespace fs = std::filesystem;
 using namespace imgflow;
 
 namespace {
-
-constexpr int kExitOk = 0, kExitSomeFailed = 1, kExitCannotRun = 2;
 
 // Descriptors 0-2 must be open before anything else is: a file opened while one is closed would
 // take its number, and messages written to "stderr" would land in an output image.
@@ -58,7 +57,8 @@ void make_standard_descriptors_safe() {
 // feeding images (those in flight finish and the summary is printed); a second one quits at once. Either way no output appears under its
 // final name unless complete: unfinished ones are hidden temporaries, removed by the next run.
 // Under --watch, SIGHUP is logrotate's: it asks for the log to be opened again, not to stop.
-RunControl run_control;
+RunControl run_control;  // --watch's
+Stop stop;               // a batch's (imgflow::run)
 std::atomic<int> first_signal{0};
 std::atomic<bool> watching{false}, reopen_log{false};
 
@@ -70,6 +70,7 @@ extern "C" void on_stop_signal(int signal) {
   int none = 0;
   if (!first_signal.compare_exchange_strong(none, signal)) ::_exit(128 + signal);
   run_control.request_stop(StopReason::interrupted);
+  stop.request(signal);
   static constexpr char kMessage[] =
       "\nimgflow: stopping after the images in flight (press again to quit at once)\n";
   [[maybe_unused]] const auto ignored = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
@@ -161,426 +162,68 @@ void set_up_logging(Verbosity verbosity, ColorMode color, const fs::path& log_pa
   spdlog::set_default_logger(logger);
 }
 
-// Creates OUTPUT_DIR if needed and proves it writable by creating and removing a file there.
-std::string check_output_directory(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (!fs::is_directory(dir))
-    return "cannot create output directory " + dir.string() + (ec ? ": " + ec.message() : "");
-  // An unnamed file (O_TMPFILE) proves it without a name to leave behind if killed right here;
-  // filesystems without it get a named probe.
-  int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-    const auto probe = temporary_path_for(dir / "imgflow-probe");
-    fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd >= 0) ::unlink(probe.c_str());
-  }
-  if (fd < 0) return "cannot write to output directory " + dir.string() + ": " + std::strerror(errno);
-  ::close(fd);
-  return {};
-}
-
-// --move-input DIR: made if needed; refused where a move could lose or repeat an input (DIR is
-// OUTPUT_DIR, or an input folder or inside one, where later runs would list it) or would be a
-// copy (another filesystem).
-std::string check_move_directory(const CliOptions& options) {
-  const fs::path& dir = options.move_input_dir;
-  if (dir.empty()) return {};
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  struct stat moved {};
-  if (::stat(dir.c_str(), &moved) != 0 || !S_ISDIR(moved.st_mode))
-    return "cannot create the --move-input directory " + dir.string() + (ec ? ": " + ec.message() : "");
-  if (fs::equivalent(dir, options.output_dir, ec))
-    return "--move-input " + dir.string() + " is OUTPUT_DIR: choose a folder of its own";
-  const fs::path canonical_dir = fs::weakly_canonical(dir, ec);
-  for (const fs::path& input : options.inputs) {
-    const bool is_dir = fs::is_directory(input, ec);
-    const fs::path folder = is_dir ? input : input.parent_path().empty() ? fs::path(".") : input.parent_path();
-    const fs::path canonical_input = fs::weakly_canonical(folder, ec);
-    const auto [a, b] = std::mismatch(canonical_input.begin(), canonical_input.end(), canonical_dir.begin(), canonical_dir.end());
-    if (is_dir && a == canonical_input.end())
-      return "--move-input " + dir.string() + " is inside the input folder " + input.string() +
-             ": moved inputs would be listed again";
-    struct stat from {};
-    if (::stat(folder.c_str(), &from) == 0 && from.st_dev != moved.st_dev)
-      return "--move-input " + dir.string() + " is on another filesystem than " + input.string() +
-             " (a move there would be a copy): choose a folder on the inputs' filesystem";
-  }
-  return {};
-}
-
-// Makes OUTPUT_DIR (and --move-input's folder) ready: proved writable, the temporaries of a
-// killed run removed. False, after its error line, when it cannot be.
-bool prepare_output(const CliOptions& options) {
-  for (const std::string& problem : {check_output_directory(options.output_dir), check_move_directory(options)})
-    if (!problem.empty()) {
-      spdlog::error("error: {}", problem);
-      return false;
-    }
-  const CleanupResult cleanup = remove_stale_temporaries(options.output_dir, options.recursive);
-  if (cleanup.removed)
-    spdlog::info("removed {} unfinished temporary file{} left by an interrupted run", cleanup.removed,
-                 cleanup.removed == 1 ? "" : "s");
-  for (const auto& error : cleanup.errors) spdlog::warn("warning: cannot remove {}", error);
-  return true;
-}
-
-// What a run works on: the listing, this shard's part of it, and what could not be listed.
-// Jobs are made from it one at a time as the graph takes them (make_job), so what a run holds
-// per listed file is its name (ListedFile) and 4 bytes of OutputIndex.
-struct Plan {
-  Listing listing;
-  std::optional<OutputIndex> outputs;  ///< of `listing`
-  std::size_t listed = 0;              ///< images in the whole listing (every shard)
-  std::size_t count = 0;               ///< images in this shard
-  Shard shard;
-  /// --join: the documents, and each listed file's document and place in it. A shard takes
-  /// whole documents: `selected` lists its files' positions.
-  DocumentSet documents;
-  bool by_document = false;
-  std::vector<std::size_t> selected;
-  std::set<std::size_t> finished_documents;  ///< --skip-existing: documents already finished
-
-  /// The listing position of this shard's k-th image.
-  std::size_t position(std::size_t k) const { return by_document ? selected[k] : shard.index + k * shard.count; }
-};
-
-// The job for this shard's k-th image. A job whose output another input already claims (a.jpg
-// and a.png both become a.png) is failed up front rather than letting the two overwrite each
-// other.
-Job make_job(const CliOptions& options, const Plan& plan, std::size_t k) {
-  const std::size_t i = plan.position(k);
-  const ListedFile& file = plan.listing.files[i];
-  Job job;
-  job.index = i;
-  job.input = file.input();
-  job.output = options.output_dir / output_relative_path(file.relative(), options.pipeline.output_format->output_extension);
-  if (const auto pages = plan.listing.pages.find(i); pages != plan.listing.pages.end()) job.only_pages = pages->second;
-  if (!options.move_input_dir.empty()) job.move_to = options.move_input_dir / file.relative();
-  if (options.join) {
-    const auto [document, place] = plan.documents.document_of[i];
-    job.output = plan.documents.documents[document].output;
-    if (plan.finished_documents.count(document)) {
-      job.outcome = Outcome::skipped;
-      job.skip_reason = "its document " + job.output.string() + " is finished";
-      return job;
-    }
-    job.document = static_cast<std::ptrdiff_t>(document);
-    job.document_file = place;
-    if (options.join == JoinKind::folders) return job;  // a folder's name is its own
-  }
-  if (const auto first = plan.outputs->claimed_before(plan.listing, i))
-    job.fail(Stage::write, "its output " + job.output.string() + " is also the output of " +
-                               plan.listing.files[*first].input().string());
-  return job;
-}
-
-// An input file that would be its own output (an image named as INPUT, its folder as
-// OUTPUT_DIR). Files found in a folder or a list cannot be: check_not_in_place has proved that
-// no input folder is OUTPUT_DIR.
-std::optional<fs::path> find_self_overwrite(const CliOptions& options, const Listing& listing) {
-  for (const std::size_t i : listing.named) {
-    const ListedFile& file = listing.files[i];
-    std::error_code ec;
-    if (fs::equivalent(file.input(), options.output_dir / output_relative_path(file.relative(), options.pipeline.output_format->output_extension), ec))
-      return file.input();
-  }
-  return std::nullopt;
-}
-
-InputSpec input_spec(const CliOptions& options) {
-  return {options.inputs, options.files_from, options.null_separated ? '\0' : '\n',
-          {options.recursive, options.follow_symlinks, {}}};
-}
-
-// The directories the run reads from: INPUTs that are directories, or the list's root.
-std::vector<fs::path> input_directories(const CliOptions& options) {
-  std::vector<fs::path> directories;
-  std::error_code ec;
-  for (const fs::path& input : options.inputs)
-    if (fs::is_directory(input, ec)) directories.push_back(input);
-  if (!options.files_from.empty() && options.inputs.empty()) directories.push_back(".");
-  return directories;
-}
-
-// The images to process, each listing error reported.
-Listing list_inputs(const CliOptions& options) {
-  Listing listing;
-  try {
-    listing = list_run_inputs(input_spec(options), options.output_dir);
-  } catch (const std::exception& e) {
-    if (options.files_from.empty()) throw;  // only reading the list is an error of the listing
-    listing.errors.push_back({options.files_from, e.what()});
-  }
-  for (const auto& error : listing.errors) {
-    if (options.files_from.empty())
-      spdlog::error("error: {}: cannot list: {}", error.path.string(), error.reason);
-    else
-      spdlog::error("error: {}: {}: {}", options.files_from.string(), error.path.string(), error.reason);
-  }
-  return listing;
-}
-
-// Refuses a run whose output directory is one of its input directories: its outputs would be
-// listed as inputs by the next run (and a PNG's output would be the PNG itself).
-std::string check_not_in_place(const CliOptions& options) {
-  std::error_code ec;
-  for (const fs::path& dir : input_directories(options))
-    if (fs::equivalent(dir, options.output_dir, ec))
-      return fmt::format("OUTPUT_DIR {} is the input directory {}: choose another OUTPUT_DIR (the next run "
-                         "would take this run's outputs for inputs)", options.output_dir.string(), dir.string());
-  return {};
-}
-
-// --skip-existing with --join: a document is finished when its output records this recipe and
-// exactly the inputs it would be made from now (each read for its content hash: only for a
-// document whose output exists).
-void find_finished_documents(Plan& plan, const std::string& stamp) {
-  const auto inputs = plan.documents.inputs(plan.listing);
-  Bytes scratch;
-  for (std::size_t d = 0; d < inputs.size(); ++d)
-    if (d % plan.shard.count == plan.shard.index &&  // this shard's (plan_run: whole documents)
-        check_document(plan.documents.documents[d].output, inputs[d], stamp, scratch) == OutputState::finished)
-      plan.finished_documents.insert(d);
-}
-
-// Lists the inputs and makes this shard's jobs, or returns the exit code of a run that cannot
-// start.
-std::variant<Plan, int> plan_run(const CliOptions& options) {
-  std::error_code ec;
-  std::size_t missing = 0;
-  for (const fs::path& input : options.inputs) missing += !fs::exists(input, ec);
-  if (options.files_from.empty() && missing == options.inputs.size()) {
-    spdlog::error("error: {} {}", options.inputs.size() == 1 ? "input" : "none of the inputs exists:",
-                  options.inputs.size() == 1 ? options.inputs[0].string() + " does not exist" : options.inputs[0].string() + " ...");
-    return kExitCannotRun;
-  }
-  if (!options.files_from.empty() && !options.inputs.empty() && !fs::is_directory(options.inputs[0], ec)) {
-    spdlog::error("error: input directory {} {}", options.inputs[0].string(),
-                  fs::exists(options.inputs[0], ec) ? "is not a directory" : "does not exist");
-    return kExitCannotRun;
-  }
-  if (const std::string problem = check_not_in_place(options); !problem.empty()) {
-    spdlog::error("error: {}", problem);
-    return kExitCannotRun;
-  }
-  Plan plan;
-  plan.listing = list_inputs(options);
-  const Listing& listing = plan.listing;
-  if (!options.files_from.empty() && listing.files.empty() && !listing.errors.empty()) return kExitCannotRun;
-  for (const SkippedFile& file : listing.skipped) {
-    if (file.notable)
-      spdlog::warn("warning: {}: skipped: {}{}", file.path.string(), file.reason,
-                   file.reason.find("not followed") != std::string::npos ? " (-L follows)" : "");
-    else
-      spdlog::debug("skipped {}: {}", file.path.string(), file.reason);
-  }
-  if (const auto input = find_self_overwrite(options, listing)) {
-    spdlog::error("error: refusing to overwrite input file {}: choose an OUTPUT_DIR other than "
-                  "the input's directory", input->string());
-    return kExitCannotRun;
-  }
-  if (listing.files.empty()) spdlog::warn("warning: no image files to process");
-  // The collision check sees the whole listing, so it is the same in every shard.
-  plan.outputs.emplace(listing);
-  plan.listed = listing.files.size();
-  plan.shard = options.shard;
-  plan.count = plan.listed > plan.shard.index ? (plan.listed - plan.shard.index + plan.shard.count - 1) / plan.shard.count : 0;
-  if (options.join) {
-    plan.documents = plan_documents(plan.listing, *options.join, options.output_dir,
-                                    options.pipeline.output_format->output_extension);
-    if (plan.shard.count > 1) {  // whole documents to each shard
-      plan.by_document = true;
-      for (std::size_t i = 0; i < plan.listing.files.size(); ++i)
-        if (plan.documents.document_of[i].first % plan.shard.count == plan.shard.index) plan.selected.push_back(i);
-      plan.count = plan.selected.size();
-    }
-  }
-  if (options.shard.count > 1)
-    spdlog::info("shard {}/{} ({}): {} of {} images", options.shard.index, options.shard.count,
-                 options.shard.origin, plan.count, plan.listed);
-  return plan;
-}
-
-// How to retry what failed: rerunning the same command with --skip-existing redoes exactly what
-// is not finished; a failure list can name just those inputs.
-std::string retry_line(const CliOptions& options) {
-  std::string line = "to retry: rerun the same command with --skip-existing";
-  const auto directories = input_directories(options);
-  if (!options.failures_file.empty() && options.files_from.empty() && options.inputs.size() == 1 &&
-      directories.size() == 1)
-    line += fmt::format(", or only the failed ones: imgflow --files-from {} {} {} ...", options.failures_file.string(),
-                        options.inputs[0].string(), options.output_dir.string());
-  return line;
-}
-
-// Writes a report, list or trace file (write_output_file); false, after its error line, when it
-// cannot.
-bool write_run_file(const fs::path& file, std::string_view what, const std::string& text, bool sync) {
-  try {
-    write_output_file(file, text, sync);
-    return true;
-  } catch (const std::exception& e) {
-    spdlog::error("error: {}: cannot write the {}: {}", file.string(), what, e.what());
-    return false;
+// Messages to spdlog (standard error, or --log), at their level.
+void log_line(Level level, const std::string& text) {
+  switch (level) {
+    case Level::error: spdlog::error("{}", text); break;
+    case Level::warning: spdlog::warn("{}", text); break;
+    case Level::info: spdlog::info("{}", text); break;
+    case Level::debug: spdlog::debug("{}", text); break;
   }
 }
 
-// After the graph: the summary lines, then the failure list, trace and report files. Returns
-// the exit code. (`stats` is not const: the quantiles sort the stage timings.)
-int finish_run(const CliOptions& options, const PipelineConfig& config, const Plan& plan, RunStats& stats,
-               std::vector<Job>& accounts) {
-  // In listing order (the sink saw them in completion order), pages in page order.
-  std::sort(accounts.begin(), accounts.end(),
-            [](const Job& a, const Job& b) { return a.index != b.index ? a.index < b.index : a.page < b.page; });
-  spdlog::info(summary_line(stats, config));
-  if (stats.foreign)
-    spdlog::warn("warning: {} output{} left alone: file{} imgflow did not write (--overwrite-foreign replaces them)",
-                 stats.foreign, stats.foreign == 1 ? "" : "s", stats.foreign == 1 ? "" : "s");
-  if (const std::string line = skipped_files_line(plan.listing.skipped); !line.empty()) spdlog::info(line);
-  spdlog::debug(stage_line(stats));
-  spdlog::debug(bottleneck_line(stats));
-  // The errors that stopped it may name only a file that vanished with its folder (a rename that
-  // found its temporary gone): the stop line says what is gone, as seen now that the run is over.
-  std::string cause;
-  std::error_code ec;
-  if (run_control.reason() == StopReason::output_unusable && !fs::is_directory(options.output_dir, ec))
-    cause = fmt::format("the output directory {} has gone", options.output_dir.string());
-  if (const std::string stop = stop_line(run_control.reason(), stats, first_signal.load(), cause); !stop.empty())
-    spdlog::error(stop);
-
-  if (options.join && run_control.reason() != StopReason::none) {
-    // Documents none of whose pages reached the writer before the run stopped: not written either.
-    std::set<fs::path> seen;
-    for (const auto& document : stats.documents) seen.insert(document.output);
-    for (std::size_t d = 0; d < plan.documents.documents.size(); ++d) {
-      const fs::path& output = plan.documents.documents[d].output;
-      if (d % plan.shard.count == plan.shard.index && !plan.finished_documents.count(d) && !seen.count(output))
-        stats.documents.push_back({output, 0, std::string(kDocumentStopped), /*unfinished=*/true});
-    }
-  }
-  if (options.join) {
-    spdlog::info(documents_line(stats));
-    // Documents a stopped run left unfinished (the others were reported as they settled).
-    for (const auto& document : stats.documents)
-      if (document.unfinished) spdlog::error(document_failure_line(document));
-  }
-  const std::vector<ListingError>& listing_errors = plan.listing.errors;
-  int exit_code = stats.failed || stats.documents_failed() || !listing_errors.empty() ? kExitSomeFailed : kExitOk;
-  const auto write_text = [&](const fs::path& file, std::string_view what, const std::string& text) {
-    if (!write_run_file(file, what, text, config.sync)) exit_code = kExitCannotRun;
-  };
-  if (!options.failures_file.empty())
-    write_text(options.failures_file, "failure list", failure_list(accounts, listing_errors));
-  if (stats.failed || !listing_errors.empty()) spdlog::info(retry_line(options));
-  if (!options.trace_file.empty()) write_text(options.trace_file, "trace", trace_events(accounts));
-  switch (run_control.reason()) {
-    case StopReason::interrupted: exit_code = 128 + first_signal.load(); break;
-    case StopReason::output_unusable:
-    case StopReason::input_gone: exit_code = kExitCannotRun; break;
-    default: break;
-  }
-  // Jobs the graph never fed although nothing asked it to stop: a defect, never a success.
-  if (run_control.reason() == StopReason::none && stats.not_started) {
-    spdlog::error("error: internal error: {} images were never processed", stats.not_started);
-    exit_code = kExitCannotRun;
-  }
-  if (!options.report_file.empty())
-    write_text(options.report_file, "report",
-               to_text(run_report(options, config, stats, plan.listed, plan.listing.skipped, run_control.reason(), exit_code,
-                                  accounts)));
-  return exit_code;
+Level least_level(Verbosity verbosity) {
+  return verbosity == Verbosity::quiet ? Level::error : verbosity == Verbosity::verbose ? Level::debug : Level::info;
 }
 
-// The lines a finished job prints: its failure and warnings (what a user must see without -v),
-// and with -v what it did.
-void print_job_lines(const CliOptions& options, const Job& job, ProgressLine& progress) {
-  if (job.outcome == Outcome::failed)
-    progress.print_above([&] { spdlog::error(failure_line(job)); });
-  else if (job.foreign_output || job.skip_reason == kRemovedBeforeRead)
-    progress.print_above([&] { spdlog::warn("warning: {}: skipped: {}", job_name(job), job.skip_reason); });
-  else if (options.verbosity == Verbosity::verbose)
-    progress.print_above([&] { spdlog::debug(job_line(job)); });
-  if (job.frames > 1) progress.print_above([&] { spdlog::warn(animation_line(job)); });
-  if (job.outcome == Outcome::written)
-    for (const std::string& fitted : job.findings.fitted)
-      progress.print_above([&] { spdlog::warn("warning: {}: encode: {}", job_name(job), fitted); });
-  if (job.document_done && !job.document_done->error.empty())
-    progress.print_above([&] { spdlog::error(document_failure_line(*job.document_done)); });
-  else if (job.document_done && options.verbosity == Verbosity::verbose)
-    progress.print_above([&] {
-      spdlog::debug("wrote document {} ({} pages)", job.document_done->output.string(), job.document_done->pages);
-    });
-  if (job.outcome == Outcome::written && !job.findings.profile_dropped.empty())
-    progress.print_above([&] { spdlog::warn(profile_dropped_line(job)); });
-  if (job.outcome == Outcome::written && job.findings.skew_unreliable)
-    progress.print_above([&] { spdlog::warn("warning: {}: deskew: {}", job_name(job), job.findings.skew_note); });
-  if (!job.move_error.empty())
-    progress.print_above([&] {
-      spdlog::warn("warning: {}: input left in place: {}", (job.file_job ? job.file_job->input : job.input).string(),
-                   job.move_error);
-    });
-  if (options.verbosity == Verbosity::verbose)
-    for (const std::string& line : decoder_note_lines(job)) progress.print_above([&] { spdlog::debug(line); });
-}
-
+// A batch: the library's run() (include/imgflow/imgflow.hpp), its lines printed above the
+// progress line, its dry-run listing on standard output, a signal asking it to stop.
 int run(const CliOptions& options) {
-  auto planned = plan_run(options);
-  if (const int* exit_code = std::get_if<int>(&planned)) return *exit_code;
-  Plan& plan = std::get<Plan>(planned);
-
-  if (options.dry_run) {
+  std::unique_ptr<ProgressLine> progress;
+  std::string listing;  // --dry-run: the lines not yet written to standard output
+  bool listing_failed = false;
+  const auto flush_listing = [&] {
+    if (!listing_failed && std::fwrite(listing.data(), 1, listing.size(), stdout) != listing.size()) listing_failed = true;
+    listing.clear();
+  };
+  Callbacks callbacks;
+  callbacks.level = least_level(options.verbosity);
+  callbacks.message = [&](Level level, const std::string& text) {
+    if (progress)
+      progress->print_above([&] { log_line(level, text); });
+    else
+      log_line(level, text);
+  };
+  callbacks.started = [&](std::size_t total) {
+    if (!options.dry_run)
+      progress = std::make_unique<ProgressLine>(options.progress && options.verbosity != Verbosity::quiet, total,
+                                                std::chrono::seconds(options.progress_interval));
+  };
+  callbacks.progress = [&](const Progress& done) { progress->set(done.done, done.failed, done.input_bytes); };
+  callbacks.planned = [&](const fs::path& input, const fs::path& output, const std::string& refused) {
     // The listing is data: standard output, a line per image (names escaped like messages).
-    std::string lines;
-    for (std::size_t k = 0; k < plan.count; ++k) {
-      const Job job = make_job(options, plan, k);
-      lines += printable(job.input.string() + " -> " + job.output.string() +
-                         (job.outcome == Outcome::failed ? " (refused: " + job.error + ")" : "")) + "\n";
-      if (lines.size() > (1 << 16) || k + 1 == plan.count) {
-        if (std::fwrite(lines.data(), 1, lines.size(), stdout) != lines.size()) break;
-        lines.clear();
-      }
-    }
-    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    listing += printable(input.string() + " -> " + output.string() + (refused.empty() ? "" : " (refused: " + refused + ")")) + "\n";
+    if (listing.size() > (1 << 16)) flush_listing();
+  };
+  // A dry run keeps SIGPIPE's default: `imgflow -n ... | head` ends quietly, as any filter's would.
+  if (!options.dry_run) install_signal_handlers();
+  RunResult result;
+  try {
+    result = imgflow::run(options.settings, callbacks, &stop);
+  } catch (const Error& e) {
+    if (progress) progress->finish();
+    spdlog::error("error: {}", e.reason());
+    return kExitCannotRun;
+  }
+  if (progress) progress->finish();
+  if (options.dry_run) {
+    flush_listing();
+    if (listing_failed || std::fflush(stdout) != 0 || std::ferror(stdout)) {
       spdlog::error("error: cannot write the listing to standard output: {}", std::strerror(errno));
       return kExitCannotRun;
     }
-    spdlog::info("dry run: {} images, operations {}", plan.count, options.recipe.text());
-    return plan.listing.errors.empty() ? kExitOk : kExitSomeFailed;
   }
-  if (!prepare_output(options)) return kExitCannotRun;
-
-  PipelineConfig config = options.pipeline;
-  config.output_taken = [&](const fs::path& output) {
-    return plan.outputs->taken(plan.listing, output.lexically_relative(options.output_dir));
-  };
-  config.stamp = std::string(kStampPrefix) + options.recipe.text();
-  config.output_dir = options.output_dir;
-  if (options.join) {
-    config.documents = &plan.documents.documents;
-    if (config.skip_existing) find_finished_documents(plan, config.stamp);
-  }
-  config.input_dirs = input_directories(options);
-  spdlog::debug("operations: {}", options.recipe.text());
-  install_signal_handlers();
-  std::set<fs::path> written_directories;
-  ProgressLine progress(options.progress && options.verbosity != Verbosity::quiet, plan.count,
-                        std::chrono::seconds(options.progress_interval));
-  // What outlives each job: the failed ones' accounts, for --failures; every one's with --trace.
-  std::vector<Job> accounts;
-  ListFeed feed(plan.count, [&](std::size_t k) { return make_job(options, plan, k); });
-  RunStats stats = run_pipeline(feed, options.recipe, config, run_control, [&](const Job& job) {
-    if (job.outcome == Outcome::failed || !options.trace_file.empty() ||
-        (!options.report_file.empty() && job.findings.any()))
-      accounts.push_back(job.account());
-    progress.image_done(job.input_bytes, job.outcome == Outcome::failed);
-    print_job_lines(options, job, progress);
-    if (job.outcome == Outcome::written && config.sync) written_directories.insert(job.output.parent_path());
-  });
-  progress.finish();
-  for (const auto& directory : written_directories) sync_directory(directory);
-  return finish_run(options, config, plan, stats, accounts);
+  return result.exit_code;
 }
 
 // The resident memory of the process now, in bytes.
@@ -610,7 +253,11 @@ int run_watch(const CliOptions& options) {
     spdlog::error("error: {}", problem);
     return kExitCannotRun;
   }
-  if (!prepare_output(options)) return kExitCannotRun;
+  const Messages out(log_line, least_level(options.verbosity));
+  if (const std::string problem = prepare_output(options, out); !problem.empty()) {
+    spdlog::error("error: {}", problem);
+    return kExitCannotRun;
+  }
   PipelineConfig config = options.pipeline;
   config.stamp = std::string(kStampPrefix) + options.recipe.text();
   config.output_dir = options.output_dir;
@@ -657,10 +304,10 @@ int run_watch(const CliOptions& options) {
                                     {"p99_ms", milliseconds(now.latency.quantile(0.99))},
                                     {"max_ms", milliseconds(now.latency.max())}}}};
       if (running) json["exit_code"] = nullptr;
-      write_run_file(options.report_file, "report", to_text(json), config.sync);
+      write_run_file(options.report_file, "report", to_text(json), config.sync, out);
     }
     if (!options.failures_file.empty() && (feed_pointer->failures_changed() || !running))
-      write_run_file(options.failures_file, "failure list", failure_list(failures, {}), config.sync);
+      write_run_file(options.failures_file, "failure list", failure_list(failures, {}), config.sync, out);
     return now;
   };
   const auto interval = std::chrono::seconds(options.progress_interval);
@@ -698,9 +345,8 @@ int run_watch(const CliOptions& options) {
   spdlog::info("watching {}{} for images; outputs in {}{} (SIGTERM or Ctrl-C stops)", folders,
                options.recursive ? " and its subfolders" : "", options.output_dir.string(),
                options.move_input_dir.empty() ? "" : ", inputs then moved to " + options.move_input_dir.string());
-  ProgressLine quiet_progress(false, 0, std::chrono::seconds(0));  // lines print as they come
   run_pipeline(feed, options.recipe, config, run_control, [&](const Job& job) {
-    print_job_lines(options, job, quiet_progress);
+    job_lines(job, out);
     feed.done(job);
     const std::lock_guard lock(live_mutex);
     live.add(job);

@@ -27,6 +27,12 @@ class ProgressLine {
     bytes_.fetch_add(input_bytes, std::memory_order_relaxed);
     if (failed) failed_.fetch_add(1, std::memory_order_relaxed);
   }
+  /// The same from a run's totals so far (imgflow::Progress).
+  void set(std::size_t done, std::size_t failed, std::uint64_t input_bytes) {
+    done_.store(done, std::memory_order_relaxed);
+    failed_.store(failed, std::memory_order_relaxed);
+    bytes_.store(input_bytes, std::memory_order_relaxed);
+  }
   /// Runs `print` (which writes whole lines to stderr) with the progress line cleared.
   template <typename Print>
   void print_above(Print&& print) {

@@ -9,7 +9,7 @@
 #include <set>
 
 #include "files/listing.hpp"
-#include "app/shard_spec.hpp"
+#include "api/shard_spec.hpp"
 #include "support.hpp"
 
 using namespace imgflow;

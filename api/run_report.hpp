@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "app/cli.hpp"
+#include "api/run_spec.hpp"
 #include "pipeline/job.hpp"
 #include "files/listing.hpp"
 #include "pipeline/metrics.hpp"
@@ -19,7 +19,7 @@ inline constexpr int kReportFormat = 2;  // 2: settings.inputs (absolute) replac
 /// configuration the graph ran with (the command line's, plus what the run derived from it).
 /// `accounts`: finished jobs; those whose operations found something (a threshold level, a
 /// skew...) are listed under "pages".
-nlohmann::json run_report(const CliOptions& options, const PipelineConfig& config, RunStats& stats,
+nlohmann::json run_report(const RunSpec& options, const PipelineConfig& config, RunStats& stats,
                           std::size_t listed, const std::vector<SkippedFile>& skipped_files, StopReason stop,
                           int exit_code, const std::vector<Job>& accounts);
 

@@ -1,4 +1,4 @@
-#include "app/shard_spec.hpp"
+#include "api/shard_spec.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "app/run_report.hpp"
+#include "api/run_report.hpp"
 
 #include <fmt/format.h>
 #include <sched.h>
@@ -76,7 +76,7 @@ std::vector<std::string> absolute_paths(const std::vector<fs::path>& paths) {
 
 }  // namespace
 
-nlohmann::json run_report(const CliOptions& options, const PipelineConfig& config, RunStats& stats,
+nlohmann::json run_report(const RunSpec& options, const PipelineConfig& config, RunStats& stats,
                           std::size_t listed, const std::vector<SkippedFile>& skipped_files, StopReason stop,
                           int exit_code, const std::vector<Job>& accounts) {
   nlohmann::json pages = nlohmann::json::array();

@@ -1,4 +1,4 @@
-#include "app/report.hpp"
+#include "api/report.hpp"
 
 #include <fmt/format.h>
 
