@@ -466,9 +466,13 @@ RunResult run_batch(const RunSpec& options, const Callbacks& callbacks, const St
     if (job.outcome == Outcome::failed || !options.trace_file.empty() ||
         (!options.report_file.empty() && job.findings.any()))
       accounts.push_back(job.account());
-    ++progress.done;
+    // Files done of the files listed: a paged file's when its last page is (the sink frees its
+    // file after this call).
+    if (!job.file_job || job.file_job->pages_left == 1) {
+      ++progress.done;
+      progress.input_bytes += job.file_job ? job.file_job->input_bytes : job.input_bytes;
+    }
     progress.failed += job.outcome == Outcome::failed;
-    progress.input_bytes += job.input_bytes;
     if (callbacks.progress) callbacks.progress(progress);
     job_lines(job, out);
     if (job.outcome == Outcome::written && config.sync) written_directories.insert(job.output.parent_path());

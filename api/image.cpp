@@ -85,6 +85,8 @@ ImageData to_data(const Image& image) {
   }
   if (const auto dpi = whole_resolution_dpi(image)) std::tie(data.dpi_x, data.dpi_y) = *dpi;
   data.icc = icc_profile(image);
+  data.srgb = std::any_of(image.metadata.begin(), image.metadata.end(),
+                          [](const AncillaryChunk& chunk) { return std::string_view(chunk.type.data(), 4) == "sRGB"; });
   return data;
 }
 
@@ -93,6 +95,7 @@ void carry_metadata(const ImageData& data, Image& image) {
   DecodeNotes notes;
   if (data.dpi_x > 0 && data.dpi_y > 0) add_resolution(image, data.dpi_x, data.dpi_y, ResolutionUnit::inch, notes);
   if (!data.icc.empty()) add_icc_profile(image, data.icc, notes);
+  if (data.srgb && data.icc.empty()) image.metadata.push_back({{'s', 'R', 'G', 'B'}, {0}});  // perceptual intent
 }
 
 // Runs the recipe's steps on the page, as the graph routes it (analyse, adjust, neighbourhood).

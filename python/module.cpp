@@ -265,13 +265,14 @@ imgflow::MutablePixelView view_of(const py::array& array, const char* function, 
           channels, 8 * static_cast<int>(item), static_cast<std::ptrdiff_t>(array.strides(0))};
 }
 
-// An image's pixels as a new array that owns them (no copy: the vector moves into it).
-py::array to_array(imgflow::ImageData&& image) {
+// An image's pixels as a new array that owns them (no copy: the vector moves into it); of shape
+// (height, width, channels) when `three_d` or the image has several channels.
+py::array to_array(imgflow::ImageData&& image, bool three_d = false) {
   auto* pixels = new std::vector<std::uint8_t>(std::move(image.pixels));
   py::capsule owner(pixels, [](void* p) { delete static_cast<std::vector<std::uint8_t>*>(p); });
   const auto item = static_cast<py::ssize_t>(image.bit_depth == 16 ? 2 : 1);
   std::vector<py::ssize_t> shape{image.height, image.width}, strides{image.width * image.channels * item, image.channels * item};
-  if (image.channels > 1) {
+  if (image.channels > 1 || three_d) {
     shape.push_back(image.channels);
     strides.push_back(item);
   }
@@ -291,6 +292,7 @@ py::dict info_of(const imgflow::ImageData& image) {
   info["dpi"] = image.dpi_x > 0 ? py::object(py::make_tuple(image.dpi_x, image.dpi_y)) : py::object(py::none());
   info["icc"] = image.icc.empty() ? py::object(py::none())
                                   : py::object(py::bytes(reinterpret_cast<const char*>(image.icc.data()), image.icc.size()));
+  info["srgb"] = image.srgb;
   info["warnings"] = image.warnings;
   return info;
 }
@@ -356,7 +358,7 @@ py::object apply(py::array array, py::object ops, bool inplace, py::object dpi) 
       py::gil_scoped_release released;
       out = imgflow::apply(image, steps);
     }
-    return to_array(std::move(out));
+    return to_array(std::move(out), array.ndim() == 3);
   } catch (const imgflow::Error& e) {
     raise(e);
   }
@@ -441,14 +443,15 @@ PYBIND11_MODULE(_imgflow, m) {
         "Decodes one page of an image file (a path) or of its bytes, upright: an array of shape (height, width) for\n"
         "gray or (height, width, channels), uint8 or uint16; a 1-bit page as uint8 0 and 255 (info['bit_depth'] is 1).\n"
         "info: width, height, channels, bit_depth, format, page, pages, dpi ((x, y) or None), icc (bytes or None),\n"
-        "warnings. Raises imgflow.Error (stage 'read' or 'decode').",
+        "srgb (True for the standard sRGB profile, which travels as PNG's sRGB chunk rather than as bytes), warnings. Raises imgflow.Error (stage 'read' or 'decode').",
         py::arg("source"), py::kw_only(), py::arg("page") = 1, py::arg("max_pixels") = 200'000'000,
         py::arg("verify_checksums") = true, py::arg("strict") = false);
   m.def("apply", &apply,
         "apply(array, ops, *, inplace=False, dpi=None) -> numpy.ndarray\n\n"
         "Applies ops (as run's) to a uint8 or uint16 array of shape (height, width) or (height, width, 1-4), exactly as\n"
         "the command does to a page. inplace=True changes `array` itself (point adjustments without a copy, rows may be\n"
-        "strided) and returns it; otherwise a new array, which may have another shape (grayscale, threshold, dpi).\n"
+        "strided) and returns it; otherwise a new array, which may have another shape (grayscale, threshold, dpi),\n"
+        "3-dimensional when `array` is.\n"
         "dpi: the image's resolution (a number or (x, y)), needed by a dpi operation. The GIL is released while it\n"
         "works. Raises TypeError (dtype), ValueError (layout) or imgflow.Error.",
         py::arg("array"), py::arg("ops"), py::kw_only(), py::arg("inplace") = false, py::arg("dpi") = py::none());

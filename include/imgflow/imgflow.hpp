@@ -112,7 +112,8 @@ struct Settings {
 
 enum class Level { debug, info, warning, error };
 
-/// After each image: how many are done of how many, how many failed, input bytes read.
+/// After each image: how many input files are done of how many (a file of several pages once
+/// its last page is), how many images (pages) failed, input bytes read.
 struct Progress {
   std::size_t done = 0, total = 0, failed = 0;
   std::uint64_t input_bytes = 0;
@@ -196,7 +197,8 @@ struct ImageData {
   bool bilevel = false;
   std::vector<std::uint8_t> pixels;
   double dpi_x = 0, dpi_y = 0;        ///< 0: none recorded
-  std::vector<std::uint8_t> icc;      ///< the ICC profile, empty if none
+  std::vector<std::uint8_t> icc;      ///< the ICC profile, empty if none (or sRGB's: `srgb`)
+  bool srgb = false;                  ///< the colour space is sRGB (the standard sRGB profile, or said so)
   std::string format;                 ///< the decoded file's format: "PNG", "TIFF", ...
   int page = 1, pages = 1;            ///< which page this is, of how many
   std::vector<std::string> warnings;  ///< what the decoder said (and metadata it dropped)
