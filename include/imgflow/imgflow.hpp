@@ -171,8 +171,9 @@ class Stop {
 /// "settings") for settings that cannot go together or a run that cannot start (a missing input,
 /// an output folder that cannot be made or written); a bad image is a failure in the result,
 /// never an exception. A stop requested on `stop` ends it as SIGINT ends the command: images in
-/// flight finish, no partial output is left, exit_code 128 + the signal (130 for 0). Runs may
-/// go on in several threads at once; they share the process's worker threads.
+/// flight finish, no partial output is left, exit_code 128 + the signal (130 for 0). Several
+/// runs may go on at once from different threads (tested from Python); they share the process's
+/// worker threads, whose number the smallest `threads` among them limits.
 IMGFLOW_API RunResult run(const Settings& settings, const Callbacks& callbacks = {}, const Stop* stop = nullptr);
 
 /// Pixels in the caller's memory: interleaved samples (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) of

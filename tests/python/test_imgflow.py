@@ -314,3 +314,16 @@ def test_stubs_and_docstrings_come_from_the_declarations(command):
         assert flag in help_text and text.split(" (")[0][:40] in " ".join(help_text.split()), name
         assert name in imgflow.run.__doc__
     assert (pathlib.Path(imgflow.__file__).parent / "py.typed").exists()
+
+
+def test_runs_from_several_threads_at_once_give_the_same_bytes(tmp_path):
+    sample = pathlib.Path(__file__).resolve().parents[2] / "data"
+
+    def one(i):
+        return imgflow.run([sample], tmp_path / f"out{i}", ops=[("brightness", 0.25), ("contrast", 0.25)], threads=2)
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        reports = list(pool.map(one, range(8)))
+    assert all(r["exit_code"] == 0 and r["counts"]["written"] == reports[0]["counts"]["written"] > 0 for r in reports)
+    for i in range(1, 8):
+        same_tree(tmp_path / "out0", tmp_path / f"out{i}")
