@@ -314,6 +314,14 @@ def test_stubs_and_docstrings_come_from_the_declarations(command):
         assert flag in help_text and text.split(" (")[0][:40] in " ".join(help_text.split()), name
         assert name in imgflow.run.__doc__
     assert (pathlib.Path(imgflow.__file__).parent / "py.typed").exists()
+    __import__("ast").parse(stub)
+    # Every declared setting is a keyword run() takes, with its type checked.
+    wrong = {"bool": "yes", "int": "7", "float": "7", "str": 7, "path": 7}
+    for name, flag, kind, text in imgflow._imgflow._settings():
+        if name in ("inputs", "output_dir", "operations"):
+            continue
+        with pytest.raises(TypeError, match=f"{name} must be"):
+            imgflow.run(["in"], "out", **{name: wrong[kind]})
 
 
 def test_runs_from_several_threads_at_once_give_the_same_bytes(tmp_path):
