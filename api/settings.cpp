@@ -15,7 +15,8 @@
 namespace imgflow {
 namespace {
 
-// In the order of Settings' fields (settings_match_the_declarations in tests/test_api.cpp).
+// In the order of Settings' fields (include/imgflow/imgflow.hpp). The Python module takes each as
+// a keyword (tests/python: every one accepted and type-checked).
 constexpr Declaration kSettings[] = {
     {"inputs", "INPUT", "paths", "Image files and directories of images (PNG, JPEG, TIFF with every page, JPEG 2000, WebP, GIF, BMP, PNM; the format is read from the content)"},
     {"output_dir", "OUTPUT_DIR", "path", "Where outputs go, created if missing; mirrors each directory's tree"},
