@@ -40,6 +40,7 @@ lines = [
     "    *,",
     "    progress: Optional[Callable[[dict[str, int]], Any]] = ...,",
     "    messages: Optional[Callable[[str, str], Any]] = ...,",
+    "    verbose: bool = ...,",
 ]
 for name, flag, kind, text in imgflow._imgflow._settings():
     if name in ("inputs", "output_dir", "operations"):

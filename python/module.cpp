@@ -148,7 +148,7 @@ const char* level_name(imgflow::Level level) {
 }
 
 py::dict run(py::object inputs, py::object output_dir, py::object ops, py::object progress, py::object messages,
-             py::kwargs kwargs) {
+             bool verbose, py::kwargs kwargs) {
   imgflow::Settings settings;
   if (py::isinstance<py::str>(inputs) || py::hasattr(inputs, "__fspath__"))
     settings.inputs = {inputs.cast<std::filesystem::path>()};
@@ -173,7 +173,7 @@ py::dict run(py::object inputs, py::object output_dir, py::object ops, py::objec
       mailbox.progress = now;
     };
   if (!messages.is_none()) {
-    callbacks.level = imgflow::Level::info;
+    callbacks.level = verbose ? imgflow::Level::debug : imgflow::Level::info;
     callbacks.message = [&](imgflow::Level level, const std::string& text) {
       const std::lock_guard lock(mailbox.mutex);
       mailbox.messages.emplace_back(level, text);
@@ -399,7 +399,7 @@ py::bytes encode(py::array array, const std::string& format, int quality, bool l
 // run()'s docstring: the settings' declarations, the texts of `imgflow --help`.
 std::string run_doc() {
   std::string doc =
-      "run(inputs, output_dir, ops=None, *, progress=None, messages=None, **settings) -> dict\n\n"
+      "run(inputs, output_dir, ops=None, *, progress=None, messages=None, verbose=False, **settings) -> dict\n\n"
       "Runs a batch as the imgflow command does: every image of `inputs` (files and folders) through `ops`\n"
       "(default: brightness 0.25 then contrast 0.25), written whole into `output_dir`. Returns the run report\n"
       "(the command's --report JSON as a dict) with a 'failures' list. The GIL is released while it runs;\n"
@@ -407,7 +407,8 @@ std::string run_doc() {
       "output is left, and the KeyboardInterrupt is raised. Raises imgflow.Error (with .stage, .file,\n"
       "and .reason) for settings that cannot go together or a run that cannot start.\n\n"
       "progress(dict(done, total, failed, input_bytes)) and messages(level, text) are called on the calling\n"
-      "thread while it waits.\n\nSettings (keyword arguments; the command's flags):\n";
+      "thread while it waits; verbose=True adds the 'debug' lines (the command's -v: a line per image).\n\n"
+      "Settings (keyword arguments; the command's flags):\n";
   for (const imgflow::Declaration& d : imgflow::setting_declarations()) {
     if (d.name == "inputs" || d.name == "output_dir" || d.name == "operations") continue;
     doc += "  " + std::string(d.name) + " (" + std::string(d.type) + ", " + std::string(d.flag) + "): " + std::string(d.help) + "\n";
@@ -437,7 +438,7 @@ PYBIND11_MODULE(_imgflow, m) {
       nullptr, nullptr);
   m.add_object("Error", py::handle(error_type));
   m.def("run", &run, run_doc().c_str(), py::arg("inputs"), py::arg("output_dir"), py::arg("ops") = py::none(),
-        py::kw_only(), py::arg("progress") = py::none(), py::arg("messages") = py::none());
+        py::kw_only(), py::arg("progress") = py::none(), py::arg("messages") = py::none(), py::arg("verbose") = false);
   m.def("decode", &decode,
         "decode(source, *, page=1, max_pixels=200000000, verify_checksums=True, strict=False) -> (numpy.ndarray, dict)\n\n"
         "Decodes one page of an image file (a path) or of its bytes, upright: an array of shape (height, width) for\n"

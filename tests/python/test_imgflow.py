@@ -254,6 +254,10 @@ def test_run_reports_progress_messages_and_errors(shared, tmp_path):
                          messages=lambda level, text: lines.append((level, text)), threads=2)
     assert seen and seen[-1]["done"] == seen[-1]["total"]
     assert any(level == "info" and "written" in text for level, text in lines)
+    assert not any(level == "debug" for level, text in lines)
+    verbose = []
+    imgflow.run([inputs], tmp_path / "out-v", messages=lambda level, text: verbose.append((level, text)), verbose=True)
+    assert sum(level == "debug" and text.startswith("wrote ") for level, text in verbose) >= report["counts"]["written"]
     assert report["settings"]["threads"] == 2
     with pytest.raises(imgflow.Error, match="does not exist") as raised:
         imgflow.run(["/nonexistent"], tmp_path / "out2")
