@@ -145,9 +145,11 @@ ImageData decode(std::span<const std::uint8_t> bytes, const DecodeSettings& sett
     if (!format) throw DecodeError("not an image imgflow reads (unknown format)");
     if (!format->decode) throw DecodeError(fmt::format("{}: {}", format->name, format->advice));
     std::vector<std::uint64_t> pages{0};
+    std::string damage;  // the page chain broken after the pages listed
     if (format->list_pages) {
       PageList list = list_pages(bytes, options);
       if (!list.pages.empty()) pages = std::move(list.pages);
+      damage = std::move(list.damage);
     }
     if (settings.page < 1 || static_cast<std::size_t>(settings.page) > pages.size())
       throw DecodeError(fmt::format("no page {}: the file has {} page{}", settings.page, pages.size(),
@@ -160,6 +162,8 @@ ImageData decode(std::span<const std::uint8_t> bytes, const DecodeSettings& sett
     data.page = settings.page;
     data.pages = static_cast<int>(pages.size());
     data.warnings = notes.warnings;
+    if (!damage.empty())
+      data.warnings.push_back(fmt::format("only {} page{} readable: {}", pages.size(), pages.size() == 1 ? "" : "s", damage));
     for (const std::string& dropped : notes.dropped) data.warnings.push_back("dropped: " + dropped);
     if (!notes.profile_dropped.empty()) data.warnings.push_back("colour profile dropped: " + notes.profile_dropped);
     if (notes.frames > 1) data.warnings.push_back(fmt::format("animated, {} frames: only the first was decoded", notes.frames));

@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -462,12 +463,14 @@ void add_tiff_metadata(TIFF* tif, const Layout& l, Image& image, DecodeNotes& no
 
 // The next-directory offset stored after the directory at `offset` (classic TIFF or BigTIFF),
 // or 0 when the file ends first.
-std::uint64_t next_directory_offset(std::span<const std::uint8_t> b, std::uint64_t offset) {
-  if (b.size() < 8) return 0;
+// The link from the directory at `offset` to the next one (0: none), or nothing when the file
+// ends inside the directory or its link (libtiff then takes the chain as ended).
+std::optional<std::uint64_t> next_directory_offset(std::span<const std::uint8_t> b, std::uint64_t offset) {
+  if (b.size() < 8) return std::nullopt;
   const bool little = b[0] == 'I';
   const bool big = (little ? b[2] : b[3]) == 43;
-  const auto read = [&](std::uint64_t at, int bytes) -> std::uint64_t {
-    if (at > b.size() || static_cast<std::uint64_t>(bytes) > b.size() - at) return 0;
+  const auto read = [&](std::uint64_t at, int bytes) -> std::optional<std::uint64_t> {
+    if (at > b.size() || static_cast<std::uint64_t>(bytes) > b.size() - at) return std::nullopt;
     std::uint64_t v = 0;
     for (int i = 0; i < bytes; ++i) {
       const std::uint64_t byte = b[at + static_cast<std::uint64_t>(little ? bytes - 1 - i : i)];
@@ -475,9 +478,9 @@ std::uint64_t next_directory_offset(std::span<const std::uint8_t> b, std::uint64
     }
     return v;
   };
-  const std::uint64_t count = read(offset, big ? 8 : 2);
-  if (count > (std::uint64_t{1} << 32)) return 0;
-  return big ? read(offset + 8 + 20 * count, 8) : read(offset + 2 + 12 * count, 4);
+  const std::optional<std::uint64_t> count = read(offset, big ? 8 : 2);
+  if (!count || *count > (std::uint64_t{1} << 32)) return std::nullopt;
+  return big ? read(offset + 8 + 20 * *count, 8) : read(offset + 2 + 12 * *count, 4);
 }
 
 }  // namespace
@@ -493,11 +496,17 @@ PageList list_tiff_pages(std::span<const std::uint8_t> bytes, const DecodeOption
     if (!is_reduced_resolution(tif.get())) list.pages.push_back(directories.back());
     if (list.pages.size() > kMaxPages) throw DecodeError("more than " + std::to_string(kMaxPages) + " pages");
   } while (TIFFReadDirectory(tif.get()));
-  // libtiff stops at a directory it has already read without saying so: say it.
-  if (const std::uint64_t next = next_directory_offset(bytes, directories.back());
-      !messages.error[0] && next != 0 && std::find(directories.begin(), directories.end(), next) != directories.end())
+  // libtiff stops without saying so at a directory it has already read, and at a last directory
+  // whose link to the next is cut off by the end of the file (a truncated file would lose its
+  // later pages unseen): say it.
+  const std::optional<std::uint64_t> next = next_directory_offset(bytes, directories.back());
+  if (!messages.error[0] && !next)
+    std::snprintf(messages.error, sizeof messages.error,
+                  "the file ends inside the directory at offset %llu, before its link to a next page",
+                  static_cast<unsigned long long>(directories.back()));
+  else if (!messages.error[0] && *next != 0 && std::find(directories.begin(), directories.end(), *next) != directories.end())
     std::snprintf(messages.error, sizeof messages.error, "the next directory (at offset %llu) loops back to an earlier one",
-                  static_cast<unsigned long long>(next));
+                  static_cast<unsigned long long>(*next));
   const char* damage = messages.error[0] ? messages.error : nullptr;
   for (int i = 0; !damage && i < messages.warning_count; ++i)  // libtiff warns of an IFD loop
     if (std::strstr(messages.warnings[i], "loop")) damage = messages.warnings[i];

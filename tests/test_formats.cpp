@@ -621,6 +621,15 @@ TEST_CASE("hostile files of every format: refused with one line naming file and 
   write("forged-tiff-14000.tif", tiff(14000, 128, 0, 32773));  // PackBits: at most 64:1
   names.insert("forged-tiff-14000.tif");
   write("ifd-loop.tif", tiff(16, 256, 8, 1));
+  // A three-page TIFF (TwelveMonkeys') cut inside its second directory's link to the third:
+  // libtiff takes the chain as ended there, and the third page would be lost unseen.
+  {
+    std::ifstream whole(formats_dir() / "TwelveMonkeys__multipage.tif", std::ios::binary);
+    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(whole)), std::istreambuf_iterator<char>());
+    REQUIRE(bytes.size() == 824);
+    bytes.resize(562);  // the second directory is at 365, with 16 entries: its link at 559-562
+    write("cut-link.tif", bytes);
+  }
   write("zero-pages.tif", {'I', 'I', 42, 0, 0, 0, 0, 0});
   names.insert("zero-pages.tif");
   write("maxval-0.pgm", {'P', '5', ' ', '2', ' ', '2', ' ', '0', '\n', 0, 0, 0, 0});
@@ -642,6 +651,11 @@ TEST_CASE("hostile files of every format: refused with one line naming file and 
   CHECK(fs::exists(dir.path() / "out" / "ifd-loop.png"));
   CHECK(run.err.find("error: " + (in / "ifd-loop.tif").string() + ": after page 1: decode: the page chain is damaged: "
                      "the next directory (at offset 8) loops back to an earlier one") != std::string::npos);
+  // The cut link: the two pages before it written, the damage reported after them.
+  CHECK(fs::exists(dir.path() / "out" / "cut-link-p0001.png"));
+  CHECK(fs::exists(dir.path() / "out" / "cut-link-p0002.png"));
+  CHECK(run.err.find("error: " + (in / "cut-link.tif").string() + ": after page 2: decode: the page chain is damaged: "
+                     "the file ends inside the directory at offset 365, before its link to a next page") != std::string::npos);
   CHECK(run.max_rss_kb < 200 * 1024);  // no forged size was allocated (14000x14000 is 196 MB)
   // Refused by what the data can hold, before any allocation.
   CHECK(run.err.find("128 bytes of image data (inside the file) cannot hold a 14000x14000 page") != std::string::npos);
