@@ -5,7 +5,8 @@
 //   find_package(imgflow 0.1 REQUIRED)
 //   target_link_libraries(app PRIVATE imgflow::imgflow)
 //
-// Stable (API level 1, kept within 0.x minor releases): every name declared in this header,
+// Stable (API level 1, kept through the 0.1.x releases, whose ABI is libimgflow.so.0.1's; a new
+// minor release may change it under a new SONAME): every name declared in this header,
 // the meaning of each field, the operations' names and values, and run()'s report (its layout
 // has a version of its own, report["report_format"]). Not stable: the text of messages and the
 // order in which they come. Nothing in namespace imgflow that is not declared here is part of
