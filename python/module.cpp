@@ -333,6 +333,19 @@ void set_resolution(imgflow::ImageData& image, py::object dpi) {
   }
 }
 
+// A copy of a view's pixels as an image of the library's (rows packed), with the resolution
+// `dpi` says (a number, (x, y), or None).
+imgflow::ImageData image_of(const imgflow::MutablePixelView& view, py::object dpi) {
+  imgflow::ImageData image;
+  image.width = view.width, image.height = view.height, image.channels = view.channels, image.bit_depth = view.bit_depth;
+  set_resolution(image, dpi);
+  const std::size_t row = static_cast<std::size_t>(view.width) * view.channels * (view.bit_depth / 8);
+  image.pixels.resize(row * view.height);
+  for (int y = 0; y < view.height; ++y)
+    std::memcpy(image.pixels.data() + row * y, static_cast<const std::uint8_t*>(view.data) + view.row_bytes * y, row);
+  return image;
+}
+
 py::object apply(py::array array, py::object ops, bool inplace, py::object dpi) {
   const std::vector<imgflow::Step> steps = steps_of(ops);
   const imgflow::MutablePixelView view = view_of(array, "apply", inplace);
@@ -348,13 +361,7 @@ py::object apply(py::array array, py::object ops, bool inplace, py::object dpi) 
       py::gil_scoped_release released;
       out = imgflow::apply(static_cast<imgflow::PixelView>(view), steps);
     } else {
-      imgflow::ImageData image;  // the resolution travels on an image of its own
-      image.width = view.width, image.height = view.height, image.channels = view.channels, image.bit_depth = view.bit_depth;
-      set_resolution(image, dpi);
-      const std::size_t row = static_cast<std::size_t>(view.width) * view.channels * (view.bit_depth / 8);
-      image.pixels.resize(row * view.height);
-      for (int y = 0; y < view.height; ++y)
-        std::memcpy(image.pixels.data() + row * y, static_cast<const std::uint8_t*>(view.data) + view.row_bytes * y, row);
+      const imgflow::ImageData image = image_of(view, dpi);  // the resolution travels on an image
       py::gil_scoped_release released;
       out = imgflow::apply(image, steps);
     }
@@ -366,19 +373,12 @@ py::object apply(py::array array, py::object ops, bool inplace, py::object dpi) 
 
 py::bytes encode(py::array array, const std::string& format, int quality, bool lossless, const std::string& compression,
                  const std::string& png_level, py::object dpi, py::object icc, bool bilevel, bool strip) {
-  const imgflow::MutablePixelView view = view_of(array, "encode", false);
-  imgflow::ImageData image;
-  image.width = view.width, image.height = view.height, image.channels = view.channels, image.bit_depth = view.bit_depth;
+  imgflow::ImageData image = image_of(view_of(array, "encode", false), dpi);
   image.bilevel = bilevel;
-  set_resolution(image, dpi);
   if (!icc.is_none()) {
     const std::string profile = icc.cast<std::string>();
     image.icc.assign(profile.begin(), profile.end());
   }
-  const std::size_t row = static_cast<std::size_t>(view.width) * view.channels * (view.bit_depth / 8);
-  image.pixels.resize(row * view.height);
-  for (int y = 0; y < view.height; ++y)
-    std::memcpy(image.pixels.data() + row * y, static_cast<const std::uint8_t*>(view.data) + view.row_bytes * y, row);
   const imgflow::EncodeOptions options{quality, lossless, compression, png_level, strip};
   std::vector<std::uint8_t> bytes;
   std::vector<std::string> fitted;
