@@ -34,6 +34,15 @@ void check_view(const PixelView& view) {
     refuse(fmt::format("rows {} bytes apart, shorter than a row's {} bytes", view.row_bytes, packed));
 }
 
+// An image whose pixels are as many bytes as its size says (its layout is checked with its view).
+void check_pixel_count(const ImageData& image, const char* stage) {
+  if (image.width < 0 || image.height < 0 || image.channels < 0 ||
+      image.pixels.size() != static_cast<std::size_t>(image.width) * image.height * image.channels *
+                                 sample_bytes(image.bit_depth))
+    throw Error(stage, "", fmt::format("{} bytes of pixels for a {} x {} image of {} channels", image.pixels.size(),
+                                       image.width, image.height, image.channels));
+}
+
 // A copy of the view's pixels as the pipeline's page, packed to 1 bit when it is a bilevel
 // page of 0 and 255 only (as the decoder gives a 1-bit page).
 Image to_image(const PixelView& view, bool bilevel) {
@@ -192,10 +201,7 @@ ImageData decode_file(const std::filesystem::path& file, const DecodeSettings& s
 }
 
 ImageData apply(const ImageData& image, std::span<const Step> steps) {
-  if (image.pixels.size() != static_cast<std::size_t>(image.width) * image.height * image.channels *
-                                 sample_bytes(image.bit_depth))
-    throw Error("apply", "", fmt::format("{} bytes of pixels for a {} x {} image of {} channels", image.pixels.size(),
-                                         image.width, image.height, image.channels));
+  check_pixel_count(image, "apply");
   return apply_to(to_image(image.view(), image.bilevel), &image, steps);
 }
 
@@ -251,10 +257,7 @@ std::vector<std::uint8_t> encode(const ImageData& image, std::string_view format
   settings.png_level = options.png_level;
   settings.strip = options.strip;
   const RunSpec spec = resolve(settings);
-  if (image.pixels.size() != static_cast<std::size_t>(image.width) * image.height * image.channels *
-                                 sample_bytes(image.bit_depth))
-    throw Error("encode", "", fmt::format("{} bytes of pixels for a {} x {} image of {} channels", image.pixels.size(),
-                                          image.width, image.height, image.channels));
+  check_pixel_count(image, "encode");
   Job job;
   try {
     job.image = to_image(image.view(), image.bilevel);
