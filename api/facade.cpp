@@ -22,16 +22,22 @@ Step step(std::string name, double value) {
   return {std::move(name), std::string(text, ec == std::errc{} ? end : text)};
 }
 
+void rethrow_as_error(const std::string& stage, const std::string& file) {
+  try {
+    throw;
+  } catch (const Error&) {
+    throw;
+  } catch (...) {
+    throw Error(stage, file, current_exception_reason());
+  }
+}
+
 RunResult run(const Settings& settings, const Callbacks& callbacks, const Stop* stop) {
   const RunSpec spec = resolve(settings);
   try {
     return run_batch(spec, callbacks, stop);
-  } catch (const Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw Error("run", "", "out of memory");
-  } catch (const std::exception& e) {
-    throw Error("run", "", e.what());
+  } catch (...) {
+    rethrow_as_error("run");
   }
 }
 

@@ -123,8 +123,8 @@ void run_steps(Job& job, const Recipe& recipe) {
       else if (stage == Stage::adjust) adjust_stage(job, context);
       else neighbourhood_stage(job, context);
     }
-  } catch (const std::exception& e) {
-    throw Error("apply", "", e.what());
+  } catch (...) {
+    rethrow_as_error("apply");
   }
   if (job.outcome == Outcome::failed) throw Error("apply", "", job.error);
 }
@@ -177,12 +177,8 @@ ImageData decode(std::span<const std::uint8_t> bytes, const DecodeSettings& sett
     if (!notes.profile_dropped.empty()) data.warnings.push_back("colour profile dropped: " + notes.profile_dropped);
     if (notes.frames > 1) data.warnings.push_back(fmt::format("animated, {} frames: only the first was decoded", notes.frames));
     return data;
-  } catch (const Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw Error("decode", "", "out of memory");
-  } catch (const std::exception& e) {
-    throw Error("decode", "", e.what());
+  } catch (...) {
+    rethrow_as_error("decode");
   }
 }
 
@@ -190,8 +186,8 @@ ImageData decode_file(const std::filesystem::path& file, const DecodeSettings& s
   Bytes bytes;
   try {
     read_file(file, bytes);
-  } catch (const std::exception& e) {
-    throw Error("read", file.string(), e.what());
+  } catch (...) {
+    rethrow_as_error("read", file.string());
   }
   try {
     return decode(bytes, settings);
@@ -271,10 +267,8 @@ std::vector<std::uint8_t> encode(const ImageData& image, std::string_view format
   const StageContext context{spec.pipeline, recipe, pools, scratch};
   try {
     encode_stage(job, context);
-  } catch (const std::bad_alloc&) {
-    throw Error("encode", "", "out of memory");
-  } catch (const std::exception& e) {
-    throw Error("encode", "", e.what());
+  } catch (...) {
+    rethrow_as_error("encode");
   }
   if (fitted) *fitted = job.findings.fitted;
   return {job.encoded.begin(), job.encoded.end()};

@@ -46,6 +46,10 @@ RunSpec resolve(const Settings& settings);
 /// dpi steps. Throws Error (stage "settings").
 Recipe recipe_of(std::span<const Step> steps, double assume_dpi = 0);
 
+/// Inside a catch block: rethrows the exception being handled as an Error of `stage` about `file`
+/// (an Error as it is; any other with current_exception_reason()).
+[[noreturn]] void rethrow_as_error(const std::string& stage, const std::string& file = {});
+
 /// A run setting's declaration by its name ("skip_existing"); its help is the --help text.
 const Declaration& setting_declaration(std::string_view name);
 

@@ -8,18 +8,25 @@
 
 namespace imgflow {
 
-void Job::fail_with_current_exception(Stage stage) {
+std::string current_exception_reason(std::error_code* code) {
   try {
     throw;
   } catch (const std::system_error& e) {
-    fail(stage, e.what(), e.code());
+    if (code) *code = e.code();
+    return e.what();
   } catch (const std::bad_alloc&) {
-    fail(stage, "out of memory");
+    return "out of memory";
   } catch (const std::exception& e) {
-    fail(stage, e.what());
+    return e.what();
   } catch (...) {
-    fail(stage, "unknown error");
+    return "unknown error";
   }
+}
+
+void Job::fail_with_current_exception(Stage stage) {
+  std::error_code code;
+  std::string reason = current_exception_reason(&code);
+  fail(stage, std::move(reason), code);
 }
 
 std::string job_name(const Job& job) {

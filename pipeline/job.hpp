@@ -153,8 +153,8 @@ struct Job {
     error = std::move(reason);
     error_code = code;
   }
-  /// fail() with the exception being handled (call inside a catch block): a system_error's
-  /// message and code, "out of memory", another exception's message, or "unknown error".
+  /// fail() with the exception being handled (call inside a catch block), as
+  /// current_exception_reason() says it.
   void fail_with_current_exception(Stage stage);
 };
 
@@ -173,6 +173,10 @@ void for_each_result(const std::vector<Job>& jobs, Visit&& visit) {
       visit(job);
   }
 }
+
+/// The exception being handled (call inside a catch block) as a reason: a system_error's message
+/// (and its code in `code`), "out of memory", another exception's message, or "unknown error".
+std::string current_exception_reason(std::error_code* code = nullptr);
 
 /// How a job's input is named in messages: its path, and for a page "PATH: page N of M".
 std::string job_name(const Job& job);
