@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -13,6 +14,8 @@
 #include "codec/metadata.hpp"
 #include "files/file_io.hpp"
 #include "kernels/apply_table.hpp"
+#include "kernels/bilevel.hpp"
+#include "kernels/document.hpp"
 #include "pipeline/stages.hpp"
 
 namespace imgflow {
@@ -43,34 +46,40 @@ void check_pixel_count(const ImageData& image, const char* stage) {
                                        image.width, image.height, image.channels));
 }
 
+// Whether every sample of a one-channel 8-bit view is 0 or 255: a bilevel page widened.
+bool only_black_and_white(const PixelView& view) {
+  const auto* data = static_cast<const std::uint8_t*>(view.data);
+  for (int y = 0; y < view.height; ++y) {
+    const std::uint8_t* row = data + view.row_bytes * y;
+    if (!std::all_of(row, row + view.width, [](std::uint8_t v) { return v == 0 || v == 255; })) return false;
+  }
+  return true;
+}
+
 // A copy of the view's pixels as the pipeline's page, packed to 1 bit when it is a bilevel
 // page of 0 and 255 only (as the decoder gives a 1-bit page).
 Image to_image(const PixelView& view, bool bilevel) {
   check_view(view);
+  const bool pack = bilevel && view.channels == 1 && view.bit_depth == 8 && only_black_and_white(view);
   Image image;
   image.width = view.width;
   image.height = view.height;
   image.channels = view.channels;
-  image.bit_depth = view.bit_depth;
+  image.bit_depth = pack ? 1 : view.bit_depth;
   image.allocate();
-  const std::size_t row = image.row_bytes();
-  for (int y = 0; y < view.height; ++y)
-    std::memcpy(image.pixels.data() + row * y, static_cast<const std::uint8_t*>(view.data) + view.row_bytes * y, row);
-  if (bilevel && view.channels == 1 && view.bit_depth == 8 &&
-      std::all_of(image.pixels.begin(), image.pixels.end(), [](std::uint8_t v) { return v == 0 || v == 255; })) {
-    Image packed;
-    packed.width = image.width;
-    packed.height = image.height;
-    packed.channels = 1;
-    packed.bit_depth = 1;
-    packed.allocate();
-    std::fill(packed.pixels.begin(), packed.pixels.end(), 0);
-    const std::size_t packed_row = packed.row_bytes();
-    for (int y = 0; y < image.height; ++y)
-      for (int x = 0; x < image.width; ++x)
-        if (image.pixels[row * y + x]) packed.pixels[packed_row * y + x / 8] |= static_cast<std::uint8_t>(0x80 >> (x % 8));
-    return packed;
+  const auto* data = static_cast<const std::uint8_t*>(view.data);
+  if (pack) {
+    static const std::array<std::uint8_t, 256> white = [] {
+      std::array<std::uint8_t, 256> table{};
+      table[255] = 1;
+      return table;
+    }();
+    pack_bilevel({data, view.width, view.height, 1, static_cast<std::ptrdiff_t>(view.row_bytes)}, white.data(),
+                 image.pixels.data());
+    return image;
   }
+  const std::size_t row = image.row_bytes();
+  for (int y = 0; y < view.height; ++y) std::memcpy(image.pixels.data() + row * y, data + view.row_bytes * y, row);
   return image;
 }
 
@@ -84,18 +93,13 @@ ImageData to_data(const Image& image) {
   data.bilevel = image.bit_depth == 1;
   if (data.bilevel) {
     data.pixels.resize(static_cast<std::size_t>(image.width) * image.height);
-    const std::size_t row = image.row_bytes();
-    for (int y = 0; y < image.height; ++y)
-      for (int x = 0; x < image.width; ++x)
-        data.pixels[static_cast<std::size_t>(y) * image.width + x] =
-            (image.pixels[row * y + x / 8] & (0x80 >> (x % 8))) ? 255 : 0;
+    unpack_bilevel(image.pixels.data(), image.width, image.height, data.pixels.data());
   } else {
     data.pixels.assign(image.pixels.begin(), image.pixels.end());
   }
   if (const auto dpi = whole_resolution_dpi(image)) std::tie(data.dpi_x, data.dpi_y) = *dpi;
   data.icc = icc_profile(image);
-  data.srgb = std::any_of(image.metadata.begin(), image.metadata.end(),
-                          [](const AncillaryChunk& chunk) { return std::string_view(chunk.type.data(), 4) == "sRGB"; });
+  data.srgb = has_srgb(image);
   return data;
 }
 
@@ -104,7 +108,7 @@ void carry_metadata(const ImageData& data, Image& image) {
   DecodeNotes notes;
   if (data.dpi_x > 0 && data.dpi_y > 0) add_resolution(image, data.dpi_x, data.dpi_y, ResolutionUnit::inch, notes);
   if (!data.icc.empty()) add_icc_profile(image, data.icc, notes);
-  if (data.srgb && data.icc.empty()) image.metadata.push_back({{'s', 'R', 'G', 'B'}, {0}});  // perceptual intent
+  if (data.srgb && data.icc.empty()) add_srgb(image);
 }
 
 // Runs the recipe's steps on the page, as the graph routes it (analyse, adjust, neighbourhood).

@@ -154,6 +154,13 @@ std::string chunk_problem(const Image& image, const AncillaryChunk& chunk) {
 
 }  // namespace
 
+bool has_srgb(const Image& image) {
+  return std::any_of(image.metadata.begin(), image.metadata.end(),
+                     [](const AncillaryChunk& chunk) { return std::string_view(chunk.type.data(), 4) == "sRGB"; });
+}
+
+void add_srgb(Image& image) { image.metadata.push_back(srgb_chunk({})); }
+
 void add_resolution(Image& image, double x, double y, ResolutionUnit unit, DecodeNotes& notes) {
   double scale = 1;
   switch (unit) {

@@ -40,6 +40,11 @@ std::vector<std::string> drop_colour_only_chunks(Image& image);
 /// colours (a gray profile for gray, an RGB one for RGB); otherwise says why it was dropped.
 void add_icc_profile(Image& image, std::span<const std::uint8_t> profile, DecodeNotes& notes);
 
+/// Whether the image carries an sRGB chunk (its colours are sRGB, said without a profile).
+bool has_srgb(const Image& image);
+/// Adds an sRGB chunk with rendering intent 0 (perceptual).
+void add_srgb(Image& image);
+
 /// Adds an sBIT chunk: every colour channel holds `bits` significant bits (alpha too).
 void add_significant_bits(Image& image, int bits);
 
