@@ -199,10 +199,9 @@ Recipe recipe_of(std::span<const Step> steps, double assume_dpi) {
     if (const AdjustmentSpec* spec = find_adjustment(step.name)) {
       double param = 0;
       if (spec->takes_value) {
-        const auto value = parse_number(step.value);
-        if (!value) refuse("--" + step.name + ": '" + step.value + "' is not a number");
-        if (!in_range(*spec, *value))
-          refuse("--" + step.name + ": " + step.name + " must be " + std::string(spec->range_text) + ", got " + step.value);
+        std::string problem;
+        const auto value = adjustment_value(*spec, step.value, &problem);
+        if (!value) refuse("--" + step.name + ": " + problem);
         param = *value;
       } else if (!step.value.empty()) {
         refuse("--" + step.name + " takes no value, got '" + step.value + "'");

@@ -3,7 +3,6 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
-#include <optional>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -53,13 +52,6 @@ const ManPageExtra kManPageExtra{
       "renamed into place only when complete; temporaries left by a killed run are removed by the next run."},
      {"SEE ALSO", "imgflow-merge(1)"}}};
 
-std::optional<double> parse_number(const std::string& text) {
-  double value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
 constexpr const char* kOperationsGroup =
     "Adjustments and document operations (applied in command-line order, each may repeat; "
     "default: --brightness 0.25 --contrast 0.25, the bild tutorial's chain)";
@@ -78,13 +70,10 @@ std::map<const CLI::Option*, const AdjustmentSpec*> add_adjustment_flags(CLI::Ap
                    ->expected(1)
                    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
                    ->check(CLI::Validator(
-                       [&spec](std::string& text) -> std::string {
-                         const auto value = parse_number(text);
-                         if (!value) return "'" + text + "' is not a number";
-                         if (!in_range(spec, *value))
-                           return std::string(spec.name) + " must be " +
-                                  std::string(spec.range_text) + ", got " + text;
-                         return {};
+                       [&spec](std::string& text) {
+                         std::string problem;
+                         adjustment_value(spec, text, &problem);
+                         return problem;
                        },
                        "", "range"));
     } else {

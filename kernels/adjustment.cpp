@@ -59,6 +59,20 @@ std::string to_string(const AdjustmentChain& chain) {
   return out.str();
 }
 
+std::optional<double> adjustment_value(const AdjustmentSpec& spec, std::string_view text, std::string* problem) {
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()) {
+    if (problem) *problem = (std::ostringstream() << '\'' << text << "' is not a number").str();
+    return std::nullopt;
+  }
+  if (!in_range(spec, value)) {
+    if (problem) *problem = (std::ostringstream() << spec.name << " must be " << spec.range_text << ", got " << text).str();
+    return std::nullopt;
+  }
+  return value;
+}
+
 std::optional<AdjustmentChain> parse_chain(std::string_view text) {
   AdjustmentChain chain;
   while (!text.empty()) {
@@ -71,10 +85,9 @@ std::optional<AdjustmentChain> parse_chain(std::string_view text) {
     if (!spec || spec->takes_value != (eq != std::string_view::npos)) return std::nullopt;
     double param = 0;
     if (spec->takes_value) {
-      const std::string_view value = step.substr(eq + 1);
-      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), param);
-      if (ec != std::errc{} || end != value.data() + value.size() || !in_range(*spec, param))
-        return std::nullopt;
+      const auto value = adjustment_value(*spec, step.substr(eq + 1));
+      if (!value) return std::nullopt;
+      param = *value;
     }
     chain.push_back({spec, param});
   }

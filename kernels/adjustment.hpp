@@ -34,6 +34,12 @@ using AdjustmentChain = std::vector<Adjustment>;
 /// True when `param` lies in the declared range of `spec` (NaN never does).
 bool in_range(const AdjustmentSpec& spec, double param);
 
+/// The parameter `text` gives `spec` (a whole decimal number within its range): the value, or
+/// nullopt with `problem` (when given) saying why: "'x' is not a number" or
+/// "NAME must be RANGE, got x". One check for the flags, the library's steps and parse_chain.
+std::optional<double> adjustment_value(const AdjustmentSpec& spec, std::string_view text,
+                                       std::string* problem = nullptr);
+
 /// The tutorial's chain that imgflow applies when no adjustment is given:
 /// brightness 0.25, then contrast 0.25.
 AdjustmentChain default_chain();
