@@ -1,6 +1,5 @@
 // imgflow: point adjustments over a directory of images through a oneTBB flow graph.
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -15,29 +14,19 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
-#include <algorithm>
-#include <map>
-#include <optional>
-#include <set>
 #include <string>
 #include <system_error>
 #include <thread>
-#include <variant>
 
-#include "app/cli.hpp"
 #include "api/batch.hpp"
-#include "app/log_file.hpp"
-#include "app/watch.hpp"
-#include "app/progress.hpp"
-#include "api/run_report.hpp"
 #include "api/report.hpp"
-#include "kernels/lookup_table.hpp"
-#include "codec/decode.hpp"
-#include "files/file_io.hpp"
+#include "api/run_report.hpp"
+#include "app/cli.hpp"
+#include "app/log_file.hpp"
+#include "app/progress.hpp"
+#include "app/watch.hpp"
 #include "files/resume.hpp"
 #include "pipeline/graph.hpp"
-#include "pipeline/stages.hpp"
-#include "files/listing.hpp"
 
 namespace fs = std::filesystem;
 using namespace imgflow;

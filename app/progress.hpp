@@ -22,12 +22,7 @@ class ProgressLine {
   ProgressLine& operator=(const ProgressLine&) = delete;
 
   bool active() const { return active_; }
-  void image_done(std::uint64_t input_bytes, bool failed) {
-    done_.fetch_add(1, std::memory_order_relaxed);
-    bytes_.fetch_add(input_bytes, std::memory_order_relaxed);
-    if (failed) failed_.fetch_add(1, std::memory_order_relaxed);
-  }
-  /// The same from a run's totals so far (imgflow::Progress).
+  /// A run's totals so far (imgflow::Progress): files done, of which failed, and input bytes read.
   void set(std::size_t done, std::size_t failed, std::uint64_t input_bytes) {
     done_.store(done, std::memory_order_relaxed);
     failed_.store(failed, std::memory_order_relaxed);
