@@ -56,6 +56,13 @@ constexpr const char* kOperationsGroup =
     "Adjustments and document operations (applied in command-line order, each may repeat; "
     "default: --brightness 0.25 --contrast 0.25, the bild tutorial's chain)";
 
+// An operation's --help text: the library's declaration (for adjustments, the help and the range).
+std::string operation_help(std::string_view name) {
+  for (const Declaration& declaration : operation_declarations())
+    if (declaration.name == name) return std::string(declaration.help);
+  return {};
+}
+
 // Adds one flag per declared adjustment, with its help and range check generated from the
 // declaration. Returns the options so the chain can be read back in command-line order.
 std::map<const CLI::Option*, const AdjustmentSpec*> add_adjustment_flags(CLI::App& app) {
@@ -65,7 +72,7 @@ std::map<const CLI::Option*, const AdjustmentSpec*> add_adjustment_flags(CLI::Ap
     CLI::Option* option = nullptr;
     if (spec.takes_value) {
       option = app.add_option(name)
-                   ->description(std::string(spec.help) + "; F " + std::string(spec.range_text))
+                   ->description(operation_help(spec.name))
                    ->type_name("F")
                    ->expected(1)
                    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
@@ -77,7 +84,7 @@ std::map<const CLI::Option*, const AdjustmentSpec*> add_adjustment_flags(CLI::Ap
                        },
                        "", "range"));
     } else {
-      option = app.add_flag(name)->description(std::string(spec.help));
+      option = app.add_flag(name)->description(operation_help(spec.name));
     }
     option->group(kOperationsGroup);
     flags.emplace(option, &spec);
