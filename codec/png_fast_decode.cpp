@@ -1,8 +1,10 @@
 #include "codec/png_fast_decode.hpp"
 
+#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 
 #include <bit>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 
@@ -24,7 +26,54 @@ bool is_valid_type(const std::uint8_t* type) {
   return true;
 }
 
+bool zlib_header_ok(std::span<const std::uint8_t> idat) {
+  return idat.size() >= 2 && (idat[0] & 0x0F) == 8 && (idat[0] >> 4) <= 7 && !(idat[1] & 0x20) &&
+         ((idat[0] << 8) | idat[1]) % 31 == 0;
+}
+
+bool inflate_with_libdeflate(std::span<const std::uint8_t> idat, std::span<std::uint8_t> out, bool verify_checksum,
+                             libdeflate_decompressor* inflater) {
+  std::size_t produced = 0;
+  if (verify_checksum)
+    return libdeflate_zlib_decompress(inflater, idat.data(), idat.size(), out.data(), out.size(), &produced) ==
+               LIBDEFLATE_SUCCESS &&
+           produced == out.size();
+  // The zlib header still has to be right, and the Adler-32 has to be there (libpng reads it
+  // even when told to ignore its value, and rejects a stream that ends without it); only its
+  // value is not checked.
+  if (!zlib_header_ok(idat)) return false;
+  std::size_t consumed = 0;
+  return libdeflate_deflate_decompress_ex(inflater, idat.data() + 2, idat.size() - 2, out.data(), out.size(),
+                                          &consumed, &produced) == LIBDEFLATE_SUCCESS &&
+         produced == out.size() && consumed + 4 <= idat.size() - 2;
+}
+
+// Verified only: ISA-L accepts some code tables that zlib and libdeflate refuse as malformed
+// (an over-subscribed set of distance codes), so its output is trusted only with the Adler-32.
+bool inflate_with_isal_verified(std::span<const std::uint8_t> idat, std::span<std::uint8_t> out,
+                                inflate_state& state) {
+  // ISA-L takes 32-bit sizes; its own zlib header parsing is not used, so that the header is
+  // held to exactly libdeflate's rules.
+  if (!zlib_header_ok(idat) || idat.size() - 2 > UINT32_MAX || out.size() > UINT32_MAX) return false;
+  isal_inflate_init(&state);
+  state.crc_flag = ISAL_ZLIB_NO_HDR_VER;
+  state.next_in = const_cast<std::uint8_t*>(idat.data() + 2);
+  state.avail_in = static_cast<std::uint32_t>(idat.size() - 2);
+  state.next_out = out.data();
+  state.avail_out = static_cast<std::uint32_t>(out.size());
+  return isal_inflate(&state) == ISAL_DECOMP_OK && state.block_state == ISAL_BLOCK_FINISH && state.avail_out == 0;
+}
+
 }  // namespace
+
+bool inflate_image_data(std::span<const std::uint8_t> idat, std::span<std::uint8_t> out, bool verify_checksum,
+                        CodecScratch& scratch, Inflater inflater) {
+  if (inflater == Inflater::automatic)
+    inflater = verify_checksum && out.size() < 4 * idat.size() ? Inflater::isal : Inflater::libdeflate;
+  if (inflater == Inflater::isal && verify_checksum)
+    return inflate_with_isal_verified(idat, out, scratch.deflaters->isal_state());
+  return inflate_with_libdeflate(idat, out, verify_checksum, scratch.deflaters->inflater());
+}
 
 bool decode_png_fast(std::span<const std::uint8_t> bytes, const DecodeOptions& options,
                      Image& image, CodecScratch& scratch) {
@@ -103,24 +152,8 @@ bool decode_png_fast(std::span<const std::uint8_t> bytes, const DecodeOptions& o
   const std::size_t filtered_size = (row_bytes + 1) * height;
   Bytes& filtered = scratch.filtered;
   filtered.resize(filtered_size);
-  std::size_t produced = 0;
-  libdeflate_result result;
-  if (options.verify_checksums) {
-    result = libdeflate_zlib_decompress(scratch.deflaters->inflater(), idat, idat_size, filtered.data(),
-                                        filtered_size, &produced);
-  } else {
-    // The zlib header still has to be right, and the Adler-32 has to be there (libpng reads
-    // it even when told to ignore its value, and rejects a stream that ends without it); only
-    // its value is not checked.
-    if (idat_size < 2 || (idat[0] & 0x0F) != 8 || (idat[0] >> 4) > 7 || (idat[1] & 0x20) ||
-        ((idat[0] << 8) | idat[1]) % 31 != 0)
-      return false;
-    std::size_t consumed = 0;
-    result = libdeflate_deflate_decompress_ex(scratch.deflaters->inflater(), idat + 2, idat_size - 2,
-                                              filtered.data(), filtered_size, &consumed, &produced);
-    if (result == LIBDEFLATE_SUCCESS && consumed + 4 > idat_size - 2) return false;
-  }
-  if (result != LIBDEFLATE_SUCCESS || produced != filtered_size) return false;
+  if (!inflate_image_data({idat, idat_size}, {filtered.data(), filtered_size}, options.verify_checksums, scratch))
+    return false;
 
   image.pixels.resize(row_bytes * height);
   const int bpp = image.channels * (depth / 8);

@@ -1,5 +1,6 @@
 #pragma once
-// The libdeflate objects inside a CodecScratch (private to the codec).
+// The libdeflate objects and ISA-L's inflate state inside a CodecScratch (private to the codec).
+#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 
 #include <array>
@@ -19,6 +20,12 @@ struct CodecScratch::Deflaters {
   };
   std::unique_ptr<libdeflate_decompressor, FreeDecompressor> decompressor;
   std::array<std::unique_ptr<libdeflate_compressor, FreeCompressor>, 13> compressors;  ///< by level
+  std::unique_ptr<inflate_state> isal_inflater;  ///< 87 KB, made on first use
+
+  inflate_state& isal_state() {
+    if (!isal_inflater) isal_inflater = std::make_unique<inflate_state>();
+    return *isal_inflater;
+  }
 
   libdeflate_decompressor* inflater() {
     if (!decompressor) decompressor.reset(libdeflate_alloc_decompressor());
