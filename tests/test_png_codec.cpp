@@ -190,6 +190,59 @@ TEST_CASE("fast encoder: concurrent encodes with nested bands each give their ow
 // one page in a few hundred deflating differently on one thread of a run). Placed 64 KiB apart
 // across 4 GiB of address space: raw ISA-L differs at some placements; imgflow's deflate, which
 // never starts without history, must give the same bytes at all of them.
+namespace {
+
+// A PNG's image data: its IDAT chunks' contents joined (a zlib stream).
+std::vector<std::uint8_t> image_data_of(std::span<const std::uint8_t> png) {
+  std::vector<std::uint8_t> idat;
+  for (std::size_t at = 8; at + 12 <= png.size();) {
+    const std::uint32_t length = png::load_be32(png.data() + at);
+    if (length > png.size() - at - 12) break;
+    if (std::memcmp(png.data() + at + 4, "IDAT", 4) == 0)
+      idat.insert(idat.end(), png.data() + at + 8, png.data() + at + 8 + length);
+    at += 12 + length;
+  }
+  return idat;
+}
+
+// zlib's own inflate of a whole stream (the independent reference): zlib-wrapped, or raw with
+// `window_bits` -15; nullopt when zlib refuses it.
+std::optional<std::vector<std::uint8_t>> zlib_inflate(std::span<const std::uint8_t> stream, int window_bits = 15) {
+  z_stream z{};
+  if (inflateInit2(&z, window_bits) != Z_OK) return std::nullopt;
+  std::vector<std::uint8_t> out(1 << 16);
+  z.next_in = const_cast<Bytef*>(stream.data());
+  z.avail_in = static_cast<uInt>(stream.size());
+  int status = Z_OK;
+  while (status == Z_OK) {
+    if (z.total_out == out.size()) out.resize(out.size() * 2);
+    z.next_out = out.data() + z.total_out;
+    z.avail_out = static_cast<uInt>(out.size() - z.total_out);
+    status = inflate(&z, Z_NO_FLUSH);
+    if (status == Z_BUF_ERROR && z.avail_out == 0) status = Z_OK;
+  }
+  out.resize(z.total_out);
+  inflateEnd(&z);
+  if (status != Z_STREAM_END) return std::nullopt;
+  return out;
+}
+
+std::vector<std::uint8_t> zlib_deflate(std::span<const std::uint8_t> data, int level, int strategy) {
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, level, Z_DEFLATED, 15, 8, strategy) == Z_OK);
+  std::vector<std::uint8_t> out(deflateBound(&z, static_cast<uLong>(data.size())));
+  z.next_in = const_cast<Bytef*>(data.data());
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("ISA-L deflate: the same bytes wherever its stream state lies") {
   constexpr std::size_t kStep = std::size_t{1} << 16, kSpan = std::size_t{1} << 32;
   void* region = ::mmap(nullptr, kSpan, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -241,17 +294,7 @@ TEST_CASE("ISA-L deflate: the same bytes wherever its stream state lies") {
   }
   CHECK(ours(*new (base + kSpan / 2) isal_zstream) == expected);
   // And what it wrote is the data: a raw deflate stream zlib inflates back.
-  z_stream z{};
-  REQUIRE(inflateInit2(&z, -15) == Z_OK);
-  std::vector<std::uint8_t> back(data.size() + 16);
-  z.next_in = const_cast<std::uint8_t*>(expected.data());
-  z.avail_in = static_cast<uInt>(expected.size());
-  z.next_out = back.data();
-  z.avail_out = static_cast<uInt>(back.size());
-  CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
-  back.resize(z.total_out);
-  inflateEnd(&z);
-  CHECK(back == data);
+  CHECK(zlib_inflate(expected, -15) == data);
   ::munmap(region, kSpan);
 }
 
@@ -392,57 +435,6 @@ TEST_CASE("image buffers of 2 MiB or more start on a 2 MiB boundary and are offe
     if (line.rfind("AnonHugePages:", 0) == 0) MESSAGE(line);
 }
 
-namespace {
-
-// A PNG's image data: its IDAT chunks' contents joined (a zlib stream).
-std::vector<std::uint8_t> image_data_of(std::span<const std::uint8_t> png) {
-  std::vector<std::uint8_t> idat;
-  for (std::size_t at = 8; at + 12 <= png.size();) {
-    const std::uint32_t length = png::load_be32(png.data() + at);
-    if (length > png.size() - at - 12) break;
-    if (std::memcmp(png.data() + at + 4, "IDAT", 4) == 0)
-      idat.insert(idat.end(), png.data() + at + 8, png.data() + at + 8 + length);
-    at += 12 + length;
-  }
-  return idat;
-}
-
-// zlib's own inflate of a whole stream (the independent reference); nullopt when zlib refuses it.
-std::optional<std::vector<std::uint8_t>> zlib_inflate(std::span<const std::uint8_t> stream) {
-  z_stream z{};
-  if (inflateInit(&z) != Z_OK) return std::nullopt;
-  std::vector<std::uint8_t> out(1 << 16);
-  z.next_in = const_cast<Bytef*>(stream.data());
-  z.avail_in = static_cast<uInt>(stream.size());
-  int status = Z_OK;
-  while (status == Z_OK) {
-    if (z.total_out == out.size()) out.resize(out.size() * 2);
-    z.next_out = out.data() + z.total_out;
-    z.avail_out = static_cast<uInt>(out.size() - z.total_out);
-    status = inflate(&z, Z_NO_FLUSH);
-    if (status == Z_BUF_ERROR && z.avail_out == 0) status = Z_OK;
-  }
-  out.resize(z.total_out);
-  inflateEnd(&z);
-  if (status != Z_STREAM_END) return std::nullopt;
-  return out;
-}
-
-std::vector<std::uint8_t> zlib_deflate(std::span<const std::uint8_t> data, int level, int strategy) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, level, Z_DEFLATED, 15, 8, strategy) == Z_OK);
-  std::vector<std::uint8_t> out(deflateBound(&z, static_cast<uLong>(data.size())));
-  z.next_in = const_cast<Bytef*>(data.data());
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = out.data();
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("inflaters: ISA-L and libdeflate give the same verdict and bytes on streams of every kind, whole and damaged") {
   // Streams: the image data of every corpus PNG (zlib, libpng and other writers at every level),
