@@ -12,6 +12,8 @@
 #include <opencv2/imgproc.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <fstream>
 #include <iterator>
@@ -218,6 +220,55 @@ TEST_CASE("--format jpeg and lossy webp: gray stays gray, 16-bit and alpha fitte
     MESSAGE(name << ": JPEG " << jpeg_psnr << " dB, WebP " << webp_psnr << " dB");
     CHECK(jpeg_psnr > 32.0);
     CHECK(webp_psnr > 32.0);
+  }
+}
+
+namespace {
+
+// The bytes of a JPEG's entropy-coded data and what follows it: from its first SOS marker on.
+std::size_t scan_bytes(const fs::path& jpeg) {
+  const std::vector<std::uint8_t> bytes = test::file_bytes(jpeg);
+  const std::array<std::uint8_t, 2> sos{0xFF, 0xDA};
+  const auto at = std::search(bytes.begin(), bytes.end(), sos.begin(), sos.end());
+  REQUIRE(at != bytes.end());
+  return static_cast<std::size_t>(bytes.end() - at);
+}
+
+}  // namespace
+
+TEST_CASE("--format jpeg: the pixels of libjpeg's own two-pass encode (cjpeg -optimize), within 1% of its scan's bytes") {
+  // imgflow makes a page's Huffman tables from a sample of it and compresses once; cjpeg counts
+  // every symbol first. The same DCT, quantisation and 4:2:0 give the same pixels whatever the
+  // tables. Gray and RGB pages, clean and scanned, one of an odd size (bands cut short at its
+  // edges), and 32x32 pages too small for a sample (two passes, as cjpeg).
+  test::TempDir dir;
+  const fs::path in = dir / "in";
+  fs::create_directories(in);
+  for (const char* name : {"page-0001", "page-rgb-0001", "scan-gray-0001", "scan-rgb-0001"})
+    fs::copy_file(test::data_dir() / (std::string(name) + ".png"), in / (std::string(name) + ".png"));
+  const cv::Mat rgb = test::read_unchanged(test::data_dir() / "page-rgb-0001.png");
+  cv::imwrite((in / "odd.png").string(), rgb(cv::Rect(3, 5, std::min(rgb.cols - 3, 777), std::min(rgb.rows - 5, 1001))));
+  for (const char* name : {"basn0g08", "basn2c08"})
+    fs::copy_file(test::shared_dir() / "corpus/pngsuite" / (std::string(name) + ".png"), in / (std::string(name) + ".png"));
+  REQUIRE(test::run_imgflow({in.string(), (dir / "png").string(), "-q"}).exit_code == 0);
+  REQUIRE(test::run_imgflow({in.string(), (dir / "jpeg").string(), "--format", "jpeg", "-q"}).exit_code == 0);
+  for (const auto& entry : fs::directory_iterator(in)) {
+    const std::string name = entry.path().stem().string();
+    CAPTURE(name);
+    const cv::Mat adjusted = test::read_unchanged(dir / "png" / (name + ".png"));
+    const fs::path pnm = dir / (name + (adjusted.channels() == 1 ? ".pgm" : ".ppm"));
+    REQUIRE(cv::imwrite(pnm.string(), adjusted));
+    const fs::path reference = dir / (name + "-cjpeg.jpg"), ours = dir / "jpeg" / (name + ".jpg");
+    REQUIRE(test::run_program("/usr/bin/cjpeg", {"-quality", "90", "-optimize", "-dct", "int", "-outfile",
+                                                 reference.string(), pnm.string()}).exit_code == 0);
+    const fs::path ours_pnm = dir / (name + "-ours.pnm"), reference_pnm = dir / (name + "-cjpeg.pnm");
+    REQUIRE(test::run_program("/usr/bin/djpeg", {"-outfile", ours_pnm.string(), ours.string()}).exit_code == 0);
+    REQUIRE(test::run_program("/usr/bin/djpeg", {"-outfile", reference_pnm.string(), reference.string()}).exit_code == 0);
+    CHECK(test::same_samples(test::read_unchanged(ours_pnm), test::read_unchanged(reference_pnm)));
+    const double ratio = static_cast<double>(scan_bytes(ours)) / static_cast<double>(scan_bytes(reference));
+    MESSAGE(name << ": scan " << scan_bytes(ours) << " bytes, cjpeg -optimize " << scan_bytes(reference) << " (" << ratio << "x)");
+    CHECK(ratio <= 1.01);
+    CHECK(ratio >= 0.99);
   }
 }
 
