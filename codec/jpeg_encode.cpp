@@ -7,8 +7,9 @@
 // doubles the encoder's time. A page's statistics are much the same everywhere on it, so the
 // tables are made from a sample instead: one band of MCU rows in every kSampleEvery, compressed
 // with optimize_coding; the code lengths libjpeg chose for its symbols are turned back into
-// frequencies, every other possible symbol is given the least, and the page is compressed once
-// with the tables made from those (JPEG's Annex K.2, as libjpeg makes them). The pixels are
+// frequencies, a symbol the sample lacks is weighed as the standard tables weigh it (far rarer),
+// and the page is compressed once with the tables made from those (JPEG's Annex K.2, as libjpeg
+// makes them). The pixels are
 // those of the two-pass encode (Huffman coding is lossless); the bytes, within a fraction of a
 // percent of them.
 #include <csetjmp>
@@ -128,10 +129,21 @@ HuffmanTable optimal_table(std::array<long, 257> freq) {
   return table;
 }
 
-// The table for every symbol an 8-bit baseline scan can have (DC: categories 0-11; AC: end of
-// block, a run of 16 zeros, and runs 0-15 before sizes 1-10), weighted as `seen` coded them:
-// a code of L bits stands for a frequency of 2^-L, a symbol it has no code for gets the least.
-HuffmanTable table_for_all_symbols(const JHUFF_TBL& seen, bool dc) {
+// Sets freq[symbol] = 2^(26 - shift - L) for each symbol that `bits` and `values` (a table's
+// content) give a code of L bits: a code of L bits stands for a frequency of 2^-L.
+void weigh_codes(const UINT8* bits, const UINT8* values, int shift, std::array<long, 257>& freq) {
+  int at = 0;
+  for (int length = 1; length <= 16; ++length)
+    for (int n = 0; n < bits[length]; ++n) freq[values[at++]] = 1L << (26 - shift - length);
+}
+
+// The page's table: the sample's codes weighed as the sample coded them; a symbol the sample
+// never had, as the standard table (Annex K.3, which codes every baseline symbol) weighs it, but
+// 2^8 times rarer; and every symbol an 8-bit baseline scan can hold (DC: categories 0-11; AC:
+// end of block, a run of 16 zeros, runs 0-15 before sizes 1-10) at least at the least, so none is
+// left without a code. (A sample that misses what the page holds - its bands blank, the rest
+// not - then costs about what the standard tables would, not twice that.)
+HuffmanTable table_for_page(const JHUFF_TBL& seen, const HuffmanTable& standard, bool dc) {
   std::array<long, 257> freq{};
   if (dc) {
     for (int category = 0; category <= 11; ++category) freq[category] = 1;
@@ -140,10 +152,16 @@ HuffmanTable table_for_all_symbols(const JHUFF_TBL& seen, bool dc) {
     for (int run = 0; run < 16; ++run)
       for (int size = 1; size <= 10; ++size) freq[run << 4 | size] = 1;
   }
-  int at = 0;
-  for (int length = 1; length <= 16; ++length)
-    for (int n = 0; n < seen.bits[length]; ++n) freq[seen.huffval[at++]] = 1L << (26 - length);
+  weigh_codes(standard.bits.data(), standard.values.data(), 8, freq);
+  weigh_codes(seen.bits, seen.huffval, 0, freq);
   return optimal_table(freq);
+}
+
+HuffmanTable content_of(const JHUFF_TBL& table) {
+  HuffmanTable content;
+  std::memcpy(content.bits.data(), table.bits, sizeof table.bits);
+  std::memcpy(content.values.data(), table.huffval, sizeof table.huffval);
+  return content;
 }
 
 // The settings every compress of a page shares: size, colours, quality, DCT.
@@ -196,7 +214,7 @@ void encode_jpeg(const Image& image, int quality, std::string_view software, std
   int sample_height = 0;
   const Bytes sample = sample_of(image, sample_height);
   Bytes sample_out;
-  std::array<HuffmanTable, 4> tables;  // DC luma, AC luma, DC chroma, AC chroma
+  std::array<HuffmanTable, 4> tables, standard;  // DC luma, AC luma, DC chroma, AC chroma
   out.clear();
   jpeg_compress_struct cinfo{};
   JpegFailure failure;
@@ -219,13 +237,17 @@ void encode_jpeg(const Image& image, int quality, std::string_view software, std
     // The sample, compressed with optimize_coding, for its tables (the bytes are thrown away).
     destination.out = &sample_out;
     set_up(cinfo, image.width, sample_height, image.channels, quality);
+    for (int i = 0; i < (image.channels == 1 ? 1 : 2); ++i) {  // the standard tables, as set up
+      standard[2 * i] = content_of(*cinfo.dc_huff_tbl_ptrs[i]);
+      standard[2 * i + 1] = content_of(*cinfo.ac_huff_tbl_ptrs[i]);
+    }
     cinfo.optimize_coding = TRUE;
     jpeg_start_compress(&cinfo, TRUE);
     write_rows(cinfo, sample.data(), image.row_bytes());
     jpeg_finish_compress(&cinfo);
     for (int i = 0; i < (image.channels == 1 ? 1 : 2); ++i) {
-      tables[2 * i] = table_for_all_symbols(*cinfo.dc_huff_tbl_ptrs[i], true);
-      tables[2 * i + 1] = table_for_all_symbols(*cinfo.ac_huff_tbl_ptrs[i], false);
+      tables[2 * i] = table_for_page(*cinfo.dc_huff_tbl_ptrs[i], standard[2 * i], true);
+      tables[2 * i + 1] = table_for_page(*cinfo.ac_huff_tbl_ptrs[i], standard[2 * i + 1], false);
     }
   }
   destination.out = &out;

@@ -240,7 +240,8 @@ TEST_CASE("--format jpeg: the pixels of libjpeg's own two-pass encode (cjpeg -op
   // imgflow makes a page's Huffman tables from a sample of it and compresses once; cjpeg counts
   // every symbol first. The same DCT, quantisation and 4:2:0 give the same pixels whatever the
   // tables. Gray and RGB pages, clean and scanned, one of an odd size (bands cut short at its
-  // edges), and 32x32 pages too small for a sample (two passes, as cjpeg).
+  // edges), one whose content the sample misses, and 32x32 pages too small for a sample (two
+  // passes, as cjpeg).
   test::TempDir dir;
   const fs::path in = dir / "in";
   fs::create_directories(in);
@@ -248,6 +249,11 @@ TEST_CASE("--format jpeg: the pixels of libjpeg's own two-pass encode (cjpeg -op
     fs::copy_file(test::data_dir() / (std::string(name) + ".png"), in / (std::string(name) + ".png"));
   const cv::Mat rgb = test::read_unchanged(test::data_dir() / "page-rgb-0001.png");
   cv::imwrite((in / "odd.png").string(), rgb(cv::Rect(3, 5, std::min(rgb.cols - 3, 777), std::min(rgb.rows - 5, 1001))));
+  // A sample that misses what the page holds: the bands the sample takes (8 rows in every 64 of
+  // a gray page) made white, the page between them kept.
+  cv::Mat missed = test::read_unchanged(test::data_dir() / "scan-gray-0001.png");
+  for (int y = 0; y < missed.rows; y += 64) missed.rowRange(y, std::min(y + 8, missed.rows)).setTo(255);
+  cv::imwrite((in / "missed.png").string(), missed);
   for (const char* name : {"basn0g08", "basn2c08"})
     fs::copy_file(test::shared_dir() / "corpus/pngsuite" / (std::string(name) + ".png"), in / (std::string(name) + ".png"));
   REQUIRE(test::run_imgflow({in.string(), (dir / "png").string(), "-q"}).exit_code == 0);
@@ -267,7 +273,8 @@ TEST_CASE("--format jpeg: the pixels of libjpeg's own two-pass encode (cjpeg -op
     CHECK(test::same_samples(test::read_unchanged(ours_pnm), test::read_unchanged(reference_pnm)));
     const double ratio = static_cast<double>(scan_bytes(ours)) / static_cast<double>(scan_bytes(reference));
     MESSAGE(name << ": scan " << scan_bytes(ours) << " bytes, cjpeg -optimize " << scan_bytes(reference) << " (" << ratio << "x)");
-    CHECK(ratio <= 1.01);
+    // The missed page costs more (about what the standard tables would); the rest within 1%.
+    CHECK(ratio <= (name == "missed" ? 1.2 : 1.01));
     CHECK(ratio >= 0.99);
   }
 }
