@@ -55,7 +55,5 @@ Recorded read_pdf_record(std::span<const std::uint8_t> bytes);
 /// A JPEG of an 8-bit gray or RGB image at `quality` (1-100), with the JFIF density, the ICC
 /// profile and, when `software` is not empty, the stamp as XMP.
 void encode_jpeg(const Image& image, int quality, std::string_view software, std::string_view description, Bytes& out);
-/// The CCITT G4 data of a bilevel page as one strip (PDF's CCITTFaxDecode takes it as it is).
-void encode_g4_strip(const Image& image, Bytes& out);
 
 }  // namespace imgflow

@@ -1,6 +1,6 @@
 // PDF out, by a small writer of our own (docs/formats.md says why not qpdf): each page one image
 // XObject drawn over the whole page, the page's size its pixels at its resolution (72 dpi when it
-// has none), so that it prints at its true size. 1-bit pages are CCITT G4 (libtiff's coder, as in
+// has none), so that it prints at its true size. 1-bit pages are CCITT G4 (imgflow's coder, as in
 // a G4 TIFF); other pages are the zlib stream of imgflow's own PNG encoder with PNG predictors
 // (what PDF's FlateDecode takes as it is), or, with a quality, JPEG (DCTDecode) for 8-bit pages;
 // alpha is a soft mask; the ICC profile an ICCBased colour space. The objects are written as
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/ccitt_g4.hpp"
 #include "codec/document.hpp"
 #include "codec/encode.hpp"
 #include "codec/metadata.hpp"
@@ -74,7 +75,7 @@ PdfPage make_page(Image& image, const EncodeSettings& settings, CodecScratch& sc
   if (image.bit_depth == 1) {
     page.components = 1;
     page.bits = 1;
-    encode_g4_strip(image, page.data);
+    encode_g4(image, page.data);
     page.filter = fmt::format("/Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns {} /Rows {} /BlackIs1 false >>",
                               image.width, image.height);
     return page;

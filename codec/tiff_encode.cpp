@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/ccitt_g4.hpp"
 #include "codec/document.hpp"
 #include "codec/encode.hpp"
 #include "codec/metadata.hpp"
@@ -101,8 +102,7 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
   // Strips of about 256 KiB; of up to 8 MiB for a bilevel page (one strip for any page a scanner
   // makes: G4 codes a strip as a whole, and a page as one strip is what fax readers expect).
   const std::size_t strip_bytes = bilevel ? (8u << 20) : (256u << 10);
-  std::uint32_t rows_per_strip =
-      settings.one_strip ? height : static_cast<std::uint32_t>(std::clamp<std::size_t>(strip_bytes / row_bytes, 1, height));
+  std::uint32_t rows_per_strip = static_cast<std::uint32_t>(std::clamp<std::size_t>(strip_bytes / row_bytes, 1, height));
   // JPEG codes 8x8 blocks (16 rows for subsampled colour): a strip is a whole number of them.
   if (compression == COMPRESSION_JPEG && rows_per_strip < height)
     rows_per_strip = std::min(height, std::max<std::uint32_t>(16, rows_per_strip / 16 * 16));
@@ -145,9 +145,11 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
   if (!TIFFCheckpointDirectory(tif.get())) fail("cannot write the page's directory");
 
   // Deflate: the predictor and the deflater here, each strip written as it is (libtiff's own
-  // zlib at level 6 takes three to six times as long as imgflow's default deflater).
+  // zlib at level 6 takes three to six times as long as imgflow's default deflater). G4: imgflow's
+  // coder (codec/ccitt_g4.hpp), a few percent smaller than libtiff's.
   std::optional<CodecScratch> own_scratch;
   const bool deflate = compression == COMPRESSION_ADOBE_DEFLATE;
+  const bool g4 = compression == COMPRESSION_CCITTFAX4;
   if (deflate && !scratch) scratch = &own_scratch.emplace();
   std::vector<std::uint8_t> strip;
   Bytes packed;
@@ -155,6 +157,13 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
     const std::uint32_t rows = std::min(rows_per_strip, height - first);
     const std::uint8_t* rows_start = image.pixels.data() + first * row_bytes;
     const std::size_t size = rows * row_bytes;
+    if (g4) {
+      packed.clear();
+      encode_g4(rows_start, row_bytes, image.width, static_cast<int>(rows), packed);
+      if (TIFFWriteRawStrip(tif.get(), index, packed.data(), static_cast<tmsize_t>(packed.size())) < 0)
+        fail("cannot write a strip");
+      continue;
+    }
     // libtiff's encoders may modify the buffer they are given (the predictor does): a copy.
     strip.assign(rows_start, rows_start + size);
     if (bilevel)
@@ -182,22 +191,6 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
   if (!TIFFWriteDirectory(tif.get())) fail("cannot write the page's directory");
   tif.reset();  // TIFFClose flushes
   if (complaint.text[0]) throw EncodeError(complaint.text);
-}
-
-void encode_g4_strip(const Image& image, Bytes& out) {
-  if (image.bit_depth != 1) throw EncodeError("CCITT G4 holds 1-bit pages only");
-  TiffEncodeSettings settings;
-  settings.compression = TiffCompression::g4;
-  settings.one_strip = true;
-  Bytes file;
-  encode_tiff(image, settings, {}, {}, file);  // (the image's metadata goes into tags, not the strip)
-  tiff_memory::File memory = tiff_memory::reading(file);
-  Complaint complaint;
-  const Tiff page = open_memory(memory, complaint, "r");
-  const tmsize_t size = TIFFRawStripSize(page.get(), 0);
-  if (size <= 0) throw EncodeError("libtiff lost the page's G4 strip");
-  out.resize(static_cast<std::size_t>(size));
-  if (TIFFReadRawStrip(page.get(), 0, out.data(), size) != size) throw EncodeError("libtiff lost the page's G4 strip");
 }
 
 namespace {

@@ -28,7 +28,6 @@ enum class TiffCompression {
 struct TiffEncodeSettings {
   TiffCompression compression = TiffCompression::automatic;
   int jpeg_quality = 90;  ///< 1-100, for TiffCompression::jpeg
-  bool one_strip = false; ///< the whole page as one strip (for a G4 page carried into a PDF)
   /// How Deflate strips are deflated: --png-level's choice, as for PNG and PDF.
   PngEncoderSettings deflate = find_png_level(kDefaultPngLevel)->settings;
 };

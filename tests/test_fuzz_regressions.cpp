@@ -19,3 +19,12 @@ TEST_CASE("fuzz: the decoder checks hold on the seeds and every regression") {
   }
   CHECK(checked >= 170);  // PngSuite alone has 176 files
 }
+
+TEST_CASE("fuzz: the decoder checks hold on the formats corpus's bilevel pages (G4 and G3 fax scans, PBMs: each through the G4 coder and back)") {
+  const fs::path formats = imgflow::test::shared_dir() / "corpus" / "formats";
+  for (const char* name : {"Pillow__pport_g4.tif", "image-tiff__fax2d.tif", "Pillow__hopper_1bit.pbm", "TwelveMonkeys__j.pbm"}) {
+    CAPTURE(name);
+    REQUIRE(fs::exists(formats / name));
+    CHECK(imgflow::fuzz::check_decoders(imgflow::test::file_bytes(formats / name)) == "");
+  }
+}

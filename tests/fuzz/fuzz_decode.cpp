@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <exception>
+#include <string>
 #include <vector>
 
 #include "codec/decode.hpp"
@@ -12,6 +13,7 @@
 #include "codec/png_codec.hpp"
 #include "codec/png_fast_decode.hpp"
 #include "codec/png_format.hpp"
+#include "codec/tiff_encode.hpp"
 
 namespace imgflow::fuzz {
 namespace {
@@ -61,6 +63,31 @@ bool zlib_inflates_image_data(std::span<const std::uint8_t> bytes) {
   return status == Z_STREAM_END || status == Z_OK || status == Z_BUF_ERROR;
 }
 
+// A bilevel page through imgflow's G4 coder and back through libtiff's decoder: the same pixels
+// (the bits past each row's last pixel aside).
+std::string g4_round_trip(const Image& page) {
+  Bytes tiff;
+  Image back;
+  DecodeNotes notes;
+  try {
+    encode_tiff(page, {TiffCompression::g4}, {}, {}, tiff);
+    decode_image(tiff, {}, 0, back, notes);
+  } catch (const std::exception& e) {
+    return std::string("a bilevel page's G4 round trip failed: ") + e.what();
+  }
+  if (back.width != page.width || back.height != page.height || back.bit_depth != 1 || back.channels != 1)
+    return "a bilevel page came back from G4 with another layout";
+  const std::size_t row = page.row_bytes(), whole = static_cast<std::size_t>(page.width) / 8;
+  const auto last = static_cast<std::uint8_t>(0xFF00u >> page.width % 8);
+  for (std::size_t y = 0; y < static_cast<std::size_t>(page.height); ++y) {
+    const std::uint8_t* a = page.pixels.data() + y * row;
+    const std::uint8_t* b = back.pixels.data() + y * row;
+    if (std::memcmp(a, b, whole) != 0 || (page.width % 8 && ((a[whole] ^ b[whole]) & last)))
+      return "a bilevel page came back from G4 with other pixels (row " + std::to_string(y) + ")";
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string check_decoders(std::span<const std::uint8_t> bytes) {
@@ -77,7 +104,10 @@ std::string check_decoders(std::span<const std::uint8_t> bytes) {
         try {
           decode_image(bytes, options, pages.pages[i], image, notes);
         } catch (const std::exception&) {
+          continue;
         }
+        if (image.bit_depth == 1)
+          if (std::string difference = g4_round_trip(image); !difference.empty()) return difference;
       }
     } catch (const std::exception&) {
     }
