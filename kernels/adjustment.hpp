@@ -34,9 +34,10 @@ using AdjustmentChain = std::vector<Adjustment>;
 /// True when `param` lies in the declared range of `spec` (NaN never does).
 bool in_range(const AdjustmentSpec& spec, double param);
 
-/// The parameter `text` gives `spec` (a whole decimal number within its range): the value, or
-/// nullopt with `problem` (when given) saying why: "'x' is not a number" or
-/// "NAME must be RANGE, got x". One check for the flags, the library's steps and parse_chain.
+/// The parameter `text` gives `spec` (all of `text` one decimal number, not only its start;
+/// then within the declared range): the value, or nullopt with `problem` (when given) saying
+/// why: "'x' is not a number" or "NAME must be RANGE, got x". One check for the flags, the
+/// library's steps and parse_chain.
 std::optional<double> adjustment_value(const AdjustmentSpec& spec, std::string_view text,
                                        std::string* problem = nullptr);
 
