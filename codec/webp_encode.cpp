@@ -1,10 +1,13 @@
 // WebP out, through libwebp: lossy (quality 90 unless told) or lossless (every sample exact,
 // the colour under transparent pixels too), alpha kept; WebP holds RGB(A) only, so a gray page
-// is written as RGB of equal samples. The ICC profile goes in an ICCP chunk and the resume stamp
+// is written as RGB of equal samples (lossy: straight into libwebp's luma plane, the bytes its
+// RGB import would give). The ICC profile goes in an ICCP chunk and the resume stamp
 // in an "XMP " chunk (libwebpmux); WebP has no field for the resolution.
 #include <webp/encode.h>
 #include <webp/mux.h>
 
+#include <array>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -68,6 +71,26 @@ void encode_webp_output(Image& image, const EncodeSettings& settings, Bytes& out
     const int stride = static_cast<int>(image.row_bytes());
     imported = alpha ? WebPPictureImportRGBA(&picture, image.pixels.data(), stride)
                      : WebPPictureImportRGB(&picture, image.pixels.data(), stride);
+  } else if (!alpha && !settings.lossless) {
+    // Gray into libwebp's own planes: luma as libwebp's RGB import computes it for R = G = B
+    // (its fixed-point BT.601 with 16-bit fractions), chroma neutral (128: the chroma weights
+    // sum to zero). The same picture the RGB import would make, without the page in RGB first.
+    if (!WebPPictureAlloc(&picture)) throw EncodeError(std::string(encoding_error(picture.error_code)));
+    static const std::array<std::uint8_t, 256> luma = [] {
+      std::array<std::uint8_t, 256> table{};
+      for (int v = 0; v < 256; ++v) table[v] = static_cast<std::uint8_t>(((16839 + 33059 + 6420) * v + (1 << 15) + (16 << 16)) >> 16);
+      return table;
+    }();
+    for (int y = 0; y < image.height; ++y) {
+      const std::uint8_t* s = image.pixels.data() + static_cast<std::size_t>(y) * image.row_bytes();
+      std::uint8_t* d = picture.y + static_cast<std::ptrdiff_t>(y) * picture.y_stride;
+      for (int x = 0; x < image.width; ++x) d[x] = luma[s[x]];
+    }
+    for (int y = 0; y < (image.height + 1) / 2; ++y) {
+      std::memset(picture.u + static_cast<std::ptrdiff_t>(y) * picture.uv_stride, 128, static_cast<std::size_t>(picture.uv_stride));
+      std::memset(picture.v + static_cast<std::ptrdiff_t>(y) * picture.uv_stride, 128, static_cast<std::size_t>(picture.uv_stride));
+    }
+    imported = 1;
   } else {
     // Gray as RGB(A) of equal samples, in a buffer of its own (libwebp imports RGB(A) only).
     const int channels = alpha ? 4 : 3;

@@ -2,6 +2,7 @@
 // back by the row's own reader, and a file cut short never taken as whole; the XMP packet's
 // escaping; the alpha flattening against a naive formula; a PDF document of many pages.
 #include <doctest/doctest.h>
+#include <webp/encode.h>
 
 #include <random>
 #include <string>
@@ -101,4 +102,48 @@ TEST_CASE("a PDF document of many pages: pages in the order given, a page tree c
   CHECK(recorded.whole);
   CHECK(recorded.software == "imgflow test");
   CHECK(recorded.description == "files=12 xxh3=0123456789abcdef");
+}
+
+TEST_CASE("lossy WebP of a gray page: byte for byte libwebp's encode of the same page imported as RGB of equal samples") {
+  // imgflow fills libwebp's luma and chroma planes itself for a gray page; libwebp's own RGB
+  // import of R = G = B is the reference. Odd and even sizes (chroma rows and columns cut at the
+  // edge), a smooth page and noise, the qualities at the ends and the default.
+  std::mt19937 rng(13);
+  struct Case {
+    int width, height;
+    bool smooth;
+    int quality;
+  };
+  for (const Case c : {Case{64, 48, true, 0}, Case{67, 31, false, 0}, Case{129, 65, true, 1}, Case{33, 17, false, 100},
+                       Case{16, 16, false, 75}}) {
+    CAPTURE(c.width);
+    CAPTURE(c.quality);
+    Image gray = test::random_image(c.width, c.height, 1, 8, rng, c.smooth);
+    EncodeSettings settings;
+    settings.quality = c.quality;
+    Bytes ours;
+    CodecScratch scratch;
+    encode_webp_output(gray, settings, ours, scratch);
+
+    std::vector<std::uint8_t> rgb;
+    for (const std::uint8_t v : gray.pixels) rgb.insert(rgb.end(), 3, v);
+    WebPConfig config;
+    REQUIRE(WebPConfigInit(&config));
+    config.quality = static_cast<float>(c.quality ? c.quality : 90);
+    config.method = 2;
+    WebPPicture picture;
+    REQUIRE(WebPPictureInit(&picture));
+    picture.width = c.width;
+    picture.height = c.height;
+    REQUIRE(WebPPictureImportRGB(&picture, rgb.data(), c.width * 3));
+    WebPMemoryWriter writer;
+    WebPMemoryWriterInit(&writer);
+    picture.writer = WebPMemoryWrite;
+    picture.custom_ptr = &writer;
+    REQUIRE(WebPEncode(&config, &picture));
+    const std::vector<std::uint8_t> theirs(writer.mem, writer.mem + writer.size);
+    WebPMemoryWriterClear(&writer);
+    WebPPictureFree(&picture);
+    CHECK(std::vector<std::uint8_t>(ours.begin(), ours.end()) == theirs);
+  }
 }
