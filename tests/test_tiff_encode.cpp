@@ -14,6 +14,7 @@
 #include <string>
 
 #include "codec/decode.hpp"
+#include "codec/encode.hpp"
 #include "codec/metadata.hpp"
 #include "codec/tiff_encode.hpp"
 #include "files/file_io.hpp"
@@ -208,7 +209,7 @@ std::size_t libtiff_g4_bytes(const Image& image, const fs::path& file) {
 
 }  // namespace
 
-TEST_CASE("CCITT G4 coder: every run length and mode read back by libtiff's decoder, never larger than libtiff's coder") {
+TEST_CASE("CCITT G4 coder: every run length and mode read back by libtiff's and poppler's decoders, never larger than libtiff's coder") {
   test::TempDir dir;
   std::mt19937 rng(5);
   std::vector<std::pair<std::string, Image>> pages;
@@ -258,6 +259,14 @@ TEST_CASE("CCITT G4 coder: every run length and mode read back by libtiff's deco
     TIFFClose(in);
     const std::size_t theirs = libtiff_g4_bytes(page, dir / "libtiff.tif");
     CHECK(ours <= theirs);
+    // poppler's T.6 decoder, which is not libtiff's, on the same data in a PDF (pdfimages).
+    Image copy = page;
+    Bytes pdf;
+    CodecScratch scratch;
+    encode_pdf_output(copy, {}, pdf, scratch);
+    write_bytes(dir / "page.pdf", pdf);
+    REQUIRE(test::run_program("/usr/bin/pdfimages", {"-png", (dir / "page.pdf").string(), (dir / "poppler").string()}).exit_code == 0);
+    CHECK(cv::norm(cv::imread((dir / "poppler-000.png").string(), cv::IMREAD_UNCHANGED), expected_mat(page), cv::NORM_INF) == 0);
     // On a text page the cheapest modes save what a scan's edges allow: 8.4% on this one.
     if (name == "fax") {
       CHECK(ours * 100 <= theirs * 93);
