@@ -16,6 +16,7 @@
 #include "codec/document.hpp"
 #include "codec/encode.hpp"
 #include "codec/metadata.hpp"
+#include "codec/png_filter.hpp"
 #include "codec/tiff_memory.hpp"
 
 namespace imgflow {
@@ -77,6 +78,38 @@ std::uint16_t compression_for(const Image& image, TiffCompression asked) {
     case TiffCompression::none: return COMPRESSION_NONE;
   }
   return COMPRESSION_NONE;
+}
+
+// TIFF's horizontal predictor: each sample less the same channel's sample to its left, `rows`
+// rows from `src` into `dst`. On 8-bit samples it is PNG's Sub filter, a pixel's bytes wide.
+template <int Bpp>
+void sub_rows(const std::uint8_t* src, std::uint8_t* dst, std::size_t row_bytes, std::uint32_t rows) {
+  for (std::uint32_t r = 0; r < rows; ++r) png::filter_row<Bpp>(1, src + r * row_bytes, nullptr, dst + r * row_bytes, row_bytes);
+}
+void horizontal_predictor(const Image& image, const std::uint8_t* src, std::uint8_t* dst, std::uint32_t rows) {
+  const std::size_t row_bytes = image.row_bytes();
+  if (image.bit_depth == 16) {
+    const std::size_t step = static_cast<std::size_t>(image.channels), samples = row_bytes / 2;
+    for (std::uint32_t r = 0; r < rows; ++r) {
+      const std::uint8_t* in = src + r * row_bytes;
+      std::uint8_t* out = dst + r * row_bytes;
+      std::memcpy(out, in, step * 2);
+      for (std::size_t i = step; i < samples; ++i) {
+        std::uint16_t sample, left;  // (through memcpy: no assumption about the rows' alignment)
+        std::memcpy(&sample, in + 2 * i, 2);
+        std::memcpy(&left, in + 2 * (i - step), 2);
+        sample = static_cast<std::uint16_t>(sample - left);
+        std::memcpy(out + 2 * i, &sample, 2);
+      }
+    }
+    return;
+  }
+  switch (image.channels) {
+    case 1: return sub_rows<1>(src, dst, row_bytes, rows);
+    case 2: return sub_rows<2>(src, dst, row_bytes, rows);
+    case 3: return sub_rows<3>(src, dst, row_bytes, rows);
+    default: return sub_rows<4>(src, dst, row_bytes, rows);
+  }
 }
 
 }  // namespace
@@ -151,7 +184,7 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
   const bool deflate = compression == COMPRESSION_ADOBE_DEFLATE;
   const bool g4 = compression == COMPRESSION_CCITTFAX4;
   if (deflate && !scratch) scratch = &own_scratch.emplace();
-  std::vector<std::uint8_t> strip;
+  Bytes strip;
   Bytes packed;
   for (std::uint32_t first = 0, index = 0; first < height; first += rows_per_strip, ++index) {
     const std::uint32_t rows = std::min(rows_per_strip, height - first);
@@ -164,28 +197,26 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
         fail("cannot write a strip");
       continue;
     }
-    // libtiff's encoders may modify the buffer they are given (the predictor does): a copy.
-    strip.assign(rows_start, rows_start + size);
-    if (bilevel)
-      for (auto& byte : strip) byte = static_cast<std::uint8_t>(~byte);
     if (deflate) {
-      // The horizontal predictor: each sample less the same channel's sample to its left.
-      const std::size_t step = static_cast<std::size_t>(image.channels);
-      for (std::uint32_t r = 0; predicted && r < rows; ++r) {
-        if (image.bit_depth == 16) {
-          auto* s = reinterpret_cast<std::uint16_t*>(strip.data() + r * row_bytes);
-          for (std::size_t i = row_bytes / 2; i-- > step;) s[i] = static_cast<std::uint16_t>(s[i] - s[i - step]);
-        } else {
-          std::uint8_t* s = strip.data() + r * row_bytes;
-          for (std::size_t i = row_bytes; i-- > step;) s[i] = static_cast<std::uint8_t>(s[i] - s[i - step]);
-        }
+      const std::uint8_t* data = rows_start;
+      strip.resize(size);
+      if (bilevel) {
+        for (std::size_t i = 0; i < size; ++i) strip[i] = static_cast<std::uint8_t>(~rows_start[i]);
+        data = strip.data();
+      } else if (predicted) {
+        horizontal_predictor(image, rows_start, strip.data(), rows);
+        data = strip.data();
       }
       packed.clear();
-      zlib_compress({strip.data(), size}, settings.deflate, packed, {}, *scratch);
+      zlib_compress({data, size}, settings.deflate, packed, {}, *scratch);
       if (TIFFWriteRawStrip(tif.get(), index, packed.data(), static_cast<tmsize_t>(packed.size())) < 0)
         fail("cannot write a strip");
       continue;
     }
+    // libtiff's encoders may modify the buffer they are given (the predictor does): a copy.
+    strip.assign(rows_start, rows_start + size);
+    if (bilevel)
+      for (auto& byte : strip) byte = static_cast<std::uint8_t>(~byte);
     if (TIFFWriteEncodedStrip(tif.get(), index, strip.data(), static_cast<tmsize_t>(size)) < 0) fail("cannot write a strip");
   }
   if (!TIFFWriteDirectory(tif.get())) fail("cannot write the page's directory");
