@@ -12,8 +12,22 @@ using png::UnfilterPath;
 
 namespace {
 
-// The specification's unfiltering (PNG, section 9), byte by byte, with its Paeth written as
-// the specification's if-else: the reference every path is held to.
+// The specification's predictor of a byte (PNG, section 9) from its left (a), upper (b) and
+// upper-left (c) neighbours, Paeth written as the specification's if-else.
+int reference_predictor(int filter, int a, int b, int c) {
+  if (filter == 1) return a;
+  if (filter == 2) return b;
+  if (filter == 3) return (a + b) / 2;
+  if (filter == 4) {
+    const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
+    if (pa <= pb && pa <= pc) return a;
+    if (pb <= pc) return b;
+    return c;
+  }
+  return 0;
+}
+
+// The specification's unfiltering, byte by byte: the reference every path is held to.
 std::vector<std::uint8_t> reference_unfilter(const std::vector<std::uint8_t>& filtered, int bpp, std::size_t n,
                                              std::size_t height) {
   std::vector<std::uint8_t> out(n * height);
@@ -24,17 +38,7 @@ std::vector<std::uint8_t> reference_unfilter(const std::vector<std::uint8_t>& fi
       const int a = i >= static_cast<std::size_t>(bpp) ? out[y * n + i - bpp] : 0;
       const int b = y > 0 ? out[(y - 1) * n + i] : 0;
       const int c = y > 0 && i >= static_cast<std::size_t>(bpp) ? out[(y - 1) * n + i - bpp] : 0;
-      int predicted = 0;
-      if (filter == 1) predicted = a;
-      if (filter == 2) predicted = b;
-      if (filter == 3) predicted = (a + b) / 2;
-      if (filter == 4) {
-        const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
-        if (pa <= pb && pa <= pc) predicted = a;
-        else if (pb <= pc) predicted = b;
-        else predicted = c;
-      }
-      out[y * n + i] = static_cast<std::uint8_t>(x + predicted);
+      out[y * n + i] = static_cast<std::uint8_t>(x + reference_predictor(filter, a, b, c));
     }
   }
   return out;
@@ -127,15 +131,7 @@ TEST_CASE("unfiltering: text-like pages (flat rows, runs, glyph edges) filtered 
             const int a = i >= static_cast<std::size_t>(bpp) ? image[y * n + i - bpp] : 0;
             const int b = y > 0 ? image[(y - 1) * n + i] : 0;
             const int c = y > 0 && i >= static_cast<std::size_t>(bpp) ? image[(y - 1) * n + i - bpp] : 0;
-            int predicted = 0;
-            if (filter == 1) predicted = a;
-            if (filter == 2) predicted = b;
-            if (filter == 3) predicted = (a + b) / 2;
-            if (filter == 4) {
-              const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
-              predicted = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-            }
-            filtered[y * (n + 1) + 1 + i] = static_cast<std::uint8_t>(x - predicted);
+            filtered[y * (n + 1) + 1 + i] = static_cast<std::uint8_t>(x - reference_predictor(filter, a, b, c));
           }
         }
         std::vector<std::uint8_t> pixels(n * height, 0xA5);
