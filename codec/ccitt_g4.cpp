@@ -176,7 +176,7 @@ class LineCoder {
       if (i > 0 && ref[i - 1] == a0) --i;
     }
     // Then the line, left to right along those choices (from -1, before the line).
-    Mode start = cheapest(-1, cur, ref, 0, 0).first;
+    const Mode start = cheapest(-1, cur, ref, 0, 0).first;
     j = i = 0;
     for (int a0 = -1; a0 < width_;) {
       while (cur[j] <= a0) ++j;
