@@ -205,8 +205,25 @@ void paeth_serial(const std::uint8_t* src, std::uint8_t* dst, const std::uint8_t
 
 // Paeth at one or two bytes a pixel, 16 bytes at a time: where the row above is flat over them
 // (each byte equal to the same channel's byte a pixel to its left), b == c, so pa = 0 and the
-// predictor is a: they reverse as Sub does, a prefix sum. Text pages and scans' margins are
-// mostly flat above; the rest goes serially.
+// predictor is a: they reverse as Sub does, a prefix sum. Where only one half of the 16 is flat,
+// that half is taken at once and the other serially. Text pages and scans' margins and gaps
+// are mostly flat above.
+template <int Bpp, int Bytes>
+[[gnu::target("sse4.1")]] inline void paeth_flat_prefix(const std::uint8_t* src, std::uint8_t* dst) {
+  __m128i x = Bytes == 16 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(src))
+                          : _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
+  x = _mm_add_epi8(x, _mm_slli_si128(x, Bpp));
+  x = _mm_add_epi8(x, _mm_slli_si128(x, 2 * Bpp));
+  if constexpr (Bpp == 1 || Bytes == 16) x = _mm_add_epi8(x, _mm_slli_si128(x, 4 * Bpp));
+  if constexpr (Bpp == 1 && Bytes == 16) x = _mm_add_epi8(x, _mm_slli_si128(x, 8));
+  std::uint16_t left = 0;
+  std::memcpy(&left, dst - Bpp, Bpp);  // the pixel to the left, into every lane
+  const __m128i carry = Bpp == 1 ? _mm_set1_epi8(static_cast<char>(left)) : _mm_set1_epi16(static_cast<short>(left));
+  x = _mm_add_epi8(x, carry);
+  if constexpr (Bytes == 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), x);
+  else _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), x);
+}
+
 template <int Bpp>
 [[gnu::target("sse4.1")]] void paeth_flat_sse(const std::uint8_t* src, std::uint8_t* dst, const std::uint8_t* prev,
                                              std::size_t n) {
@@ -215,19 +232,16 @@ template <int Bpp>
     if (i > 0 && i + 16 <= n) {
       const __m128i above = _mm_loadu_si128(reinterpret_cast<const __m128i*>(prev + i));
       const __m128i above_left = _mm_loadu_si128(reinterpret_cast<const __m128i*>(prev + i - Bpp));
-      if (_mm_movemask_epi8(_mm_cmpeq_epi8(above, above_left)) == 0xFFFF) {
-        __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
-        x = _mm_add_epi8(x, _mm_slli_si128(x, Bpp));
-        x = _mm_add_epi8(x, _mm_slli_si128(x, 2 * Bpp));
-        x = _mm_add_epi8(x, _mm_slli_si128(x, 4 * Bpp));
-        if constexpr (Bpp == 1) x = _mm_add_epi8(x, _mm_slli_si128(x, 8));
-        std::uint16_t left = 0;
-        std::memcpy(&left, dst + i - Bpp, Bpp);  // the pixel to the left, into every lane
-        const __m128i carry =
-            Bpp == 1 ? _mm_set1_epi8(static_cast<char>(left)) : _mm_set1_epi16(static_cast<short>(left));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_add_epi8(x, carry));
+      const int flat = _mm_movemask_epi8(_mm_cmpeq_epi8(above, above_left));
+      if (flat == 0xFFFF) {
+        paeth_flat_prefix<Bpp, 16>(src + i, dst + i);
         continue;
       }
+      for (std::size_t half = 0; half < 16; half += 8) {
+        if (((flat >> half) & 0xFF) == 0xFF) paeth_flat_prefix<Bpp, 8>(src + i + half, dst + i + half);
+        else paeth_serial<Bpp>(src, dst, prev, i + half, i + half + 8);
+      }
+      continue;
     }
     paeth_serial<Bpp>(src, dst, prev, i, std::min(n, i + 16));
   }
