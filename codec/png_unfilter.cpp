@@ -67,6 +67,16 @@ template <int Bpp>
 
 // Sub for widths that divide 16: a prefix sum inside each vector (log2(16 / Bpp) shifted adds),
 // plus the last pixel of the vector before, broadcast.
+// Each byte plus every byte of its channel before it in the vector: a prefix sum, Bpp apart.
+template <int Bpp>
+[[gnu::target("sse4.1")]] inline __m128i prefix_sum(__m128i x) {
+  x = _mm_add_epi8(x, _mm_slli_si128(x, Bpp));
+  if constexpr (Bpp <= 4) x = _mm_add_epi8(x, _mm_slli_si128(x, 2 * Bpp));
+  if constexpr (Bpp <= 2) x = _mm_add_epi8(x, _mm_slli_si128(x, 4 * Bpp));
+  if constexpr (Bpp == 1) x = _mm_add_epi8(x, _mm_slli_si128(x, 8));
+  return x;
+}
+
 template <int Bpp>
 [[gnu::target("sse4.1")]] void sub_prefix_sse(const std::uint8_t* src, std::uint8_t* dst, std::size_t n) {
   static_assert(16 % Bpp == 0);
@@ -76,11 +86,7 @@ template <int Bpp>
   __m128i carry = _mm_setzero_si128();
   std::size_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
-    x = _mm_add_epi8(x, _mm_slli_si128(x, Bpp));
-    if constexpr (Bpp <= 4) x = _mm_add_epi8(x, _mm_slli_si128(x, 2 * Bpp));
-    if constexpr (Bpp <= 2) x = _mm_add_epi8(x, _mm_slli_si128(x, 4 * Bpp));
-    if constexpr (Bpp == 1) x = _mm_add_epi8(x, _mm_slli_si128(x, 8));
+    __m128i x = prefix_sum<Bpp>(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
     x = _mm_add_epi8(x, carry);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), x);
     carry = _mm_shuffle_epi8(x, broadcast_last);
@@ -210,12 +216,9 @@ void paeth_serial(const std::uint8_t* src, std::uint8_t* dst, const std::uint8_t
 // are mostly flat above.
 template <int Bpp, int Bytes>
 [[gnu::target("sse4.1")]] inline void paeth_flat_prefix(const std::uint8_t* src, std::uint8_t* dst) {
-  __m128i x = Bytes == 16 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(src))
-                          : _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
-  x = _mm_add_epi8(x, _mm_slli_si128(x, Bpp));
-  x = _mm_add_epi8(x, _mm_slli_si128(x, 2 * Bpp));
-  if constexpr (Bpp == 1 || Bytes == 16) x = _mm_add_epi8(x, _mm_slli_si128(x, 4 * Bpp));
-  if constexpr (Bpp == 1 && Bytes == 16) x = _mm_add_epi8(x, _mm_slli_si128(x, 8));
+  // (8 bytes: the upper half is summed too, and not stored.)
+  __m128i x = prefix_sum<Bpp>(Bytes == 16 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(src))
+                                          : _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src)));
   std::uint16_t left = 0;
   std::memcpy(&left, dst - Bpp, Bpp);  // the pixel to the left, into every lane
   const __m128i carry = Bpp == 1 ? _mm_set1_epi8(static_cast<char>(left)) : _mm_set1_epi16(static_cast<short>(left));
