@@ -122,6 +122,12 @@ int main(int argc, char** argv) {
       ->default_val(noise)
       ->check(CLI::IsMember({"clean", "noisy"}));
   app.add_option("--seed", o.seed, "Random seed")->default_val(o.seed);
+  int zlib_level = 6;
+  app.add_option("--zlib-level", zlib_level,
+                 "zlib level of the PNGs written (libpng's default 6; 9: a few percent smaller, about ten "
+                 "times slower, what scripts/bench uses so that its datasets stay those of its figures)")
+      ->default_val(zlib_level)
+      ->check(CLI::Range(0, 9));
   app.add_option("--prefix", prefix, "File name prefix")->default_val(prefix);
   app.add_option("--skew", o.skew_degrees, "Turn each page counter-clockwise by DEGREES (OpenCV's warpAffine)")
       ->check(CLI::Range(-45.0, 45.0));
@@ -144,7 +150,7 @@ int main(int argc, char** argv) {
     image.channels = page.channels();
     image.pixels.assign(page.datastart, page.dataend);
     if (o.dpi > 0) imgflow::set_resolution_dpi(image, o.dpi);
-    imgflow::encode_png(image, encoded, {.zlib_level = 9});
+    imgflow::encode_png(image, encoded, {.zlib_level = zlib_level});
     char name[64];
     std::snprintf(name, sizeof name, "%04d.png", i);
     imgflow::write_file_atomically(out_dir / (prefix + name), encoded);
