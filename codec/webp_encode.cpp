@@ -10,10 +10,12 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "codec/encode.hpp"
 #include "codec/metadata.hpp"
 #include "codec/xmp.hpp"
+#include "kernels/apply_table.hpp"
 
 namespace imgflow {
 namespace {
@@ -81,11 +83,8 @@ void encode_webp_output(Image& image, const EncodeSettings& settings, Bytes& out
       for (int v = 0; v < 256; ++v) table[v] = static_cast<std::uint8_t>(((16839 + 33059 + 6420) * v + (1 << 15) + (16 << 16)) >> 16);
       return table;
     }();
-    for (int y = 0; y < image.height; ++y) {
-      const std::uint8_t* s = image.pixels.data() + static_cast<std::size_t>(y) * image.row_bytes();
-      std::uint8_t* d = picture.y + static_cast<std::ptrdiff_t>(y) * picture.y_stride;
-      for (int x = 0; x < image.width; ++x) d[x] = luma[s[x]];
-    }
+    apply_table(std::as_const(image).view<std::uint8_t>(), {picture.y, image.width, image.height, 1, picture.y_stride},
+                luma.data());
     for (int y = 0; y < (image.height + 1) / 2; ++y) {
       std::memset(picture.u + static_cast<std::ptrdiff_t>(y) * picture.uv_stride, 128, static_cast<std::size_t>(picture.uv_stride));
       std::memset(picture.v + static_cast<std::ptrdiff_t>(y) * picture.uv_stride, 128, static_cast<std::size_t>(picture.uv_stride));
