@@ -197,27 +197,24 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
         fail("cannot write a strip");
       continue;
     }
+    // The strip's samples as written: a bilevel page min-is-white; Deflate's predicted here;
+    // otherwise a copy, since libtiff's encoders may modify the buffer they are given (its
+    // predictor does).
+    strip.resize(size);
+    if (bilevel)
+      for (std::size_t i = 0; i < size; ++i) strip[i] = static_cast<std::uint8_t>(~rows_start[i]);
+    else if (deflate)
+      horizontal_predictor(image, rows_start, strip.data(), rows);
+    else
+      std::memcpy(strip.data(), rows_start, size);
     if (deflate) {
-      const std::uint8_t* data = rows_start;
-      strip.resize(size);
-      if (bilevel) {
-        for (std::size_t i = 0; i < size; ++i) strip[i] = static_cast<std::uint8_t>(~rows_start[i]);
-        data = strip.data();
-      } else if (predicted) {
-        horizontal_predictor(image, rows_start, strip.data(), rows);
-        data = strip.data();
-      }
       packed.clear();
-      zlib_compress({data, size}, settings.deflate, packed, {}, *scratch);
+      zlib_compress({strip.data(), size}, settings.deflate, packed, {}, *scratch);
       if (TIFFWriteRawStrip(tif.get(), index, packed.data(), static_cast<tmsize_t>(packed.size())) < 0)
         fail("cannot write a strip");
-      continue;
+    } else if (TIFFWriteEncodedStrip(tif.get(), index, strip.data(), static_cast<tmsize_t>(size)) < 0) {
+      fail("cannot write a strip");
     }
-    // libtiff's encoders may modify the buffer they are given (the predictor does): a copy.
-    strip.assign(rows_start, rows_start + size);
-    if (bilevel)
-      for (auto& byte : strip) byte = static_cast<std::uint8_t>(~byte);
-    if (TIFFWriteEncodedStrip(tif.get(), index, strip.data(), static_cast<tmsize_t>(size)) < 0) fail("cannot write a strip");
   }
   if (!TIFFWriteDirectory(tif.get())) fail("cannot write the page's directory");
   tif.reset();  // TIFFClose flushes
