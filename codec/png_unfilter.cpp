@@ -65,9 +65,8 @@ template <int Bpp>
   up_sse(src + i, dst + i, prev + i, n - i);
 }
 
-// Sub for widths that divide 16: a prefix sum inside each vector (log2(16 / Bpp) shifted adds),
-// plus the last pixel of the vector before, broadcast.
-// Each byte plus every byte of its channel before it in the vector: a prefix sum, Bpp apart.
+// Each byte plus every byte of its channel before it in the vector: a prefix sum, Bpp apart
+// (log2(16 / Bpp) shifted adds).
 template <int Bpp>
 [[gnu::target("sse4.1")]] inline __m128i prefix_sum(__m128i x) {
   x = _mm_add_epi8(x, _mm_slli_si128(x, Bpp));
@@ -77,6 +76,8 @@ template <int Bpp>
   return x;
 }
 
+// Sub for widths that divide 16: the prefix sum inside each vector, plus the last pixel of the
+// vector before, broadcast.
 template <int Bpp>
 [[gnu::target("sse4.1")]] void sub_prefix_sse(const std::uint8_t* src, std::uint8_t* dst, std::size_t n) {
   static_assert(16 % Bpp == 0);
