@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
       {"none, libdeflate 4", {F::none, D::libdeflate, 4}}, {"none, libdeflate 6", {F::none, D::libdeflate, 6}},
       {"automatic, libdeflate 6", {F::automatic, D::libdeflate, 6}},
       {"automatic, libdeflate 9", {F::automatic, D::libdeflate, 9}},
+      {"none, imgflow rows", {F::none, D::rows, 0}},      {"adaptive, imgflow rows", {F::adaptive, D::rows, 0}},
+      {"automatic, imgflow rows", {F::automatic, D::rows, 0}},
   };
   std::printf("%zu images\n| filter, deflater | bytes | ms per image |\n| --- | ---: | ---: |\n", images.size());
   for (const Choice& choice : choices) {

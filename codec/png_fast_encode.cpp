@@ -24,8 +24,8 @@ using Deflater = PngEncoderSettings::Deflater;
 constexpr std::array kLevels{
     PngLevel{"fastest", "no row filter, ISA-L igzip level 1",
              {Filter::none, Deflater::isal, 1}},
-    PngLevel{"default", "no filter or adaptive filters (whichever a sample deflates smaller), ISA-L igzip level 2",
-             {Filter::automatic, Deflater::isal, 2}},
+    PngLevel{"default", "no filter or adaptive filters (whichever a sample deflates smaller), imgflow's row deflater",
+             {Filter::automatic, Deflater::rows, 0}},
     PngLevel{"compact", "filter chosen as for default, libdeflate level 6 (zlib's default; about sharp's size, 4-6x slower)",
              {Filter::automatic, Deflater::libdeflate, 6}},
     PngLevel{"smallest", "filter chosen as for default, libdeflate level 9 (about 10-40x slower)",
@@ -174,42 +174,68 @@ std::size_t isal_deflate_band(const std::uint8_t* data, std::size_t begin, std::
   return isal_deflate_range({data, end}, begin, end, last, level, out, capacity, stream, level_buffer);
 }
 
-// Appends the zlib stream of `data` to `out`.
-void zlib_isal(std::span<const std::uint8_t> data, int level, Bytes& out, const BandRunner& run_bands,
-               CodecScratch& scratch) {
-  static constexpr std::uint8_t kFlags[] = {0x01, 0x01, 0x5E, 0x9C};
+std::size_t band_workers(const BandRunner& run_bands) {
+  return run_bands.run ? std::max<std::size_t>(1, run_bands.workers) : 1;
+}
+
+// Appends the zlib stream of `data` to `out` (header flags `flags`): raw deflate in bands of
+// about kBandBytes, which deflate_band(begin, end, last, out, capacity, worker) writes, each
+// primed with the data before it and ended by a sync flush so that they join; then the Adler-32.
+// The caller gives each of band_workers(run_bands) workers its working memory.
+template <class DeflateBand>
+void zlib_in_bands(std::span<const std::uint8_t> data, std::uint8_t flags, Bytes& out, const BandRunner& run_bands,
+                   CodecScratch& scratch, const DeflateBand& deflate_band) {
   out.push_back(0x78);
-  out.push_back(kFlags[level]);
+  out.push_back(flags);
   const std::size_t bands = std::max<std::size_t>(1, data.size() / kBandBytes);
   const std::size_t band_size = (data.size() + bands - 1) / bands;
   if (bands == 1) {
     const std::size_t at = out.size();
     out.resize(at + raw_deflate_bound(data.size()));
-    if (scratch.band_levels.empty()) scratch.band_levels.resize(1);
-    out.resize(at + isal_deflate_band(data.data(), 0, data.size(), true, level, out.data() + at,
-                                      out.size() - at, scratch.band_levels[0]));
+    out.resize(at + deflate_band(0, data.size(), true, out.data() + at, out.size() - at, 0));
   } else {
-    // Each band has its own output in the scratch, each worker its own ISA-L working memory.
-    const std::size_t workers = run_bands.run ? std::max<std::size_t>(1, run_bands.workers) : 1;
-    if (scratch.band_levels.size() < workers) scratch.band_levels.resize(workers);
+    // Each band has its own output in the scratch.
     if (scratch.band_outputs.size() < bands) scratch.band_outputs.resize(bands);
     std::vector<Bytes>& compressed = scratch.band_outputs;
-    const auto deflate_band = [&](std::size_t b, std::size_t worker) {
+    const auto one_band = [&](std::size_t b, std::size_t worker) {
       const std::size_t begin = b * band_size, end = std::min(data.size(), begin + band_size);
       compressed[b].resize(raw_deflate_bound(end - begin));
-      compressed[b].resize(isal_deflate_band(data.data(), begin, end, b + 1 == bands, level,
-                                             compressed[b].data(), compressed[b].size(),
-                                             scratch.band_levels.at(worker)));
+      compressed[b].resize(
+          deflate_band(begin, end, b + 1 == bands, compressed[b].data(), compressed[b].size(), worker));
     };
     if (run_bands.run)
-      run_bands.run(bands, deflate_band);
+      run_bands.run(bands, one_band);
     else
-      for (std::size_t b = 0; b < bands; ++b) deflate_band(b, 0);
+      for (std::size_t b = 0; b < bands; ++b) one_band(b, 0);
     for (std::size_t b = 0; b < bands; ++b) out.insert(out.end(), compressed[b].begin(), compressed[b].end());
   }
   const std::uint32_t adler = libdeflate_adler32(1, data.data(), data.size());
   out.resize(out.size() + 4);
   png::store_be32(out.data() + out.size() - 4, adler);
+}
+
+void zlib_isal(std::span<const std::uint8_t> data, int level, Bytes& out, const BandRunner& run_bands,
+               CodecScratch& scratch) {
+  static constexpr std::uint8_t kFlags[] = {0x01, 0x01, 0x5E, 0x9C};
+  if (scratch.band_levels.size() < band_workers(run_bands)) scratch.band_levels.resize(band_workers(run_bands));
+  zlib_in_bands(data, kFlags[level], out, run_bands, scratch,
+                [&](std::size_t begin, std::size_t end, bool last, std::uint8_t* to, std::size_t capacity,
+                    std::size_t worker) {
+                  return isal_deflate_band(data.data(), begin, end, last, level, to, capacity,
+                                           scratch.band_levels.at(worker));
+                });
+}
+
+void zlib_rows(std::span<const std::uint8_t> data, RowShape shape, Bytes& out, const BandRunner& run_bands,
+               CodecScratch& scratch) {
+  if (scratch.band_rows.size() < band_workers(run_bands)) scratch.band_rows.resize(band_workers(run_bands));
+  zlib_in_bands(data, 0x9C, out, run_bands, scratch,
+                [&](std::size_t begin, std::size_t end, bool last, std::uint8_t* to, std::size_t capacity,
+                    std::size_t worker) {
+                  if (capacity < row_deflate_bound(end - begin))
+                    throw std::runtime_error("row_deflate: output buffer too small");
+                  return row_deflate(data, begin, end, shape, last, to, scratch.band_rows.at(worker));
+                });
 }
 
 void zlib_libdeflate(std::span<const std::uint8_t> data, int level, Bytes& out, CodecScratch& scratch) {
@@ -251,11 +277,13 @@ Filter choose_filter(const Image& image, CodecScratch& scratch) {
 }  // namespace
 
 void zlib_compress(std::span<const std::uint8_t> data, const PngEncoderSettings& settings, Bytes& out,
-                   const BandRunner& run_bands, CodecScratch& scratch) {
-  if (settings.deflater == PngEncoderSettings::Deflater::isal)
-    zlib_isal(data, std::clamp(settings.level, 1, 3), out, run_bands, scratch);
-  else
-    zlib_libdeflate(data, std::clamp(settings.level, 1, 12), out, scratch);
+                   const BandRunner& run_bands, CodecScratch& scratch, RowShape shape) {
+  switch (settings.deflater) {
+    case PngEncoderSettings::Deflater::isal: return zlib_isal(data, std::clamp(settings.level, 1, 3), out, run_bands, scratch);
+    case PngEncoderSettings::Deflater::rows: return zlib_rows(data, shape, out, run_bands, scratch);
+    case PngEncoderSettings::Deflater::libdeflate:
+      return zlib_libdeflate(data, std::clamp(settings.level, 1, 12), out, scratch);
+  }
 }
 
 std::span<const PngLevel> png_levels() { return kLevels; }
@@ -291,7 +319,8 @@ void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& s
   const std::size_t idat_at = out.size();
   out.resize(idat_at + 8);
   std::memcpy(out.data() + idat_at + 4, "IDAT", 4);
-  zlib_compress(filtered, settings, out, run_bands, scratch);
+  const std::size_t pixel_bytes = std::max(1, image.channels * image.bit_depth / 8);
+  zlib_compress(filtered, settings, out, run_bands, scratch, {image.row_bytes() + 1, pixel_bytes});
   const std::size_t idat_length = out.size() - idat_at - 8;
   if (idat_length > 0x7FFFFFFF) throw std::runtime_error("compressed image over 2 GiB");
   png::store_be32(out.data() + idat_at, static_cast<std::uint32_t>(idat_length));

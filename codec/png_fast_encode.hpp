@@ -6,6 +6,7 @@
 
 #include "codec/bytes.hpp"
 #include "codec/image.hpp"
+#include "codec/row_deflate.hpp"
 #include "codec/scratch.hpp"
 
 struct isal_zstream;
@@ -18,7 +19,9 @@ struct PngEncoderSettings {
   /// adaptive: per row, the filter with the smallest sum of |residual| (libpng's heuristic);
   /// automatic: none or adaptive for the whole image, whichever deflates sample bands smaller.
   enum class Filter { none, adaptive, automatic };
-  enum class Deflater { isal, libdeflate };  ///< ISA-L igzip (levels 1-3) or libdeflate (1-12)
+  /// ISA-L igzip (levels 1-3), libdeflate (1-12), or imgflow's row_deflate (which looks one row
+  /// up; no levels)
+  enum class Deflater { isal, libdeflate, rows };
   Filter filter = Filter::none;
   Deflater deflater = Deflater::isal;
   int level = 1;
@@ -59,8 +62,9 @@ void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& s
 
 /// Appends the zlib stream of `data` to `out`, deflated as `settings` says (its filter aside): the
 /// Deflate of every format imgflow writes (PNG's image data, TIFF's Deflate strips, PDF's Flate).
+/// `shape` says how rows and pixels lie in `data`, for the row deflater.
 void zlib_compress(std::span<const std::uint8_t> data, const PngEncoderSettings& settings, Bytes& out,
-                   const BandRunner& run_bands, CodecScratch& scratch);
+                   const BandRunner& run_bands, CodecScratch& scratch, RowShape shape = {});
 
 /// Raw deflate of data[begin, end) with ISA-L at `level` (1-3), primed with up to 32 KiB before
 /// `begin`, ending with a sync flush or, when `last`, the final block; returns the bytes written

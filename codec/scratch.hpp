@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "codec/bytes.hpp"
+#include "codec/row_deflate.hpp"
 
 namespace imgflow {
 
@@ -20,6 +21,7 @@ struct CodecScratch {
   Bytes rows, candidate;   ///< the encoder's big-endian copies of 16-bit rows; a trial filter
   Bytes sample, sample_deflated;  ///< the encoder's trial bands for its filter choice
   std::vector<Bytes> band_levels;  ///< ISA-L's working memory, one per worker deflating bands
+  std::vector<RowDeflateScratch> band_rows;  ///< row_deflate's, one per worker deflating bands
   std::vector<Bytes> band_outputs;  ///< each band's deflated bytes
 
   /// libdeflate's (de)compressor objects, made on first use.

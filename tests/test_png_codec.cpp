@@ -101,6 +101,7 @@ TEST_CASE("fast encoder: every preset and layout decodes exactly with libpng and
   std::vector<PngLevel> levels(png_levels().begin(), png_levels().end());
   levels.push_back({"adaptive+isal3", "", {S::Filter::adaptive, S::Deflater::isal, 3}});
   levels.push_back({"none+libdeflate1", "", {S::Filter::none, S::Deflater::libdeflate, 1}});
+  levels.push_back({"adaptive+rows", "", {S::Filter::adaptive, S::Deflater::rows, 0}});
   for (const PngLevel& level : levels)
     for (int channels = 1; channels <= 4; ++channels)
       for (const int depth : {8, 16})
