@@ -6,6 +6,10 @@
 #include <limits>
 #include <stdexcept>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace imgflow {
 namespace {
 
@@ -63,25 +67,21 @@ constexpr CodeTables kTables;
 class BitWriter {
  public:
   explicit BitWriter(std::uint8_t* out) : out_(out), start_(out) {}
-  // Up to 32 bits, least significant first (deflate's order).
-  void put(std::uint32_t bits, int count) {
-    acc_ |= static_cast<std::uint64_t>(bits) << used_;
+  // Up to 56 bits, least significant first (deflate's order). Each call stores eight bytes and
+  // moves on by the whole ones, so the output needs eight bytes beyond what it ends with
+  // (row_deflate_bound leaves them). Little-endian hosts only, as the codec's PNG code.
+  void put(std::uint64_t bits, int count) {
+    acc_ |= bits << used_;
     used_ += count;
-    if (used_ >= 32) {
-      const auto word = static_cast<std::uint32_t>(acc_);
-      std::memcpy(out_, &word, 4);  // little-endian hosts only (the codec's PNG code assumes it too)
-      out_ += 4;
-      acc_ >>= 32;
-      used_ -= 32;
-    }
+    std::memcpy(out_, &acc_, 8);
+    out_ += used_ >> 3;
+    acc_ >>= used_ & ~7;
+    used_ &= 7;
   }
   void align() {
-    while (used_ > 0) {
-      *out_++ = static_cast<std::uint8_t>(acc_);
-      acc_ >>= 8;
-      used_ = std::max(0, used_ - 8);
-    }
+    if (used_ > 0) *out_++ = static_cast<std::uint8_t>(acc_);
     acc_ = 0;
+    used_ = 0;
   }
   void bytes(const std::uint8_t* data, std::size_t n) {  // after align()
     std::memcpy(out_, data, n);
@@ -93,7 +93,7 @@ class BitWriter {
   std::uint8_t* out_;
   std::uint8_t* start_;
   std::uint64_t acc_ = 0;
-  int used_ = 0;
+  int used_ = 0;  // below 8 between calls
 };
 
 // ---- Huffman codes -------------------------------------------------------------------------
@@ -295,6 +295,15 @@ void write_block(BitWriter& bits, Block& block, const std::uint32_t* symbols, co
     bits.put(cl_code[sym], cl_len[sym]);
     if (sym >= 16) bits.put(static_cast<std::uint32_t>(extra), sym == 16 ? 2 : sym == 17 ? 3 : 7);
   }
+  // Each match in one write: its length's code and extra bits (a table for the block), then its
+  // distance's.
+  std::array<std::uint32_t, kMaxMatch + 1> length_bits{};
+  std::array<std::uint8_t, kMaxMatch + 1> length_count{};
+  for (int length = kMinMatch; length <= kMaxMatch; ++length) {
+    const int lc = kTables.length_code[length], sym = 257 + lc;
+    length_bits[length] = lit_code[sym] | static_cast<std::uint32_t>(length - kLengthBase[lc]) << lit_len[sym];
+    length_count[length] = static_cast<std::uint8_t>(lit_len[sym] + kLengthExtra[lc]);
+  }
   for (std::size_t i = 0; i < block.count; ++i) {
     const std::uint32_t s = symbols[i];
     if (s < 256) {
@@ -302,12 +311,11 @@ void write_block(BitWriter& bits, Block& block, const std::uint32_t* symbols, co
       continue;
     }
     const int length = static_cast<int>(s >> 16), distance = static_cast<int>(s & 0xFFFF);
-    const int lc = kTables.length_code[length];
-    bits.put(lit_code[257 + lc], lit_len[257 + lc]);
-    bits.put(static_cast<std::uint32_t>(length - kLengthBase[lc]), kLengthExtra[lc]);
     const int dc = kTables.distance_code(distance);
-    bits.put(dist_code[dc], dist_len[dc]);
-    bits.put(static_cast<std::uint32_t>(distance - kDistanceBase[dc]), kDistanceExtra[dc]);
+    const std::uint64_t distance_bits =
+        dist_code[dc] | static_cast<std::uint64_t>(distance - kDistanceBase[dc]) << dist_len[dc];
+    bits.put(length_bits[length] | distance_bits << length_count[length],
+             length_count[length] + dist_len[dc] + kDistanceExtra[dc]);
   }
   bits.put(lit_code[256], lit_len[256]);
 }
@@ -321,8 +329,17 @@ inline std::uint32_t load32(const std::uint8_t* p) {
 }
 
 // How many bytes at a equal those at b, at most `limit`.
-inline int common_length(const std::uint8_t* a, const std::uint8_t* b, int limit) {
+[[gnu::always_inline]] inline int common_length(const std::uint8_t* a, const std::uint8_t* b, int limit) {
   int n = 0;
+#if defined(__SSE2__)
+  while (n + 16 <= limit) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + n));
+    const __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + n));
+    const unsigned differ = ~static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, y))) & 0xFFFFu;
+    if (differ) return n + __builtin_ctz(differ);
+    n += 16;
+  }
+#endif
   while (n + 8 <= limit) {
     std::uint64_t x, y;
     std::memcpy(&x, a + n, 8);
@@ -335,6 +352,54 @@ inline int common_length(const std::uint8_t* a, const std::uint8_t* b, int limit
 }
 
 inline std::uint32_t hash4(std::uint32_t four) { return (four * 2654435761u) >> (32 - kHashBits); }
+
+// Where matches come from: one pixel back, one row up, and a hash table of the two latest places
+// of each four bytes, over the bytes from `base` (the window's first) to `stop`.
+class MatchFinder {
+ public:
+  MatchFinder(const std::uint8_t* base, std::int32_t stop, std::int32_t stride, std::int32_t pixel,
+              std::int32_t* table)
+      : base_(base), stop_(stop), stride_(stride), pixel_(pixel), table_(table) {}
+
+  [[gnu::always_inline]] void insert(std::int32_t p) {
+    if (p + kMinMatch > stop_) return;
+    std::int32_t* bucket = table_ + 2 * hash4(load32(base_ + p));
+    bucket[1] = bucket[0];
+    bucket[0] = p;
+  }
+
+  // The longest match at p (0 if none of kMinMatch bytes) and its distance; an equal length goes
+  // to the nearer place (its distance costs fewer bits).
+  [[gnu::always_inline]] int find(std::int32_t p, int& distance) const {
+    const int limit = std::min(kMaxMatch, stop_ - p);
+    const std::uint32_t here = load32(base_ + p);
+    int best = 0;
+    consider(p, p - pixel_, here, limit, best, distance);
+    if (best < limit && stride_ > 0) consider(p, p - stride_, here, limit, best, distance);
+    if (best < limit) {
+      const std::int32_t* bucket = table_ + 2 * hash4(here);
+      consider(p, bucket[0], here, limit, best, distance);
+      if (best < limit) consider(p, bucket[1], here, limit, best, distance);
+    }
+    return best >= kMinMatch ? best : 0;
+  }
+
+ private:
+  [[gnu::always_inline]] void consider(std::int32_t p, std::int32_t from, std::uint32_t here, int limit, int& best,
+                                       int& distance) const {
+    if (from < 0 || p - from > static_cast<std::int32_t>(kWindow) || load32(base_ + from) != here) return;
+    if (best && base_[from + best] != base_[p + best]) return;  // cannot be longer
+    const int len = common_length(base_ + p, base_ + from, limit);
+    if (len > best || (len == best && p - from < distance)) {
+      best = len;
+      distance = p - from;
+    }
+  }
+
+  const std::uint8_t* base_;
+  std::int32_t stop_, stride_, pixel_;
+  std::int32_t* table_;
+};
 
 }  // namespace
 
@@ -366,41 +431,11 @@ std::size_t row_deflate(std::span<const std::uint8_t> data, std::size_t begin, s
 
   scratch.table.assign(std::size_t{2} << kHashBits, kEmpty);
   scratch.symbols.resize(kBlockSymbols);
-  std::int32_t* const table = scratch.table.data();
+  MatchFinder finder(base, stop, stride, pixel, scratch.table.data());
   std::uint32_t* const symbols = scratch.symbols.data();
-  const auto insert = [&](std::int32_t p) {
-    if (p + kMinMatch > stop) return;
-    std::int32_t* bucket = table + 2 * hash4(load32(base + p));
-    bucket[1] = bucket[0];
-    bucket[0] = p;
-  };
-  // The longest match at p (0 if none of kMinMatch bytes): one pixel back, one row up, then the
-  // table's two; an equal length goes to the nearer (its distance costs fewer bits).
-  const auto find = [&](std::int32_t p, int& distance) {
-    const int limit = std::min(kMaxMatch, stop - p);
-    const std::uint32_t here = load32(base + p);
-    int best = 0;
-    const auto consider = [&](std::int32_t from) {
-      if (from < 0 || p - from > static_cast<std::int32_t>(kWindow) || load32(base + from) != here) return;
-      if (best && base[from + best] != base[p + best]) return;  // cannot be longer
-      const int len = common_length(base + p, base + from, limit);
-      if (len > best || (len == best && p - from < distance)) {
-        best = len;
-        distance = p - from;
-      }
-    };
-    consider(p - pixel);
-    if (best < limit && stride > 0) consider(p - stride);
-    if (best < limit) {
-      const std::int32_t* bucket = table + 2 * hash4(here);
-      consider(bucket[0]);
-      if (best < limit) consider(bucket[1]);
-    }
-    return best >= kMinMatch ? best : 0;
-  };
 
   for (std::int32_t p = std::max<std::int32_t>(0, first - static_cast<std::int32_t>(kWindow)); p < first; ++p)
-    insert(p);
+    finder.insert(p);
 
   BitWriter bits(out);
   Block block;
@@ -420,18 +455,18 @@ std::size_t row_deflate(std::span<const std::uint8_t> data, std::size_t begin, s
   std::int32_t p = first;
   while (p + kMinMatch <= stop) {
     int distance = 0;
-    int length = find(p, distance);
-    insert(p);
+    int length = finder.find(p, distance);
+    finder.insert(p);
     if (!length) {
       literal(p++);
       continue;
     }
     if (length < kLazyBelow && p + 1 + kMinMatch <= stop) {
       int later_distance = 0;
-      const int later = find(p + 1, later_distance);
+      const int later = finder.find(p + 1, later_distance);
       if (later > length) {
         literal(p++);
-        insert(p);
+        finder.insert(p);
         length = later;
         distance = later_distance;
       }
@@ -440,9 +475,9 @@ std::size_t row_deflate(std::span<const std::uint8_t> data, std::size_t begin, s
     ++block.dist_freq[kTables.distance_code(distance)];
     emit(match_symbol(length, distance), p + length);
     if (length < kInsertBelow)
-      for (std::int32_t q = p + 1; q < p + length; ++q) insert(q);
+      for (std::int32_t q = p + 1; q < p + length; ++q) finder.insert(q);
     else
-      insert(p + length - 1);
+      finder.insert(p + length - 1);
     p += length;
   }
   while (p < stop) literal(p++);

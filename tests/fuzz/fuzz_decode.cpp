@@ -12,6 +12,7 @@
 #include "codec/formats.hpp"
 #include "codec/png_codec.hpp"
 #include "codec/png_fast_decode.hpp"
+#include "codec/png_fast_encode.hpp"
 #include "codec/png_format.hpp"
 #include "codec/tiff_encode.hpp"
 
@@ -63,6 +64,20 @@ bool zlib_inflates_image_data(std::span<const std::uint8_t> bytes) {
   return status == Z_STREAM_END || status == Z_OK || status == Z_BUF_ERROR;
 }
 
+// The first row whose pixels differ between two pages of one layout ("" if none): the bits past
+// a 1-bit row's last pixel are padding, whatever they hold.
+std::string differing_row(const Image& page, const Image& back) {
+  const std::size_t row = page.row_bytes();
+  const std::size_t whole = page.bit_depth == 1 ? static_cast<std::size_t>(page.width) / 8 : row;
+  const auto last = static_cast<std::uint8_t>(0xFF00u >> page.width % 8);
+  for (std::size_t y = 0; y < static_cast<std::size_t>(page.height); ++y) {
+    const std::uint8_t* a = page.pixels.data() + y * row;
+    const std::uint8_t* b = back.pixels.data() + y * row;
+    if (std::memcmp(a, b, whole) != 0 || (whole < row && ((a[whole] ^ b[whole]) & last))) return std::to_string(y);
+  }
+  return {};
+}
+
 // A bilevel page through imgflow's G4 coder and back through libtiff's decoder: the same pixels
 // (the bits past each row's last pixel aside).
 std::string g4_round_trip(const Image& page) {
@@ -77,14 +92,30 @@ std::string g4_round_trip(const Image& page) {
   }
   if (back.width != page.width || back.height != page.height || back.bit_depth != 1 || back.channels != 1)
     return "a bilevel page came back from G4 with another layout";
-  const std::size_t row = page.row_bytes(), whole = static_cast<std::size_t>(page.width) / 8;
-  const auto last = static_cast<std::uint8_t>(0xFF00u >> page.width % 8);
-  for (std::size_t y = 0; y < static_cast<std::size_t>(page.height); ++y) {
-    const std::uint8_t* a = page.pixels.data() + y * row;
-    const std::uint8_t* b = back.pixels.data() + y * row;
-    if (std::memcmp(a, b, whole) != 0 || (page.width % 8 && ((a[whole] ^ b[whole]) & last)))
-      return "a bilevel page came back from G4 with other pixels (row " + std::to_string(y) + ")";
+  if (const std::string row = differing_row(page, back); !row.empty())
+    return "a bilevel page came back from G4 with other pixels (row " + row + ")";
+  return {};
+}
+
+// A page through the default PNG encoder (imgflow's row deflater, or adaptive filters) and back
+// through libpng (zlib's inflate): the same pixels.
+std::string png_round_trip(const Image& page) {
+  if (!page.has_encodable_layout()) return {};
+  Image bare = page;
+  bare.metadata.clear();  // the pixels are the point: a damaged profile would fail libpng
+  Bytes png;
+  Image back;
+  try {
+    encode_png_fast(bare, png, find_png_level(kDefaultPngLevel)->settings);
+    decode_png(png, {}, back);
+  } catch (const std::exception& e) {
+    return std::string("a page's PNG round trip failed: ") + e.what();
   }
+  if (back.width != page.width || back.height != page.height || back.channels != page.channels ||
+      back.bit_depth != page.bit_depth)
+    return "a page came back from the default PNG encoder with another layout";
+  if (const std::string row = differing_row(page, back); !row.empty())
+    return "a page came back from the default PNG encoder with other pixels (row " + row + ")";
   return {};
 }
 
@@ -108,6 +139,7 @@ std::string check_decoders(std::span<const std::uint8_t> bytes) {
         }
         if (image.bit_depth == 1)
           if (std::string difference = g4_round_trip(image); !difference.empty()) return difference;
+        if (std::string difference = png_round_trip(image); !difference.empty()) return difference;
       }
     } catch (const std::exception&) {
     }
