@@ -209,7 +209,8 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
       std::memcpy(strip.data(), rows_start, size);
     if (deflate) {
       packed.clear();
-      zlib_compress({strip.data(), size}, settings.deflate, packed, {}, *scratch);
+      zlib_compress({strip.data(), size}, settings.deflate, packed, {}, *scratch,
+                    {row_bytes, static_cast<std::size_t>(std::max(1, image.channels * image.bit_depth / 8))});
       if (TIFFWriteRawStrip(tif.get(), index, packed.data(), static_cast<tmsize_t>(packed.size())) < 0)
         fail("cannot write a strip");
     } else if (TIFFWriteEncodedStrip(tif.get(), index, strip.data(), static_cast<tmsize_t>(size)) < 0) {
