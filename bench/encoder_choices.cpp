@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
       {"automatic, libdeflate 9", {F::automatic, D::libdeflate, 9}},
       {"none, imgflow rows", {F::none, D::rows, 0}},      {"adaptive, imgflow rows", {F::adaptive, D::rows, 0}},
       {"automatic, imgflow rows", {F::automatic, D::rows, 0}},
+      {"automatic, rows where they pay (default)", {F::automatic, D::automatic, 0}},
   };
   std::printf("%zu images\n| filter, deflater | bytes | ms per image |\n| --- | ---: | ---: |\n", images.size());
   for (const Choice& choice : choices) {

@@ -184,6 +184,16 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
   const bool deflate = compression == COMPRESSION_ADOBE_DEFLATE;
   const bool g4 = compression == COMPRESSION_CCITTFAX4;
   if (deflate && !scratch) scratch = &own_scratch.emplace();
+  // The deflater, chosen once for the page (on a sample of its predicted rows).
+  const RowShape shape{row_bytes, static_cast<std::size_t>(std::max(1, image.channels * image.bit_depth / 8))};
+  PngEncoderSettings deflater = settings.deflate;
+  if (deflate && deflater.deflater == PngEncoderSettings::Deflater::automatic) {
+    sample_rows(image.height, row_bytes, kDeflaterSampleRows, [&](int first, int rows, std::uint8_t* to) {
+      horizontal_predictor(image, image.pixels.data() + row_bytes * static_cast<std::size_t>(first), to,
+                           static_cast<std::uint32_t>(rows));
+    }, scratch->sample);
+    deflater = resolve_deflater(deflater, scratch->sample, shape, *scratch);
+  }
   Bytes strip;
   Bytes packed;
   for (std::uint32_t first = 0, index = 0; first < height; first += rows_per_strip, ++index) {
@@ -209,8 +219,7 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
       std::memcpy(strip.data(), rows_start, size);
     if (deflate) {
       packed.clear();
-      zlib_compress({strip.data(), size}, settings.deflate, packed, {}, *scratch,
-                    {row_bytes, static_cast<std::size_t>(std::max(1, image.channels * image.bit_depth / 8))});
+      zlib_compress({strip.data(), size}, deflater, packed, {}, *scratch, shape);
       if (TIFFWriteRawStrip(tif.get(), index, packed.data(), static_cast<tmsize_t>(packed.size())) < 0)
         fail("cannot write a strip");
     } else if (TIFFWriteEncodedStrip(tif.get(), index, strip.data(), static_cast<tmsize_t>(size)) < 0) {

@@ -10,7 +10,9 @@
 #include <random>
 #include <vector>
 
+#include "codec/png_fast_encode.hpp"
 #include "codec/row_deflate.hpp"
+#include "codec/scratch.hpp"
 
 using namespace imgflow;
 
@@ -201,4 +203,33 @@ TEST_CASE("row deflater: Huffman code lengths are limited, complete and optimal 
   CHECK(lengths == std::vector<std::uint8_t>{1, 0, 4, 4, 3, 2, 0});
   std::vector<std::uint8_t> thirty(fib.size());
   CHECK_THROWS(huffman_code_lengths(fib, 4, thirty));  // 30 symbols cannot have codes of 4 bits
+}
+
+TEST_CASE("the default deflater: the row deflater on a text page's rows, ISA-L level 2 on noise, others as set") {
+  std::mt19937 rng(5);
+  CodecScratch scratch;
+  using S = PngEncoderSettings;
+  const S automatic{S::Filter::none, S::Deflater::automatic, 0};
+  const auto resolve = [&](const Data& rows, std::size_t stride) {
+    Bytes sample;
+    sample_rows(static_cast<int>(rows.size() / stride), stride, kDeflaterSampleRows,
+                [&](int first, int count, std::uint8_t* to) {
+                  std::copy_n(rows.begin() + static_cast<std::ptrdiff_t>(stride * first), stride * count, to);
+                },
+                sample);
+    CHECK(sample.size() == stride * std::min<std::size_t>(rows.size() / stride, 3 * kDeflaterSampleRows));
+    return resolve_deflater(automatic, sample, {stride, 1}, scratch);
+  };
+  (void)resolve(text_rows(300, 40, 1, rng), 301);  // fewer rows than three bands: all of them
+  const S text = resolve(text_rows(1654, 500, 1, rng), 1655);
+  CHECK(text.deflater == S::Deflater::rows);
+  Data noise(1655 * 300);
+  for (auto& v : noise) v = static_cast<std::uint8_t>(128 + static_cast<int>(rng() % 64));
+  const S noisy = resolve(noise, 1655);
+  CHECK(noisy.deflater == S::Deflater::isal);
+  CHECK(noisy.level == 2);
+  const S fixed{S::Filter::adaptive, S::Deflater::libdeflate, 6};
+  const S same = resolve_deflater(fixed, {}, {}, scratch);
+  CHECK((same.filter == fixed.filter && same.deflater == fixed.deflater && same.level == fixed.level));
+  CHECK(resolve_deflater(automatic, {}, {}, scratch).deflater == S::Deflater::isal);  // nothing to judge by
 }
