@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -16,7 +17,7 @@ namespace {
 constexpr std::size_t kWindow = 32768;
 constexpr int kMinMatch = 4;  // the hash covers four bytes
 constexpr int kMaxMatch = 258;
-constexpr int kHashBits = 15;
+constexpr int kHashBits = 15;  // at most: a band smaller than 32 KiB gets a table its size
 constexpr int kLazyBelow = 32;    // a shorter match waits a byte to see whether a longer one starts there
 constexpr int kInsertBelow = 32;  // every place inside a shorter match goes into the table; else its last
 constexpr std::size_t kBlockSymbols = 16384;
@@ -351,19 +352,19 @@ inline std::uint32_t load32(const std::uint8_t* p) {
   return n;
 }
 
-inline std::uint32_t hash4(std::uint32_t four) { return (four * 2654435761u) >> (32 - kHashBits); }
+inline std::uint32_t hash4(std::uint32_t four, int shift) { return (four * 2654435761u) >> shift; }
 
 // Where matches come from: one pixel back, one row up, and a hash table of the two latest places
 // of each four bytes, over the bytes from `base` (the window's first) to `stop`.
 class MatchFinder {
  public:
   MatchFinder(const std::uint8_t* base, std::int32_t stop, std::int32_t stride, std::int32_t pixel,
-              std::int32_t* table)
-      : base_(base), stop_(stop), stride_(stride), pixel_(pixel), table_(table) {}
+              std::int32_t* table, int hash_bits)
+      : base_(base), stop_(stop), stride_(stride), pixel_(pixel), shift_(32 - hash_bits), table_(table) {}
 
   [[gnu::always_inline]] void insert(std::int32_t p) {
     if (p + kMinMatch > stop_) return;
-    std::int32_t* bucket = table_ + 2 * hash4(load32(base_ + p));
+    std::int32_t* bucket = table_ + 2 * hash4(load32(base_ + p), shift_);
     bucket[1] = bucket[0];
     bucket[0] = p;
   }
@@ -377,7 +378,7 @@ class MatchFinder {
     consider(p, p - pixel_, here, limit, best, distance);
     if (best < limit && stride_ > 0) consider(p, p - stride_, here, limit, best, distance);
     if (best < limit) {
-      const std::int32_t* bucket = table_ + 2 * hash4(here);
+      const std::int32_t* bucket = table_ + 2 * hash4(here, shift_);
       consider(p, bucket[0], here, limit, best, distance);
       if (best < limit) consider(p, bucket[1], here, limit, best, distance);
     }
@@ -398,6 +399,7 @@ class MatchFinder {
 
   const std::uint8_t* base_;
   std::int32_t stop_, stride_, pixel_;
+  int shift_;
   std::int32_t* table_;
 };
 
@@ -429,9 +431,12 @@ std::size_t row_deflate(std::span<const std::uint8_t> data, std::size_t begin, s
   const auto stride = static_cast<std::int32_t>(std::min<std::size_t>(shape.stride, kWindow));
   const auto pixel = static_cast<std::int32_t>(std::clamp<std::size_t>(shape.pixel_bytes, 1, 8));
 
-  scratch.table.assign(std::size_t{2} << kHashBits, kEmpty);
+  // As many buckets as places, up to 2^15 (the table is filled anew for each band; a small image
+  // should not pay for clearing 256 KiB).
+  const int hash_bits = std::clamp(static_cast<int>(std::bit_width(static_cast<std::uint32_t>(stop))), 8, kHashBits);
+  scratch.table.assign(std::size_t{2} << hash_bits, kEmpty);
   scratch.symbols.resize(kBlockSymbols);
-  MatchFinder finder(base, stop, stride, pixel, scratch.table.data());
+  MatchFinder finder(base, stop, stride, pixel, scratch.table.data(), hash_bits);
   std::uint32_t* const symbols = scratch.symbols.data();
 
   for (std::int32_t p = std::max<std::int32_t>(0, first - static_cast<std::int32_t>(kWindow)); p < first; ++p)

@@ -14,6 +14,7 @@
 #include "codec/png_fast_decode.hpp"
 #include "codec/png_fast_encode.hpp"
 #include "codec/png_format.hpp"
+#include "codec/scratch.hpp"
 #include "codec/tiff_encode.hpp"
 
 namespace imgflow::fuzz {
@@ -97,16 +98,20 @@ std::string g4_round_trip(const Image& page) {
   return {};
 }
 
-// A page through the default PNG encoder (imgflow's row deflater, or adaptive filters) and back
-// through libpng (zlib's inflate): the same pixels.
+// A page through the default PNG encoder (imgflow's row deflater or ISA-L, after the filter it
+// chooses) and back through libpng (zlib's inflate): the same pixels. Pages of up to 8 KiB of
+// pixels (every PngSuite layout, 32x32 16-bit RGBA included): with all sizes the fuzzing ran at
+// a third of its speed, a fifth of the inputs' budget (tests/test_row_deflate.cpp and the
+// end-to-end tests have the large pages). Once, in the default pass.
 std::string png_round_trip(const Image& page) {
-  if (!page.has_encodable_layout()) return {};
+  if (!page.has_encodable_layout() || page.pixels.size() > (std::size_t{8} << 10)) return {};
   Image bare = page;
   bare.metadata.clear();  // the pixels are the point: a damaged profile would fail libpng
+  static CodecScratch scratch;  // the encoder's working memory, made once (one fuzzing thread)
   Bytes png;
   Image back;
   try {
-    encode_png_fast(bare, png, find_png_level(kDefaultPngLevel)->settings);
+    encode_png_fast(bare, png, find_png_level(kDefaultPngLevel)->settings, {}, scratch);
     decode_png(png, {}, back);
   } catch (const std::exception& e) {
     return std::string("a page's PNG round trip failed: ") + e.what();
@@ -139,7 +144,8 @@ std::string check_decoders(std::span<const std::uint8_t> bytes) {
         }
         if (image.bit_depth == 1)
           if (std::string difference = g4_round_trip(image); !difference.empty()) return difference;
-        if (std::string difference = png_round_trip(image); !difference.empty()) return difference;
+        if (!strict)
+          if (std::string difference = png_round_trip(image); !difference.empty()) return difference;
       }
     } catch (const std::exception&) {
     }
