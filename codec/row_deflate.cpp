@@ -17,7 +17,7 @@ namespace {
 constexpr std::size_t kWindow = 32768;
 constexpr int kMinMatch = 4;  // the hash covers four bytes
 constexpr int kMaxMatch = 258;
-constexpr int kHashBits = 15;  // at most: a band smaller than 32 KiB gets a table its size
+constexpr int kHashBits = 15;  // buckets 2^15 at most; a band of fewer places gets about as many
 constexpr int kLazyBelow = 32;    // a shorter match waits a byte to see whether a longer one starts there
 constexpr int kInsertBelow = 32;  // every place inside a shorter match goes into the table; else its last
 constexpr std::size_t kBlockSymbols = 16384;
@@ -405,9 +405,6 @@ class MatchFinder {
 
 }  // namespace
 
-// At worst every block is stored: a block holds at least one byte a symbol, so there are at most
-// n / 16384 + 1 of them, each stored in pieces of 65,535 bytes with five bytes of header; then
-// the sync flush's empty block.
 void huffman_code_lengths(std::span<const std::uint32_t> freq, int limit, std::span<std::uint8_t> lengths) {
   if (freq.size() > static_cast<std::size_t>(kLengthSymbols) || lengths.size() < freq.size() || limit < 1 ||
       limit > 15)
@@ -418,6 +415,9 @@ void huffman_code_lengths(std::span<const std::uint32_t> freq, int limit, std::s
   code_lengths(freq.data(), static_cast<int>(freq.size()), limit, lengths.data());
 }
 
+// At worst every block is stored: a block holds at least one byte a symbol, so there are at most
+// n / 16384 + 1 of them, each stored in pieces of 65,535 bytes with five bytes of header; then
+// the sync flush's empty block.
 std::size_t row_deflate_bound(std::size_t n) { return n + 5 * (n / kBlockSymbols + n / 65535 + 3) + 64; }
 
 std::size_t row_deflate(std::span<const std::uint8_t> data, std::size_t begin, std::size_t end, RowShape shape,
