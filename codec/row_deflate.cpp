@@ -428,7 +428,8 @@ std::size_t row_deflate(std::span<const std::uint8_t> data, std::size_t begin, s
     throw std::invalid_argument("row_deflate: band too large");
   const std::uint8_t* const base = data.data() + start;  // positions below are from here
   const auto first = static_cast<std::int32_t>(begin - start), stop = static_cast<std::int32_t>(end - start);
-  const auto stride = static_cast<std::int32_t>(std::min<std::size_t>(shape.stride, kWindow));
+  // A row longer than the window has no row up within deflate's reach.
+  const auto stride = static_cast<std::int32_t>(shape.stride <= kWindow ? shape.stride : 0);
   const auto pixel = static_cast<std::int32_t>(std::clamp<std::size_t>(shape.pixel_bytes, 1, 8));
 
   // As many buckets as places, up to 2^15 (the table is filled anew for each band; a small image
