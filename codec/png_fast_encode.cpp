@@ -26,7 +26,7 @@ constexpr std::array kLevels{
              {Filter::none, Deflater::isal, 1}},
     PngLevel{"fast", "no filter or adaptive filters (whichever a sample deflates smaller), ISA-L igzip level 2",
              {Filter::automatic, Deflater::isal, 2}},
-    PngLevel{"default", "filter chosen as for fast, imgflow's row deflater (which also looks one row up) where a sample shows it 7.5% smaller than ISA-L 2 (text pages), else ISA-L 2",
+    PngLevel{"default", "filter chosen as for fast, imgflow's row deflater (which also looks one row up) where it makes a sample of the page at least 7.5% smaller than ISA-L 2 does (text pages), else ISA-L 2",
              {Filter::automatic, Deflater::automatic, 0}},
     PngLevel{"compact", "filter chosen as for fast, libdeflate level 6 (zlib's default; smaller on noisy scans, 3x slower)",
              {Filter::automatic, Deflater::libdeflate, 6}},
