@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 
 #if defined(__SSE2__)
@@ -102,10 +103,21 @@ class BitWriter {
 // Code lengths of at most `limit` bits for the symbols with a frequency; the code is complete
 // (the caller sees that at least two symbols have one). Huffman's construction; when a length
 // passes the limit, again on frequencies halved (so flatter) until none does.
-void code_lengths(const std::uint32_t* freq, int n, int limit, std::uint8_t* lengths) {
+// Its working memory lives on the heap, in the caller's scratch: under ThreadSanitizer a band's
+// writes to kilobytes of its stack were taken for races with oneTBB's own objects that had lain
+// there (libtbb.so is uninstrumented, so TSan never sees those handed back).
+struct HuffmanWork {
+  std::array<std::uint64_t, 2 * kLengthSymbols> weight;
+  std::array<int, 2 * kLengthSymbols> parent, symbol_of, order;
+  std::array<std::uint8_t, 2 * kLengthSymbols> depth;
+};
+
+void code_lengths(const std::uint32_t* freq, int n, int limit, std::uint8_t* lengths, HuffmanWork& work) {
   std::fill(lengths, lengths + n, std::uint8_t{0});
-  std::array<std::uint64_t, 2 * kLengthSymbols> weight{};
-  std::array<int, 2 * kLengthSymbols> parent{}, symbol_of{}, order{};
+  auto& weight = work.weight;
+  auto& parent = work.parent;
+  auto& symbol_of = work.symbol_of;
+  auto& order = work.order;
   for (int shift = 0;; ++shift) {
     int leaves = 0;
     for (int s = 0; s < n; ++s)
@@ -129,7 +141,8 @@ void code_lengths(const std::uint32_t* freq, int n, int limit, std::uint8_t* len
       ++made;
     }
     // Depths from the root (the last node made) down.
-    std::array<std::uint8_t, 2 * kLengthSymbols> depth{};
+    auto& depth = work.depth;
+    depth[made - 1] = 0;
     int deepest = 0;
     for (int i = made - 2; i >= 0; --i) {
       depth[i] = static_cast<std::uint8_t>(depth[parent[i]] + 1);
@@ -207,28 +220,42 @@ void write_stored(BitWriter& bits, const std::uint8_t* data, std::size_t n, bool
 
 // Writes the block's symbols with a Huffman code of their own, or the bytes they stand for
 // (data, n) stored when that is smaller.
-void write_block(BitWriter& bits, Block& block, const std::uint32_t* symbols, const std::uint8_t* data,
-                 std::size_t n, bool final) {
+// write_block's working memory (see HuffmanWork).
+struct BlockWork {
+  HuffmanWork huffman;
+  std::array<std::uint8_t, kLengthSymbols + kDistanceSymbols> lengths, all;
+  std::array<std::uint16_t, kLengthSymbols + kDistanceSymbols> runs;  // symbol | extra << 8
+  std::array<std::uint32_t, kCodeLengthSymbols> cl_freq;
+  std::array<std::uint8_t, kCodeLengthSymbols> cl_len;
+  std::array<std::uint16_t, kLengthSymbols> lit_code;
+  std::array<std::uint16_t, kDistanceSymbols> dist_code;
+  std::array<std::uint16_t, kCodeLengthSymbols> cl_code;
+  std::array<std::uint32_t, kMaxMatch + 1> length_bits;
+  std::array<std::uint8_t, kMaxMatch + 1> length_count;
+};
+
+void write_block(BitWriter& bits, Block& block, BlockWork& work, const std::uint32_t* symbols,
+                 const std::uint8_t* data, std::size_t n, bool final) {
   block.lit_freq[256] = 1;  // end of block
   at_least_two(block.lit_freq.data(), kLengthSymbols);
   at_least_two(block.dist_freq.data(), kDistanceSymbols);
-  std::array<std::uint8_t, kLengthSymbols + kDistanceSymbols> lengths{};
-  std::uint8_t* const lit_len = lengths.data();
-  std::uint8_t* const dist_len = lengths.data() + kLengthSymbols;
-  code_lengths(block.lit_freq.data(), kLengthSymbols, 15, lit_len);
-  code_lengths(block.dist_freq.data(), kDistanceSymbols, 15, dist_len);
+  std::uint8_t* const lit_len = work.lengths.data();
+  std::uint8_t* const dist_len = work.lengths.data() + kLengthSymbols;
+  code_lengths(block.lit_freq.data(), kLengthSymbols, 15, lit_len, work.huffman);
+  code_lengths(block.dist_freq.data(), kDistanceSymbols, 15, dist_len, work.huffman);
   int hlit = kLengthSymbols, hdist = kDistanceSymbols;
   while (hlit > 257 && !lit_len[hlit - 1]) --hlit;
   while (hdist > 1 && !dist_len[hdist - 1]) --hdist;
 
   // The code lengths, run-length coded (16: the previous 3-6 times, 17: 3-10 zeros, 18: 11-138).
-  std::array<std::uint8_t, kLengthSymbols + kDistanceSymbols> all{};
+  auto& all = work.all;
   std::copy(lit_len, lit_len + hlit, all.begin());
   std::copy(dist_len, dist_len + hdist, all.begin() + hlit);
   const int total = hlit + hdist;
-  std::array<std::uint16_t, kLengthSymbols + kDistanceSymbols> runs{};  // symbol | extra << 8
+  auto& runs = work.runs;
   int run_count = 0;
-  std::array<std::uint32_t, kCodeLengthSymbols> cl_freq{};
+  auto& cl_freq = work.cl_freq;
+  cl_freq.fill(0);
   for (int i = 0; i < total;) {
     const int len = all[i];
     int same = 1;
@@ -258,8 +285,8 @@ void write_block(BitWriter& bits, Block& block, const std::uint32_t* symbols, co
   }
   for (int r = 0; r < run_count; ++r) ++cl_freq[runs[r] & 0xFF];
   at_least_two(cl_freq.data(), kCodeLengthSymbols);
-  std::array<std::uint8_t, kCodeLengthSymbols> cl_len{};
-  code_lengths(cl_freq.data(), kCodeLengthSymbols, 7, cl_len.data());
+  auto& cl_len = work.cl_len;
+  code_lengths(cl_freq.data(), kCodeLengthSymbols, 7, cl_len.data(), work.huffman);
   int hclen = kCodeLengthSymbols;
   while (hclen > 4 && !cl_len[kCodeLengthOrder[hclen - 1]]) --hclen;
 
@@ -279,9 +306,12 @@ void write_block(BitWriter& bits, Block& block, const std::uint32_t* symbols, co
     return;
   }
 
-  std::array<std::uint16_t, kLengthSymbols> lit_code{};
-  std::array<std::uint16_t, kDistanceSymbols> dist_code{};
-  std::array<std::uint16_t, kCodeLengthSymbols> cl_code{};
+  auto& lit_code = work.lit_code;
+  auto& dist_code = work.dist_code;
+  auto& cl_code = work.cl_code;
+  lit_code.fill(0);  // a symbol without a code keeps 0 (the length table reads every one)
+  dist_code.fill(0);
+  cl_code.fill(0);
   canonical_codes(lit_len, kLengthSymbols, lit_code.data());
   canonical_codes(dist_len, kDistanceSymbols, dist_code.data());
   canonical_codes(cl_len.data(), kCodeLengthSymbols, cl_code.data());
@@ -298,8 +328,8 @@ void write_block(BitWriter& bits, Block& block, const std::uint32_t* symbols, co
   }
   // Each match in one write: its length's code and extra bits (a table for the block), then its
   // distance's.
-  std::array<std::uint32_t, kMaxMatch + 1> length_bits{};
-  std::array<std::uint8_t, kMaxMatch + 1> length_count{};
+  auto& length_bits = work.length_bits;
+  auto& length_count = work.length_count;
   for (int length = kMinMatch; length <= kMaxMatch; ++length) {
     const int lc = kTables.length_code[length], sym = 257 + lc;
     length_bits[length] = lit_code[sym] | static_cast<std::uint32_t>(length - kLengthBase[lc]) << lit_len[sym];
@@ -405,6 +435,12 @@ class MatchFinder {
 
 }  // namespace
 
+// The deflater's working memory besides the table and the symbols (see HuffmanWork).
+struct RowDeflateWork {
+  Block block;
+  BlockWork write;
+};
+
 void huffman_code_lengths(std::span<const std::uint32_t> freq, int limit, std::span<std::uint8_t> lengths) {
   if (freq.size() > static_cast<std::size_t>(kLengthSymbols) || lengths.size() < freq.size() || limit < 1 ||
       limit > 15)
@@ -412,7 +448,8 @@ void huffman_code_lengths(std::span<const std::uint32_t> freq, int limit, std::s
   if (static_cast<std::size_t>(std::count_if(freq.begin(), freq.end(), [](std::uint32_t f) { return f != 0; })) >
       (std::size_t{1} << limit))
     throw std::invalid_argument("huffman_code_lengths: more symbols than codes of `limit` bits");
-  code_lengths(freq.data(), static_cast<int>(freq.size()), limit, lengths.data());
+  const auto work = std::make_unique<HuffmanWork>();
+  code_lengths(freq.data(), static_cast<int>(freq.size()), limit, lengths.data(), *work);
 }
 
 // At worst every block is stored: a block holds at least one byte a symbol, so there are at most
@@ -443,13 +480,16 @@ std::size_t row_deflate(std::span<const std::uint8_t> data, std::size_t begin, s
   for (std::int32_t p = std::max<std::int32_t>(0, first - static_cast<std::int32_t>(kWindow)); p < first; ++p)
     finder.insert(p);
 
+  if (!scratch.work) scratch.work = std::make_shared<RowDeflateWork>();
   BitWriter bits(out);
-  Block block;
+  Block& block = scratch.work->block;
+  BlockWork& write = scratch.work->write;
+  block.clear();
   std::int32_t block_start = first;
   const auto emit = [&](std::uint32_t symbol, std::int32_t next) {
     symbols[block.count++] = symbol;
     if (block.count == kBlockSymbols) {
-      write_block(bits, block, symbols, base + block_start, static_cast<std::size_t>(next - block_start), false);
+      write_block(bits, block, write, symbols, base + block_start, static_cast<std::size_t>(next - block_start), false);
       block.clear();
       block_start = next;
     }
@@ -489,10 +529,10 @@ std::size_t row_deflate(std::span<const std::uint8_t> data, std::size_t begin, s
   while (p < stop) literal(p++);
 
   if (last) {
-    write_block(bits, block, symbols, base + block_start, static_cast<std::size_t>(stop - block_start), true);
+    write_block(bits, block, write, symbols, base + block_start, static_cast<std::size_t>(stop - block_start), true);
   } else {
     if (block.count)
-      write_block(bits, block, symbols, base + block_start, static_cast<std::size_t>(stop - block_start), false);
+      write_block(bits, block, write, symbols, base + block_start, static_cast<std::size_t>(stop - block_start), false);
     write_stored(bits, nullptr, 0, false);  // the sync flush: an empty stored block ends on a byte
   }
   bits.align();

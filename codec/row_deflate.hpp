@@ -9,15 +9,19 @@
 // smaller.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
 namespace imgflow {
 
-/// The deflater's working memory (its hash table and symbols), reused from band to band.
+struct RowDeflateWork;
+
+/// The deflater's working memory (its hash table, symbols, Huffman work), reused from band to band.
 struct RowDeflateScratch {
   std::vector<std::int32_t> table;
   std::vector<std::uint32_t> symbols;
+  std::shared_ptr<RowDeflateWork> work;
 };
 
 /// How the deflated bytes lie: `stride` bytes a row (0: no rows), `pixel_bytes` a pixel.
