@@ -349,7 +349,7 @@ void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& s
   out.resize(idat_at + 8);
   std::memcpy(out.data() + idat_at + 4, "IDAT", 4);
   const std::size_t stride = image.row_bytes() + 1;
-  const RowShape shape{stride, static_cast<std::size_t>(std::max(1, image.channels * image.bit_depth / 8))};
+  const RowShape shape{stride, image.channels * image.bytes_per_sample()};  // the filters' pixel, as filter_rows
   PngEncoderSettings resolved = settings;
   if (settings.deflater == Deflater::automatic) {
     sample_rows(image.height, stride, kDeflaterSampleRows, [&](int first, int rows, std::uint8_t* to) {

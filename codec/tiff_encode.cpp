@@ -185,7 +185,7 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
   const bool g4 = compression == COMPRESSION_CCITTFAX4;
   if (deflate && !scratch) scratch = &own_scratch.emplace();
   // The deflater, chosen once for the page (on a sample of its predicted rows).
-  const RowShape shape{row_bytes, static_cast<std::size_t>(std::max(1, image.channels * image.bit_depth / 8))};
+  const RowShape shape{row_bytes, image.channels * image.bytes_per_sample()};
   PngEncoderSettings deflater = settings.deflate;
   if (deflate && deflater.deflater == PngEncoderSettings::Deflater::automatic) {
     sample_rows(image.height, row_bytes, kDeflaterSampleRows, [&](int first, int rows, std::uint8_t* to) {
