@@ -33,11 +33,15 @@ std::optional<std::pair<std::uintmax_t, std::int64_t>> size_and_time(const std::
 WatchFeed::WatchFeed(const CliOptions& options, std::function<void(const std::string&)> note, std::function<void()> idle)
     : options_(options), note_(std::move(note)), idle_(std::move(idle)), watch_(watch_options(options)) {}
 
+fs::path WatchFeed::output_of(const Arrival& arrival) const {
+  return options_.output_dir / output_relative_path(arrival.relative, options_.pipeline.output_format->output_extension);
+}
+
 Job WatchFeed::make_job(Arrival arrival) {
   Job job;
   job.index = sequence_++;
+  job.output = output_of(arrival);
   job.input = std::move(arrival.path);
-  job.output = options_.output_dir / output_relative_path(arrival.relative, options_.pipeline.output_format->output_extension);
   if (!options_.move_input_dir.empty()) job.move_to = options_.move_input_dir / arrival.relative;
   job.arrived = arrival.at;
   // Two inputs with one output (scan.jpg and scan.png): the output is the one a batch run would
@@ -61,7 +65,7 @@ std::optional<Job> WatchFeed::next(const RunControl& control) {
       Arrival& arrival = arrivals_[next_arrival_++];
       const std::string key = arrival.path.string();
       const std::lock_guard lock(mutex_);
-      waiting_ = arrivals_.size() - next_arrival_ + watch_.waiting();
+      waiting_ = arrivals_.size() - next_arrival_ + behind_.size() + watch_.waiting();
       // Seen twice (a scan and an event, or a rescan) and moved on by --move-input meanwhile:
       // done, nothing to say.
       if (!options_.move_input_dir.empty() && !fs::exists(arrival.path) &&
@@ -77,7 +81,13 @@ std::optional<Job> WatchFeed::next(const RunControl& control) {
         failed_.erase(failed);  // changed (or gone): tried again
         failures_changed_ = true;
       }
+      const fs::path output = output_of(arrival);
+      if (const auto held = outputs_.find(output.string()); held != outputs_.end()) {
+        behind_.emplace(held->second, std::move(arrival));
+        continue;
+      }
       in_flight_.insert(key);
+      outputs_.emplace(output.string(), key);
       return make_job(std::move(arrival));
     }
     arrivals_.clear();
@@ -86,7 +96,7 @@ std::optional<Job> WatchFeed::next(const RunControl& control) {
     watch_.poll(std::chrono::milliseconds(250), 256, arrivals_, notes);
     for (const std::string& note : notes) note_(note);
     const std::lock_guard lock(mutex_);
-    waiting_ = arrivals_.size() + watch_.waiting();
+    waiting_ = arrivals_.size() + behind_.size() + watch_.waiting();
   }
   return std::nullopt;
 }
@@ -106,10 +116,14 @@ void WatchFeed::done(const Job& job) {
   }
   if (!last) return;
   in_flight_.erase(key);
+  outputs_.erase(file.output.string());
   if (const auto again = again_.find(key); again != again_.end()) {
     requeued_.push_back(std::move(again->second));
     again_.erase(again);
   }
+  const auto [first, end] = behind_.equal_range(key);
+  for (auto behind = first; behind != end; ++behind) requeued_.push_back(std::move(behind->second));
+  behind_.erase(first, end);
 }
 
 std::size_t WatchFeed::waiting() const {

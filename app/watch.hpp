@@ -38,6 +38,7 @@ class WatchFeed final : public Feed {
 
  private:
   Job make_job(Arrival arrival);
+  std::filesystem::path output_of(const Arrival& arrival) const;
 
   struct Failure {
     std::uintmax_t size = 0;
@@ -54,8 +55,12 @@ class WatchFeed final : public Feed {
   std::size_t sequence_ = 0;
   mutable std::mutex mutex_;          // what the sink and the feed's thread share:
   std::unordered_set<std::string> in_flight_;  ///< inputs in the graph
+  std::map<std::string, std::string> outputs_;  ///< their outputs: output -> input
   std::map<std::string, Arrival> again_;  ///< arrived again while in flight: given out after it
-  std::vector<Arrival> requeued_;     ///< those, once their first job is done
+  /// Arrived while another input with the same output (scan.png, scan.jpg) was in flight: given
+  /// out after that one, keyed by it, so that two writes of one output never race.
+  std::multimap<std::string, Arrival> behind_;
+  std::vector<Arrival> requeued_;     ///< those, once the job they wait for is done
   std::map<std::string, Failure> failed_;
   bool failures_changed_ = false;
   std::size_t waiting_ = 0;

@@ -384,10 +384,20 @@ TEST_CASE("watch: two inputs with one output never overwrite each other's, befor
   // scan.jpg would make scan.png too: the output is the first one's, the second fails.
   write_bytes(in / "scan.jpg", slurp(jpeg));
   REQUIRE(eventually([&] { return watch.text().find("scan.jpg") != std::string::npos; }));
-  // In one folder at once: natural order's first (a.jpg before a.png) is the output's, as in a batch run.
+  // In one folder at once (a.jpg sorts before a.png): and b.png, a large page, in the graph when
+  // b.jpg arrives. Whichever way each pair meets, one of it owns the output and moves on; the other
+  // fails, says whose output it is and stays; the output is the owner's and nothing else. (Before,
+  // b.jpg's job ran beside b.png's and either write could land last: the output could be b.png's
+  // with b.jpg moved on as written.)
   write_bytes(in / "a.png", slurp(sources()[1]));
   write_bytes(in / "a.jpg", slurp(jpeg));
-  REQUIRE(eventually([&] { return fs::exists(moved / "a.jpg"); }));
+  write_bytes(in / "b.png", slurp(test::shared_dir() / "corpus" / "real" / "imagepng__Exoplanet_Phase_Curve__Diagram_.png"));
+  std::this_thread::sleep_for(100ms);
+  write_bytes(in / "b.jpg", slurp(jpeg));
+  const auto settled = [&](const std::string& name) {
+    return fs::exists(moved / name) || watch.text().find((in / name).string() + ": write: ") != std::string::npos;
+  };
+  REQUIRE(eventually([&] { return settled("a.png") && settled("a.jpg") && settled("b.png") && settled("b.jpg"); }));
   std::this_thread::sleep_for(500ms);
   CHECK(watch.stop() == 0);
   const std::string log = watch.text();
@@ -396,9 +406,17 @@ TEST_CASE("watch: two inputs with one output never overwrite each other's, befor
   CHECK(log.find("scan.jpg: write: its output " + (out / "scan.png").string() + " is also the output of " +
                  (moved / "scan.png").string()) != std::string::npos);
   CHECK(fs::exists(in / "scan.jpg"));  // failed: left where it is
-  // a.png failed (and stayed), or came first and a.jpg's output replaced its own: a batch run's
-  // result either way (one over both, where a.png fails: exit 1).
-  CHECK(same_as_batch(dir, moved, out, fs::exists(moved / "a.png") ? 1 : 0) == 2);
+  for (const std::string stem : {"a", "b"}) {
+    const bool png_owns = fs::exists(moved / (stem + ".png"));
+    const fs::path owner = png_owns ? moved / (stem + ".png") : moved / (stem + ".jpg");
+    const fs::path other = in / (stem + (png_owns ? ".jpg" : ".png"));
+    CAPTURE(owner);
+    CHECK(fs::exists(other));
+    CHECK(!fs::exists(moved / other.filename()));
+    CHECK(log.find(other.string() + ": write: its output " + (out / (stem + ".png")).string() +
+                   " is also the output of ") != std::string::npos);
+  }
+  CHECK(same_as_batch(dir, moved, out) == 3);  // scan.png, a.png and b.png: the owners' outputs
 }
 
 TEST_CASE("watch: out of inotify watches, it says so once and rescans") {
