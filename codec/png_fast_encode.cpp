@@ -297,12 +297,14 @@ void sample_rows(int height, std::size_t stride, int count, const RowMaker& make
   for (const int quarter : {1, 2, 3}) add(height * quarter / 4 - count / 2, count);
 }
 
-PngEncoderSettings resolve_deflater(const PngEncoderSettings& settings, std::span<const std::uint8_t> sample,
-                                    RowShape shape, CodecScratch& scratch) {
+PngEncoderSettings resolve_deflater(const PngEncoderSettings& settings, int height, RowShape shape,
+                                    const RowMaker& make_rows, CodecScratch& scratch) {
   if (settings.deflater != Deflater::automatic) return settings;
   PngEncoderSettings resolved = settings;
   resolved.deflater = Deflater::isal;
   resolved.level = 2;
+  sample_rows(height, shape.stride, kDeflaterSampleRows, make_rows, scratch.sample);
+  const Bytes& sample = scratch.sample;
   if (sample.empty()) return resolved;
   Bytes& out = scratch.sample_deflated;
   out.resize(std::max(raw_deflate_bound(sample.size()), row_deflate_bound(sample.size())));
@@ -350,13 +352,10 @@ void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& s
   std::memcpy(out.data() + idat_at + 4, "IDAT", 4);
   const std::size_t stride = image.row_bytes() + 1;
   const RowShape shape{stride, image.channels * image.bytes_per_sample()};  // the filters' pixel, as filter_rows
-  PngEncoderSettings resolved = settings;
-  if (settings.deflater == Deflater::automatic) {
-    sample_rows(image.height, stride, kDeflaterSampleRows, [&](int first, int rows, std::uint8_t* to) {
-      std::memcpy(to, filtered.data() + stride * static_cast<std::size_t>(first), stride * static_cast<std::size_t>(rows));
-    }, scratch.sample);
-    resolved = resolve_deflater(settings, scratch.sample, shape, scratch);
-  }
+  const PngEncoderSettings resolved =
+      resolve_deflater(settings, image.height, shape, [&](int first, int rows, std::uint8_t* to) {
+        std::memcpy(to, filtered.data() + stride * static_cast<std::size_t>(first), stride * static_cast<std::size_t>(rows));
+      }, scratch);
   zlib_compress(filtered, resolved, out, run_bands, scratch, shape);
   const std::size_t idat_length = out.size() - idat_at - 8;
   if (idat_length > 0x7FFFFFFF) throw std::runtime_error("compressed image over 2 GiB");

@@ -186,14 +186,12 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
   if (deflate && !scratch) scratch = &own_scratch.emplace();
   // The deflater, chosen once for the page (on a sample of its predicted rows).
   const RowShape shape{row_bytes, image.channels * image.bytes_per_sample()};
-  PngEncoderSettings deflater = settings.deflate;
-  if (deflate && deflater.deflater == PngEncoderSettings::Deflater::automatic) {
-    sample_rows(image.height, row_bytes, kDeflaterSampleRows, [&](int first, int rows, std::uint8_t* to) {
-      horizontal_predictor(image, image.pixels.data() + row_bytes * static_cast<std::size_t>(first), to,
-                           static_cast<std::uint32_t>(rows));
-    }, scratch->sample);
-    deflater = resolve_deflater(deflater, scratch->sample, shape, *scratch);
-  }
+  const PngEncoderSettings deflater =
+      !deflate ? settings.deflate
+               : resolve_deflater(settings.deflate, image.height, shape, [&](int first, int rows, std::uint8_t* to) {
+                   horizontal_predictor(image, image.pixels.data() + row_bytes * static_cast<std::size_t>(first), to,
+                                        static_cast<std::uint32_t>(rows));
+                 }, *scratch);
   Bytes strip;
   Bytes packed;
   for (std::uint32_t first = 0, index = 0; first < height; first += rows_per_strip, ++index) {

@@ -211,14 +211,12 @@ TEST_CASE("the default deflater: the row deflater on a text page's rows, ISA-L l
   using S = PngEncoderSettings;
   const S automatic{S::Filter::none, S::Deflater::automatic, 0};
   const auto resolve = [&](const Data& rows, std::size_t stride) {
-    Bytes sample;
-    sample_rows(static_cast<int>(rows.size() / stride), stride, kDeflaterSampleRows,
-                [&](int first, int count, std::uint8_t* to) {
-                  std::copy_n(rows.begin() + static_cast<std::ptrdiff_t>(stride * first), stride * count, to);
-                },
-                sample);
-    CHECK(sample.size() == stride * std::min<std::size_t>(rows.size() / stride, 3 * kDeflaterSampleRows));
-    return resolve_deflater(automatic, sample, {stride, 1}, scratch);
+    const int height = static_cast<int>(rows.size() / stride);
+    const S resolved = resolve_deflater(automatic, height, {stride, 1}, [&](int first, int count, std::uint8_t* to) {
+      std::copy_n(rows.begin() + static_cast<std::ptrdiff_t>(stride * first), stride * count, to);
+    }, scratch);
+    CHECK(scratch.sample.size() == stride * std::min<std::size_t>(height, 3 * kDeflaterSampleRows));
+    return resolved;
   };
   (void)resolve(text_rows(300, 40, 1, rng), 301);  // fewer rows than three bands: all of them
   const S text = resolve(text_rows(1654, 500, 1, rng), 1655);
@@ -229,7 +227,9 @@ TEST_CASE("the default deflater: the row deflater on a text page's rows, ISA-L l
   CHECK(noisy.deflater == S::Deflater::isal);
   CHECK(noisy.level == 2);
   const S fixed{S::Filter::adaptive, S::Deflater::libdeflate, 6};
-  const S same = resolve_deflater(fixed, {}, {}, scratch);
+  scratch.sample.clear();
+  const S same = resolve_deflater(fixed, 100, {}, [](int, int, std::uint8_t*) { FAIL("sampled for a fixed deflater"); }, scratch);
   CHECK((same.filter == fixed.filter && same.deflater == fixed.deflater && same.level == fixed.level));
-  CHECK(resolve_deflater(automatic, {}, {}, scratch).deflater == S::Deflater::isal);  // nothing to judge by
+  CHECK(resolve_deflater(automatic, 0, {1, 1}, [](int, int, std::uint8_t*) {}, scratch).deflater ==
+        S::Deflater::isal);  // nothing to judge by
 }
