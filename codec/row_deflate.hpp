@@ -2,11 +2,11 @@
 // imgflow's own deflate for image rows (RFC 1951): raw deflate blocks of a band of rows, primed
 // with the 32 KiB before it, so that bands deflated apart join into one stream (as
 // isal_deflate_range does for ISA-L). Besides a small hash table (two recent places for each
-// four bytes), every position is tried against the same place one row up and one pixel back:
+// five bytes), every position is tried against the same place one row up and one pixel back:
 // on a page of text, where most of what repeats is the row above or the paper beside, that
 // finds with two comparisons what zlib's hash chains find after searching (docs/png-levels.md).
-// One step of lazy matching; a Huffman code per 16,384 symbols, or a stored block when that is
-// smaller.
+// One step of lazy matching, matches extended back over the literals before them; a Huffman
+// code per 16,384 symbols, or a stored block when that is smaller.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
