@@ -313,7 +313,7 @@ PngEncoderSettings resolve_deflater(const PngEncoderSettings& settings, int heig
   const std::size_t isal = isal_deflate_band(sample.data(), 0, sample.size(), true, 2, out.data(), out.size(),
                                              scratch.band_levels[0]);
   const std::size_t rows = row_deflate(sample, 0, sample.size(), shape, true, out.data(), scratch.band_rows[0]);
-  if (rows * 100 <= isal * 92) resolved.deflater = Deflater::rows;
+  if (rows * 1000 <= isal * 925) resolved.deflater = Deflater::rows;
   return resolved;
 }
 

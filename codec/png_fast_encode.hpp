@@ -74,7 +74,7 @@ void sample_rows(int height, std::size_t stride, int count, const RowMaker& make
 
 /// `settings` with Deflater::automatic resolved for an image of `height` rows laid out as `shape`,
 /// judged on a sample of kDeflaterSampleRows rows a band that `make_rows` writes (sample_rows;
-/// kept in scratch.sample): row_deflate where it makes at most 92% of the bytes ISA-L's level 2
+/// kept in scratch.sample): row_deflate where it makes at most 92.5% of the bytes ISA-L's level 2
 /// makes of the sample, else ISA-L level 2, which takes a third of its time. (On the benchmark's
 /// pages the samples' ratio is 0.84-0.88 for clean pages and 0.92-0.98 for noisy scans as PNG
 /// rows, 0.87-0.93 and 0.93-0.98 as TIFF's predicted rows; the whole pages come out 14% and 4%
