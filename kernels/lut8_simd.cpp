@@ -15,6 +15,7 @@ std::uint64_t alpha_mask64(int channels) {
 
 // 32 lookups with 16 pshufb on 16-entry slices: subtracting 16*k brings the slice k indices
 // to 0..15, and a saturating +0x70 sets bit 7 (pshufb's "write zero") on every other byte.
+// 32 bytes of one value (most of a page of text is paper) take one lookup instead.
 __attribute__((target("avx2"))) std::size_t lut8_avx2(const std::uint8_t* in, std::uint8_t* out,
                                                std::size_t n, int channels,
                                                const std::uint8_t* table) {
@@ -32,10 +33,17 @@ __attribute__((target("avx2"))) std::size_t lut8_avx2(const std::uint8_t* in, st
   std::size_t i = 0;
   for (; i + 32 <= n; i += 32) {
     const __m256i source = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i));
-    __m256i index = source, result = _mm256_setzero_si256();
-    for (int k = 0; k < 16; ++k) {
-      result = _mm256_or_si256(result, _mm256_shuffle_epi8(slices[k], _mm256_adds_epu8(index, bias)));
-      index = _mm256_sub_epi8(index, sixteen);
+    __m256i result;
+    const __m256i first = _mm256_broadcastb_epi8(_mm256_castsi256_si128(source));
+    if (_mm256_movemask_epi8(_mm256_cmpeq_epi8(source, first)) == -1) {
+      result = _mm256_set1_epi8(static_cast<char>(table[in[i]]));  // 32 of one value (paper)
+    } else {
+      __m256i index = source;
+      result = _mm256_setzero_si256();
+      for (int k = 0; k < 16; ++k) {
+        result = _mm256_or_si256(result, _mm256_shuffle_epi8(slices[k], _mm256_adds_epu8(index, bias)));
+        index = _mm256_sub_epi8(index, sixteen);
+      }
     }
     if (alpha) result = _mm256_blendv_epi8(result, source, alpha_bytes);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), result);

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -12,7 +13,8 @@ namespace {
 
 template <typename T>
 void check_fast_equals_reference(int width, int height, int channels, std::ptrdiff_t padding,
-                                 std::mt19937& rng) {
+                                 std::mt19937& rng, bool runs = false) {
+  CAPTURE(runs);
   CAPTURE(width);
   CAPTURE(height);
   CAPTURE(channels);
@@ -25,6 +27,13 @@ void check_fast_equals_reference(int width, int height, int channels, std::ptrdi
   const std::ptrdiff_t stride = static_cast<std::ptrdiff_t>(width) * channels + padding;
   std::vector<T> src(static_cast<std::size_t>(stride * height + 1));
   for (auto& v : src) v = static_cast<T>(rng());
+  // Runs of one value, as paper is (the vector paths take 32 equal bytes in one lookup).
+  if (runs)
+    for (std::size_t at = 0; at < src.size();) {
+      const std::size_t length = 1 + rng() % 100;
+      const T value = static_cast<T>(rng());
+      for (std::size_t end = std::min(src.size(), at + length); at < end; ++at) src[at] = value;
+    }
   const ImageView<const T> in{src.data(), width, height, channels, stride};
 
   std::vector<T> expected(src.size(), 7), fast(src.size(), 7);
@@ -55,10 +64,11 @@ TEST_CASE("table kernel equals the naive reference for every layout and depth") 
   std::mt19937 rng(2024);
   for (int channels = 1; channels <= 4; ++channels)
     for (const auto& [w, h] : {std::pair{1, 1}, {3, 5}, {17, 3}, {64, 2}, {257, 4}, {1000, 3}})
-      for (const std::ptrdiff_t padding : {0, 3}) {
-        check_fast_equals_reference<std::uint8_t>(w, h, channels, padding, rng);
-        check_fast_equals_reference<std::uint16_t>(w, h, channels, padding, rng);
-      }
+      for (const std::ptrdiff_t padding : {0, 3})
+        for (const bool runs : {false, true}) {
+          check_fast_equals_reference<std::uint8_t>(w, h, channels, padding, rng, runs);
+          check_fast_equals_reference<std::uint16_t>(w, h, channels, padding, rng, runs);
+        }
 }
 
 TEST_CASE("alpha passes through untouched, colour goes through the table") {
