@@ -83,7 +83,11 @@ std::optional<Job> WatchFeed::next(const RunControl& control) {
       }
       const fs::path output = output_of(arrival);
       if (const auto held = outputs_.find(output.string()); held != outputs_.end()) {
-        behind_.emplace(held->second, std::move(arrival));
+        // Once behind it, however often it arrives meanwhile.
+        auto [first, end] = behind_.equal_range(held->second);
+        while (first != end && first->second.path != arrival.path) ++first;
+        if (first != end) first->second = std::move(arrival);
+        else behind_.emplace(held->second, std::move(arrival));
         continue;
       }
       in_flight_.insert(key);
