@@ -37,10 +37,10 @@ fs::path WatchFeed::output_of(const Arrival& arrival) const {
   return options_.output_dir / output_relative_path(arrival.relative, options_.pipeline.output_format->output_extension);
 }
 
-Job WatchFeed::make_job(Arrival arrival) {
+Job WatchFeed::make_job(Arrival arrival, fs::path output) {
   Job job;
   job.index = sequence_++;
-  job.output = output_of(arrival);
+  job.output = std::move(output);
   job.input = std::move(arrival.path);
   if (!options_.move_input_dir.empty()) job.move_to = options_.move_input_dir / arrival.relative;
   job.arrived = arrival.at;
@@ -81,7 +81,7 @@ std::optional<Job> WatchFeed::next(const RunControl& control) {
         failed_.erase(failed);  // changed (or gone): tried again
         failures_changed_ = true;
       }
-      const fs::path output = output_of(arrival);
+      fs::path output = output_of(arrival);
       if (const auto held = outputs_.find(output.string()); held != outputs_.end()) {
         // Once behind it, however often it arrives meanwhile.
         auto [first, end] = behind_.equal_range(held->second);
@@ -92,7 +92,7 @@ std::optional<Job> WatchFeed::next(const RunControl& control) {
       }
       in_flight_.insert(key);
       outputs_.emplace(output.string(), key);
-      return make_job(std::move(arrival));
+      return make_job(std::move(arrival), std::move(output));
     }
     arrivals_.clear();
     next_arrival_ = 0;

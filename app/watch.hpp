@@ -37,7 +37,7 @@ class WatchFeed final : public Feed {
   bool failures_changed();
 
  private:
-  Job make_job(Arrival arrival);
+  Job make_job(Arrival arrival, std::filesystem::path output);
   std::filesystem::path output_of(const Arrival& arrival) const;
 
   struct Failure {
