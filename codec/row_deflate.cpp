@@ -16,7 +16,7 @@ namespace imgflow {
 namespace {
 
 constexpr std::size_t kWindow = 32768;
-constexpr int kMinMatch = 4;  // the hash covers four bytes
+constexpr int kMinMatch = 4;  // a candidate is taken when its first four bytes agree
 constexpr int kMaxMatch = 258;
 constexpr int kHashBits = 14;  // buckets 2^14 at most; a band of fewer places gets about as many
 constexpr std::int32_t kHashed = 8;  // a place is hashed when this many bytes lie before the end
