@@ -20,6 +20,11 @@ constexpr int kMinMatch = 4;  // a candidate is taken when its first four bytes 
 constexpr int kMaxMatch = 258;
 constexpr int kHashBits = 14;  // buckets 2^14 at most; a band of fewer places gets about as many
 constexpr std::int32_t kHashed = 8;  // a place is hashed when this many bytes lie before the end
+// A band's table starts with the places of the 8 KiB before it (about five rows of a page), not
+// of the whole window: on the benchmark's 40 clean pages 110 bytes more in 11.4 MB, for 3% less
+// time (the places of the window's first 24 KiB, hashed and never looked up, cost that much).
+// Matches one row up or one pixel back still reach into the whole window.
+constexpr std::int32_t kPrimed = 8192;
 constexpr int kLazyBelow = 32;    // a shorter match waits a byte to see whether a longer one starts there
 constexpr int kInsertBelow = 32;  // every place inside a shorter match goes into the table; else its last
 constexpr std::size_t kBlockSymbols = 16384;
@@ -494,7 +499,7 @@ std::size_t row_deflate(std::span<const std::uint8_t> data, std::size_t begin, s
   std::uint32_t* const symbols = scratch.symbols.data();
 
   const std::int32_t hashed_end = stop - kHashed + 1;  // the places with eight bytes before the end
-  for (std::int32_t p = std::max<std::int32_t>(0, first - static_cast<std::int32_t>(kWindow));
+  for (std::int32_t p = std::max<std::int32_t>(0, first - kPrimed);
        p < std::min(first, hashed_end); ++p)
     finder.insert(p);
 
