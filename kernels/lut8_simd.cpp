@@ -15,9 +15,9 @@ std::uint64_t alpha_mask64(int channels) {
 
 // 32 lookups with 16 pshufb, one on each 16-entry slice of the table by the low four bits, then
 // a tree of 15 blends on bits 4, 5, 6 and 7 (each shifted to bit 7, which blendv reads): 35
-// instructions where subtracting 16 and masking for each slice took 64, and fewer registers
-// live (noise 3.5 -> 6.6 GB/s, a text page 8.9 -> 13.7, imgflow-table-speed). 32 bytes of one
-// value (most of a page of text is paper) take one lookup instead.
+// instructions where each slice took a subtract, a saturating add, a shuffle and an OR (64), and
+// fewer registers live (noise 3.5 -> 6.6 GB/s, a text page 8.9 -> 13.7, imgflow-table-speed).
+// 32 bytes of one value (most of a page of text is paper) take one lookup instead.
 __attribute__((target("avx2"))) std::size_t lut8_avx2(const std::uint8_t* in, std::uint8_t* out,
                                                std::size_t n, int channels,
                                                const std::uint8_t* table) {
