@@ -30,10 +30,9 @@ struct RowShape {
   std::size_t pixel_bytes = 1;
 };
 
-/// Raw deflate of data[begin, end), primed with up to 32 KiB before `begin` (its hash table with
-/// the last 8 KiB's places), ending with a sync flush (an empty stored block) or, when `last`,
-/// the final block; returns the bytes written to `out`, which must hold row_deflate_bound(end -
-/// begin).
+/// Raw deflate of data[begin, end), primed with up to 32 KiB before `begin`, ending with a sync
+/// flush (an empty stored block) or, when `last`, the final block; returns the bytes written to
+/// `out`, which must hold row_deflate_bound(end - begin).
 std::size_t row_deflate(std::span<const std::uint8_t> data, std::size_t begin, std::size_t end, RowShape shape,
                         bool last, std::uint8_t* out, RowDeflateScratch& scratch);
 
