@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   noise.height = height;
   noise.channels = 1;
   noise.bit_depth = 8;
-  noise.pixels.resize(static_cast<std::size_t>(width) * height);
+  noise.allocate();
   for (auto& v : noise.pixels) v = static_cast<std::uint8_t>(rng());
   std::vector<std::pair<std::string, Image>> pages;
   pages.emplace_back("noise", std::move(noise));
