@@ -140,7 +140,12 @@ void read_file(const fs::path& path, Bytes& bytes, timespec* modified) {
   if (!S_ISREG(info.st_mode)) throw NotRegularFile(not_a_regular_file(info.st_mode));
 
   if (modified) *modified = info.st_mtim;
-  bytes.resize(static_cast<std::size_t>(info.st_size));
+  // One byte more than the file, so that its end is found without growing the buffer (growing
+  // is a second allocation, page-faulted afresh, and a copy of the file), and a quarter more
+  // capacity, so that a pooled buffer serves the next, somewhat larger files as it is.
+  const auto size = static_cast<std::size_t>(info.st_size);
+  if (bytes.capacity() < size + 1) bytes.reserve(size + size / 4 + 1);
+  bytes.resize(size + 1);
   read_to_end(fd.get(), bytes);
 }
 
