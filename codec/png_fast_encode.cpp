@@ -13,6 +13,7 @@
 #include "codec/png_filter.hpp"
 #include "codec/scratch_deflaters.hpp"
 #include "codec/png_format.hpp"
+#include "codec/reuse.hpp"
 
 namespace imgflow {
 namespace {
@@ -209,12 +210,10 @@ void zlib_in_bands(std::span<const std::uint8_t> data, std::uint8_t flags, Bytes
       run_bands.run(bands, one_band);
     else
       for (std::size_t b = 0; b < bands; ++b) one_band(b, 0);
-    // Room for every band, the Adler-32 and what follows the stream (the IDAT's CRC, IEND) at
-    // once, and a quarter more, so that a pooled output serves the next, larger page as it is:
-    // growing band by band reallocates and copies the stream, and each new buffer page-faults.
+    // Room for every band, the Adler-32 and what follows the stream (the IDAT's CRC, IEND).
     std::size_t total = out.size() + 64;
     for (std::size_t b = 0; b < bands; ++b) total += compressed[b].size();
-    if (out.capacity() < total) out.reserve(total + total / 4);
+    reserve_for_reuse(out, total);
     for (std::size_t b = 0; b < bands; ++b) out.insert(out.end(), compressed[b].begin(), compressed[b].end());
   }
   const std::uint32_t adler = libdeflate_adler32(1, data.data(), data.size());

@@ -16,6 +16,8 @@
 #include <string>
 #include <system_error>
 
+#include "codec/reuse.hpp"
+
 namespace imgflow {
 namespace fs = std::filesystem;
 namespace {
@@ -140,11 +142,9 @@ void read_file(const fs::path& path, Bytes& bytes, timespec* modified) {
   if (!S_ISREG(info.st_mode)) throw NotRegularFile(not_a_regular_file(info.st_mode));
 
   if (modified) *modified = info.st_mtim;
-  // One byte more than the file, so that its end is found without growing the buffer (growing
-  // is a second allocation, page-faulted afresh, and a copy of the file), and a quarter more
-  // capacity, so that a pooled buffer serves the next, somewhat larger files as it is.
+  // One byte more than the file, so that its end is found without growing the buffer.
   const auto size = static_cast<std::size_t>(info.st_size);
-  if (bytes.capacity() < size + 1) bytes.reserve(size + size / 4 + 1);
+  reserve_for_reuse(bytes, size + 1);
   bytes.resize(size + 1);
   read_to_end(fd.get(), bytes);
 }
