@@ -255,7 +255,9 @@ void zlib_libdeflate(std::span<const std::uint8_t> data, int level, Bytes& out, 
   out.resize(at + written);
 }
 
-constexpr int kSampleRows = 8;  // rows a sample band for the filter's choice (16 decided the same on the benchmark's pages, for 1.3% more instructions a page)
+// Rows a sample band for the filter's choice (16 chose the same on the benchmark's pages, for
+// 1.3% more instructions a page).
+constexpr int kSampleRows = 8;
 
 // Neither choice wins everywhere: clean text pages compress best unfiltered (long runs of
 // paper), photos and noisy scans with adaptive filters. Deflate a few sample bands both ways
