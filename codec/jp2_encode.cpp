@@ -16,6 +16,7 @@
 #include "codec/encode.hpp"
 #include "codec/jp2_boxes.hpp"
 #include "codec/metadata.hpp"
+#include "codec/reuse.hpp"
 #include "codec/xmp.hpp"
 
 namespace imgflow {
@@ -182,7 +183,7 @@ void encode_jp2_output(Image& image, const EncodeSettings& settings, Bytes& out,
     append_box(stamp, "uuid", body);
   }
   out.clear();
-  out.reserve(coded.size() + resolution.size() + stamp.size());
+  reserve_for_reuse(out, coded.size() + resolution.size() + stamp.size());  // a pooled output
   bool header_seen = false;
   const bool tiled = jp2::walk_boxes(coded, [&](const jp2::Box& box) {
     if (box.type != "jp2h" || header_seen) {
