@@ -44,6 +44,8 @@ fs::path shared_dir() {
 
 fs::path data_dir() { return IMGFLOW_DATA_DIR; }
 
+fs::path source_dir() { return IMGFLOW_SOURCE_DIR; }
+
 TempDir::TempDir() {
   std::string templ = (fs::temp_directory_path() / "imgflow-test-XXXXXX").string();
   REQUIRE(::mkdtemp(templ.data()) != nullptr);

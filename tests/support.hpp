@@ -26,6 +26,7 @@ const std::string& skip_reason();
 
 std::filesystem::path shared_dir();  ///< ../shared; fails the test if it is missing
 std::filesystem::path data_dir();    ///< the bundled sample pages
+std::filesystem::path source_dir();  ///< the checkout (tests/fuzz/regressions...)
 
 /// A fresh directory under /tmp, removed with everything in it at scope exit (kept when the
 /// environment sets IMGFLOW_KEEP_TEST_DIRS, to look at after a failure).

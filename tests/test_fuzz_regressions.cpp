@@ -9,7 +9,7 @@ namespace fs = std::filesystem;
 TEST_CASE("fuzz: the decoder checks hold on the seeds and every regression") {
   std::size_t checked = 0;
   for (const fs::path& dir : {imgflow::test::shared_dir() / "corpus" / "pngsuite",
-                             fs::path(IMGFLOW_SOURCE_DIR) / "tests" / "fuzz" / "regressions"}) {
+                             imgflow::test::source_dir() / "tests" / "fuzz" / "regressions"}) {
     for (const auto& entry : fs::recursive_directory_iterator(dir)) {
       if (!entry.is_regular_file() || entry.path().extension() == ".md") continue;
       CAPTURE(entry.path().string());

@@ -205,7 +205,7 @@ Cases deterministic_cases() {
   }
   // Once aborted the whole process in OpenCV's DICOM decoder (a fuzz regression).
   cases.add("fuzz-dicom-abort",
-            test::file_bytes(fs::path(IMGFLOW_SOURCE_DIR) / "tests/fuzz/regressions/crash-f4a1eb7d6323c096db9155f746770515f8ef21d1"),
+            test::file_bytes(test::source_dir() / "tests/fuzz/regressions/crash-f4a1eb7d6323c096db9155f746770515f8ef21d1"),
             false, "not a readable image");
   cases.add("jpeg-header-only", {0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, 'J', 'F', 'I', 'F', 0}, false, "");
 
