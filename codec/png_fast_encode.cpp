@@ -27,7 +27,7 @@ constexpr std::array kLevels{
              {Filter::none, Deflater::isal, 1}},
     PngLevel{"fast", "no filter or adaptive filters (whichever a sample deflates smaller), ISA-L igzip level 2",
              {Filter::automatic, Deflater::isal, 2}},
-    PngLevel{"default", "filter chosen as for fast, imgflow's row deflater (which also looks one row up) where it makes a sample of the page at least 7.5% smaller than ISA-L 2 does (text pages), else ISA-L 2",
+    PngLevel{"default", "filter chosen as for fast, imgflow's row deflater (which also looks one row up) where it makes a sample of the page at least 7.5% smaller than ISA-L 2 does (text pages), else libdeflate level 6",
              {Filter::automatic, Deflater::automatic, 0}},
     PngLevel{"compact", "filter chosen as for fast, libdeflate level 6 (zlib's default; smaller on noisy scans, 3x slower)",
              {Filter::automatic, Deflater::libdeflate, 6}},
@@ -359,10 +359,18 @@ void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& s
   std::memcpy(out.data() + idat_at + 4, "IDAT", 4);
   const std::size_t stride = image.row_bytes() + 1;
   const RowShape shape{stride, image.channels * image.bytes_per_sample()};  // the filters' pixel, as filter_rows
-  const PngEncoderSettings resolved =
+  PngEncoderSettings resolved =
       resolve_deflater(settings, image.height, shape, [&](int first, int rows, std::uint8_t* to) {
         std::memcpy(to, filtered.data() + stride * static_cast<std::size_t>(first), stride * static_cast<std::size_t>(rows));
       }, scratch);
+  // Where the row deflater does not pay (noisy scans, photographs), a PNG takes libdeflate's
+  // level 6 rather than ISA-L's 2: at most sharp's bytes there too, for about three times ISA-L's
+  // time (docs/png-levels.md); a PDF's Flate streams, which are these PNGs' data, too. TIFF's
+  // Deflate strips keep ISA-L 2 (tiff_encode.cpp), for TIFF's time target.
+  if (settings.deflater == Deflater::automatic && resolved.deflater == Deflater::isal) {
+    resolved.deflater = Deflater::libdeflate;
+    resolved.level = 6;
+  }
   zlib_compress(filtered, resolved, out, run_bands, scratch, shape);
   const std::size_t idat_length = out.size() - idat_at - 8;
   if (idat_length > 0x7FFFFFFF) throw std::runtime_error("compressed image over 2 GiB");
