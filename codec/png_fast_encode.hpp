@@ -21,7 +21,7 @@ struct PngEncoderSettings {
   enum class Filter { none, adaptive, automatic };
   /// ISA-L igzip (levels 1-3), libdeflate (1-12), imgflow's row_deflate (which looks one row
   /// up; no levels), or automatic: row_deflate where it pays, ISA-L level 2 elsewhere (resolved
-  /// once per image by resolve_deflater)
+  /// once per image by resolve_deflater), which encode_png_fast takes as libdeflate level 6
   enum class Deflater { isal, libdeflate, rows, automatic };
   Filter filter = Filter::none;
   Deflater deflater = Deflater::isal;
