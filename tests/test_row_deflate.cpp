@@ -212,7 +212,7 @@ TEST_CASE("row deflater: Huffman code lengths are limited, complete and optimal 
   CHECK_THROWS(huffman_code_lengths(fib, 4, thirty));  // 30 symbols cannot have codes of 4 bits
 }
 
-TEST_CASE("the default deflater: the row deflater on a text page's rows, ISA-L level 2 on noise, others as set") {
+TEST_CASE("the automatic deflater: the row deflater on a text page's rows, ISA-L level 2 on noise (a PNG then takes libdeflate 6), others as set") {
   std::mt19937 rng(5);
   CodecScratch scratch;
   using S = PngEncoderSettings;
