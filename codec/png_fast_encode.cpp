@@ -305,11 +305,12 @@ void sample_rows(int height, std::size_t stride, int count, const RowMaker& make
 }
 
 PngEncoderSettings resolve_deflater(const PngEncoderSettings& settings, int height, RowShape shape,
-                                    const RowMaker& make_rows, CodecScratch& scratch) {
+                                    const RowMaker& make_rows, CodecScratch& scratch, Deflater fallback,
+                                    int fallback_level) {
   if (settings.deflater != Deflater::automatic) return settings;
   PngEncoderSettings resolved = settings;
-  resolved.deflater = Deflater::isal;
-  resolved.level = 2;
+  resolved.deflater = fallback;
+  resolved.level = fallback_level;
   sample_rows(height, shape.stride, kDeflaterSampleRows, make_rows, scratch.sample);
   const Bytes& sample = scratch.sample;
   if (sample.empty()) return resolved;
@@ -359,18 +360,15 @@ void encode_png_fast(const Image& image, Bytes& out, const PngEncoderSettings& s
   std::memcpy(out.data() + idat_at + 4, "IDAT", 4);
   const std::size_t stride = image.row_bytes() + 1;
   const RowShape shape{stride, image.channels * image.bytes_per_sample()};  // the filters' pixel, as filter_rows
-  PngEncoderSettings resolved =
-      resolve_deflater(settings, image.height, shape, [&](int first, int rows, std::uint8_t* to) {
+  // Where the row deflater does not pay (noisy scans, photographs), libdeflate's level 6: at most
+  // sharp's bytes there too, for about three times ISA-L 2's time (docs/png-levels.md); a PDF's
+  // Flate streams, which are these PNGs' data, too. TIFF's Deflate strips take ISA-L 2 there.
+  const PngEncoderSettings resolved = resolve_deflater(
+      settings, image.height, shape,
+      [&](int first, int rows, std::uint8_t* to) {
         std::memcpy(to, filtered.data() + stride * static_cast<std::size_t>(first), stride * static_cast<std::size_t>(rows));
-      }, scratch);
-  // Where the row deflater does not pay (noisy scans, photographs), a PNG takes libdeflate's
-  // level 6 rather than ISA-L's 2: at most sharp's bytes there too, for about three times ISA-L's
-  // time (docs/png-levels.md); a PDF's Flate streams, which are these PNGs' data, too. TIFF's
-  // Deflate strips keep ISA-L 2 (tiff_encode.cpp), for TIFF's time target.
-  if (settings.deflater == Deflater::automatic && resolved.deflater == Deflater::isal) {
-    resolved.deflater = Deflater::libdeflate;
-    resolved.level = 6;
-  }
+      },
+      scratch, Deflater::libdeflate, 6);
   zlib_compress(filtered, resolved, out, run_bands, scratch, shape);
   const std::size_t idat_length = out.size() - idat_at - 8;
   if (idat_length > 0x7FFFFFFF) throw std::runtime_error("compressed image over 2 GiB");

@@ -20,8 +20,8 @@ struct PngEncoderSettings {
   /// automatic: none or adaptive for the whole image, whichever deflates sample bands smaller.
   enum class Filter { none, adaptive, automatic };
   /// ISA-L igzip (levels 1-3), libdeflate (1-12), imgflow's row_deflate (which looks one row
-  /// up; no levels), or automatic: row_deflate where it pays, ISA-L level 2 elsewhere (resolved
-  /// once per image by resolve_deflater), which encode_png_fast takes as libdeflate level 6
+  /// up; no levels), or automatic: row_deflate where it pays, the caller's fallback elsewhere
+  /// (resolved once per image by resolve_deflater: a PNG's is libdeflate 6, TIFF's ISA-L 2)
   enum class Deflater { isal, libdeflate, rows, automatic };
   Filter filter = Filter::none;
   Deflater deflater = Deflater::isal;
@@ -75,13 +75,14 @@ void sample_rows(int height, std::size_t stride, int count, const RowMaker& make
 /// `settings` with Deflater::automatic resolved for an image of `height` rows laid out as `shape`,
 /// judged on a sample of kDeflaterSampleRows rows a band that `make_rows` writes (sample_rows;
 /// kept in scratch.sample): row_deflate where it makes at most 92.5% of the bytes ISA-L's level 2
-/// makes of the sample, else ISA-L level 2, which takes a third of its time. (On the benchmark's
+/// makes of the sample, else `fallback` at `fallback_level`. (On the benchmark's
 /// pages the samples' ratio is 0.84-0.88 for clean pages and 0.92-0.98 for noisy scans as PNG
 /// rows, 0.87-0.93 and 0.93-0.98 as TIFF's predicted rows; the whole pages come out 14% and 4%
 /// smaller.) Other settings come back as they are, with nothing sampled.
 inline constexpr int kDeflaterSampleRows = 32;
 PngEncoderSettings resolve_deflater(const PngEncoderSettings& settings, int height, RowShape shape,
-                                    const RowMaker& make_rows, CodecScratch& scratch);
+                                    const RowMaker& make_rows, CodecScratch& scratch,
+                                    PngEncoderSettings::Deflater fallback, int fallback_level);
 
 /// Raw deflate of data[begin, end) with ISA-L at `level` (1-3), primed with up to 32 KiB before
 /// `begin`, ending with a sync flush or, when `last`, the final block; returns the bytes written

@@ -184,14 +184,15 @@ void encode_tiff(const Image& image, const TiffEncodeSettings& settings, std::st
   const bool deflate = compression == COMPRESSION_ADOBE_DEFLATE;
   const bool g4 = compression == COMPRESSION_CCITTFAX4;
   if (deflate && !scratch) scratch = &own_scratch.emplace();
-  // The deflater, chosen once for the page (on a sample of its predicted rows).
+  // The deflater, chosen once for the page (on a sample of its predicted rows): ISA-L 2 where the
+  // row deflater does not pay, for TIFF's time target (a PNG takes libdeflate 6 there).
   const RowShape shape{row_bytes, image.channels * image.bytes_per_sample()};
   const PngEncoderSettings deflater =
       !deflate ? settings.deflate
                : resolve_deflater(settings.deflate, image.height, shape, [&](int first, int rows, std::uint8_t* to) {
                    horizontal_predictor(image, image.pixels.data() + row_bytes * static_cast<std::size_t>(first), to,
                                         static_cast<std::uint32_t>(rows));
-                 }, *scratch);
+                 }, *scratch, PngEncoderSettings::Deflater::isal, 2);
   Bytes strip;
   Bytes packed;
   for (std::uint32_t first = 0, index = 0; first < height; first += rows_per_strip, ++index) {

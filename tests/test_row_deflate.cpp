@@ -212,16 +212,18 @@ TEST_CASE("row deflater: Huffman code lengths are limited, complete and optimal 
   CHECK_THROWS(huffman_code_lengths(fib, 4, thirty));  // 30 symbols cannot have codes of 4 bits
 }
 
-TEST_CASE("the automatic deflater: the row deflater on a text page's rows, ISA-L level 2 on noise (a PNG then takes libdeflate 6), others as set") {
+TEST_CASE("the automatic deflater: the row deflater on a text page's rows, the caller's fallback on noise, others as set") {
   std::mt19937 rng(5);
   CodecScratch scratch;
   using S = PngEncoderSettings;
   const S automatic{S::Filter::none, S::Deflater::automatic, 0};
-  const auto resolve = [&](const Data& rows, std::size_t stride) {
+  // TIFF's fallback unless another is given (a PNG's is libdeflate 6).
+  const auto resolve = [&](const Data& rows, std::size_t stride, S::Deflater fallback = S::Deflater::isal,
+                           int fallback_level = 2) {
     const int height = static_cast<int>(rows.size() / stride);
     const S resolved = resolve_deflater(automatic, height, {stride, 1}, [&](int first, int count, std::uint8_t* to) {
       std::copy_n(rows.begin() + static_cast<std::ptrdiff_t>(stride * first), stride * count, to);
-    }, scratch);
+    }, scratch, fallback, fallback_level);
     CHECK(scratch.sample.size() == stride * std::min<std::size_t>(height, 3 * kDeflaterSampleRows));
     return resolved;
   };
@@ -233,10 +235,14 @@ TEST_CASE("the automatic deflater: the row deflater on a text page's rows, ISA-L
   const S noisy = resolve(noise, 1655);
   CHECK(noisy.deflater == S::Deflater::isal);
   CHECK(noisy.level == 2);
+  const S noisy_png = resolve(noise, 1655, S::Deflater::libdeflate, 6);
+  CHECK(noisy_png.deflater == S::Deflater::libdeflate);
+  CHECK(noisy_png.level == 6);
   const S fixed{S::Filter::adaptive, S::Deflater::libdeflate, 6};
   scratch.sample.clear();
-  const S same = resolve_deflater(fixed, 100, {}, [](int, int, std::uint8_t*) { FAIL("sampled for a fixed deflater"); }, scratch);
+  const S same = resolve_deflater(fixed, 100, {}, [](int, int, std::uint8_t*) { FAIL("sampled for a fixed deflater"); },
+                                  scratch, S::Deflater::isal, 2);
   CHECK((same.filter == fixed.filter && same.deflater == fixed.deflater && same.level == fixed.level));
-  CHECK(resolve_deflater(automatic, 0, {1, 1}, [](int, int, std::uint8_t*) {}, scratch).deflater ==
-        S::Deflater::isal);  // nothing to judge by
+  CHECK(resolve_deflater(automatic, 0, {1, 1}, [](int, int, std::uint8_t*) {}, scratch, S::Deflater::libdeflate, 6)
+            .deflater == S::Deflater::libdeflate);  // nothing to judge by: the fallback
 }
